@@ -1,0 +1,326 @@
+"""Typed records of what the ROMA Connect API returns, and of one attempted reset.
+
+The service's documentation and its official SDK disagree on field types (``created_date`` is a
+string in one place and an integer in another, ``status`` arrives as ``0``, ``"0"`` or a word), and
+new fields appear without notice. So every record is built by ``from_api``, which reads what it
+knows leniently, keeps the untouched payload in ``raw`` and never fails on an unknown or missing
+field. Records are frozen: they are values, safe to share between threads and widgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal, get_args
+
+__all__ = [
+    "OUTCOMES",
+    "Instance",
+    "MonitorLog",
+    "Outcome",
+    "ResetResult",
+    "Task",
+    "TaskMonitor",
+    "describe_monitor_status",
+]
+
+Outcome = Literal["success", "failed", "unknown", "dry-run", "skipped"]
+"""What became of one attempted reset.
+
+``unknown`` means the request may have reached the service (a timeout after sending): the reset
+may or may not have happened, and re-sending the same ``date_from`` is safe because it is
+idempotent.
+"""
+
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _text(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _int(data: Mapping[str, Any], key: str) -> int | None:
+    """An integer field that may arrive as int, float or numeric string; anything else is None."""
+    value = data.get(key)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """A ROMA Connect instance (``GET /v2/{project_id}/instances``)."""
+
+    id: str
+    name: str = ""
+    status: str | None = None
+    description: str | None = None
+    flavor_type: str | None = None
+    project_id: str | None = None
+    create_time: str | None = None
+    enterprise_project_id: str | None = None
+    maintain_begin: str | None = None
+    maintain_end: str | None = None
+    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Instance:
+        return cls(
+            id=_text(data, "id") or "",
+            name=_text(data, "name") or "",
+            status=_text(data, "status"),
+            description=_text(data, "description"),
+            flavor_type=_text(data, "flavor_type"),
+            project_id=_text(data, "project_id"),
+            create_time=_text(data, "create_time"),
+            enterprise_project_id=_text(data, "enterprise_project_id"),
+            maintain_begin=_text(data, "maintain_begin"),
+            maintain_end=_text(data, "maintain_end"),
+            raw=dict(data),
+        )
+
+    @property
+    def label(self) -> str:
+        """How a person recognises the instance in a picker: name, status and id."""
+        status = f" [{self.status}]" if self.status else ""
+        return f"{self.name or self.id}{status} ({self.id})"
+
+
+def _task_status(data: Mapping[str, Any]) -> int | None:
+    """``status`` is 0 (stopped) / 1 (running), but arrives as int, digit string or word."""
+    number = _int(data, "status")
+    if number is not None:
+        return number
+    word = (_text(data, "status") or "").strip().upper()
+    return {"STOPPED": 0, "STOP": 0, "RUNNING": 1, "STARTED": 1}.get(word)
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """An FDI task (``GET .../fdi/instances/{instance_id}/tasks``).
+
+    The list endpoint does not repeat the instance id in each entity, so the client fills in
+    ``instance_id``: a ``Task`` is then enough to address a reset.
+    """
+
+    task_id: str
+    task_name: str = ""
+    instance_id: str | None = None
+    task_type: str | None = None
+    status: int | None = None
+    execute_status: str | None = None
+    created_date: str | None = None
+    last_modified_time: int | None = None
+    version: str | None = None
+    ext_type: str | None = None
+    source_app_id: str | None = None
+    target_app_id: str | None = None
+    source_instance_id: str | None = None
+    target_instance_id: str | None = None
+    enterprise_project_id: str | None = None
+    task_tag: str | None = None
+    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any], instance_id: str | None = None) -> Task:
+        return cls(
+            task_id=_text(data, "task_id") or _text(data, "id") or "",
+            task_name=_text(data, "task_name") or _text(data, "name") or "",
+            instance_id=instance_id,
+            task_type=_text(data, "task_type"),
+            status=_task_status(data),
+            execute_status=_text(data, "execute_status"),
+            created_date=_text(data, "created_date"),
+            last_modified_time=_int(data, "last_modified_time"),
+            version=_text(data, "version"),
+            ext_type=_text(data, "ext_type"),
+            source_app_id=_text(data, "source_app_id"),
+            target_app_id=_text(data, "target_app_id"),
+            source_instance_id=_text(data, "source_instance_id"),
+            target_instance_id=_text(data, "target_instance_id"),
+            enterprise_project_id=_text(data, "enterprise_project_id"),
+            task_tag=_text(data, "task_tag"),
+            raw=dict(data),
+        )
+
+    @property
+    def is_combined(self) -> bool:
+        """A combined task is a CDC task: ``ext_type == "CDC"`` (case and spaces ignored)."""
+        return (self.ext_type or "").strip().upper() == "CDC"
+
+    @property
+    def status_text(self) -> str:
+        return {0: "stopped", 1: "running"}.get(self.status, "unknown") if self.status is not None \
+            else "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMonitor:
+    """Monitoring state of one task (``GET .../task-monitors``)."""
+
+    task_id: str
+    task_name: str = ""
+    instance_id: str | None = None
+    task_type: str | None = None
+    status: int | None = None
+    execute_status: str | None = None
+    last_execute_time: int | None = None
+    position: str | None = None
+    ext_type: str | None = None
+    source_app_id: str | None = None
+    source_app_name: str | None = None
+    target_app_id: str | None = None
+    target_app_name: str | None = None
+    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any], instance_id: str | None = None) -> TaskMonitor:
+        return cls(
+            task_id=_text(data, "task_id") or "",
+            task_name=_text(data, "task_name") or "",
+            instance_id=instance_id,
+            task_type=_text(data, "task_type"),
+            status=_task_status(data),
+            execute_status=_text(data, "execute_status"),
+            last_execute_time=_int(data, "last_execute_time"),
+            position=_text(data, "position"),
+            ext_type=_text(data, "ext_type"),
+            source_app_id=_text(data, "source_app_id"),
+            source_app_name=_text(data, "source_app_name"),
+            target_app_id=_text(data, "target_app_id"),
+            target_app_name=_text(data, "target_app_name"),
+            raw=dict(data),
+        )
+
+
+_KNOWN_MONITOR_CODES: Mapping[int, str] = {
+    103: "source error",
+    503: "target error",
+    913: "dispatch failed",
+}
+
+
+def describe_monitor_status(code: int | None) -> str:
+    """Turn a monitor log's numeric ``status`` into words a person can read.
+
+    The service documents ranges (reader 100-499, writer 500-899, other 900+) and a few codes;
+    unknown codes still say which side of the sync they come from.
+    """
+    if code is None:
+        return "no status"
+    if 100 <= code <= 499:
+        side = "reader (source side)"
+    elif 500 <= code <= 899:
+        side = "writer (target side)"
+    elif code >= 900:
+        side = "scheduler / other"
+    else:
+        return f"status {code}"
+    known = _KNOWN_MONITOR_CODES.get(code)
+    return f"{side}: {known} ({code})" if known else f"{side}: status {code}"
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorLog:
+    """One execution log entry of a task (``GET .../tasks/{task_id}/monitor-logs``)."""
+
+    id: str
+    task_id: str | None = None
+    start_time: int | None = None
+    end_time: int | None = None
+    execute_status: str | None = None
+    position: str | None = None
+    position_status: str | None = None
+    status: int | None = None
+    data_count: int | None = None
+    dirty_data_count: int | None = None
+    spend_time: int | None = None
+    remarks: str | None = None
+    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any], task_id: str | None = None) -> MonitorLog:
+        return cls(
+            id=_text(data, "id") or "",
+            task_id=task_id,
+            start_time=_int(data, "start_time"),
+            end_time=_int(data, "end_time"),
+            execute_status=_text(data, "execute_status"),
+            position=_text(data, "position"),
+            position_status=_text(data, "position_status"),
+            status=_int(data, "status"),
+            data_count=_int(data, "data_count"),
+            dirty_data_count=_int(data, "dirty_data_count"),
+            spend_time=_int(data, "spend_time"),
+            remarks=_text(data, "remarks"),
+            raw=dict(data),
+        )
+
+    @property
+    def status_text(self) -> str:
+        return describe_monitor_status(self.status)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class ResetResult:
+    """One attempted reset, whatever became of it. ``reset_many`` returns one per target.
+
+    ``date_from`` is the integer sent (epoch milliseconds, UTC) or ``None`` when the service chose
+    the start point. ``attempts`` counts requests actually sent (0 for dry runs and skipped
+    targets). ``at`` is when the attempt started, in UTC.
+    """
+
+    instance_id: str
+    task_id: str
+    outcome: Outcome
+    date_from: int | None = None
+    task_name: str | None = None
+    status_code: int | None = None
+    message: str | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+    request_id: str | None = None
+    elapsed_ms: float | None = None
+    attempts: int = 0
+    at: datetime = field(default_factory=_utc_now)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "success"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict in field order, as the history and DataFrames want it."""
+        return {
+            "at": self.at,
+            "instance_id": self.instance_id,
+            "task_id": self.task_id,
+            "task_name": self.task_name,
+            "date_from": self.date_from,
+            "outcome": self.outcome,
+            "status_code": self.status_code,
+            "message": self.message,
+            "error_code": self.error_code,
+            "error_msg": self.error_msg,
+            "request_id": self.request_id,
+            "elapsed_ms": self.elapsed_ms,
+            "attempts": self.attempts,
+        }
