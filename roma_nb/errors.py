@@ -88,9 +88,11 @@ class ApiError(RomaError):
         error_msg: str | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
+        attempts: int = 1,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.attempts = attempts
         self.status_code = status_code
         self.error_code = error_code
         self.error_msg = error_msg

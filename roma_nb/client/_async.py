@@ -1,0 +1,283 @@
+"""``AsyncRomaClient``: the same calls as ``RomaClient`` for ``await`` in a running event loop.
+
+In Jupyter, cells can ``await`` directly, so a long batch never blocks the kernel's loop. The
+request building, paging, retry decisions and batch bookkeeping are the sync client's (``_base``,
+``_paging``, ``_retry``, ``_sending``); only the waiting differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ..dates import validate_date_from
+from ..errors import ApiError, parse_retry_after
+from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
+from ._base import (
+    DEFAULT_TIMEOUT,
+    INSTANCES_PAGE_LIMIT,
+    MONITORS_PAGE_LIMIT,
+    TASKS_PAGE_LIMIT,
+    BaseRomaClient,
+    Call,
+)
+from ._batch import Recorder, StopSignal, Target, Throttle, resolve_targets
+from ._retry import RetryPolicy
+from ._sending import BatchStep, Skipped, classify, is_final_connect_error, transport_failure
+from ._sync import Progress, _report
+
+__all__ = ["AsyncRomaClient"]
+
+logger = logging.getLogger("roma_nb.client")
+
+
+class AsyncRomaClient(BaseRomaClient):
+    """Asynchronous ROMA Connect FDI client; ``async with`` it, or ``await client.aclose()``."""
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        region: str | None = None,
+        project_id: str | None = None,
+        auth: httpx.Auth | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        verify: bool | str = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        label: str | None = None,
+        max_connections: int = 32,
+    ) -> None:
+        super().__init__(
+            endpoint, region=region, project_id=project_id, auth=auth, retry=retry, label=label
+        )
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
+        self._http = httpx.AsyncClient(
+            auth=auth, timeout=self.timeout, verify=verify, transport=transport, limits=limits
+        )
+
+    async def __aenter__(self) -> AsyncRomaClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def _start(self, throttle: Throttle, stop: StopSignal | None) -> bool:
+        while True:
+            if stop is not None and stop.is_set():
+                return False
+            wait = throttle.try_start()
+            if wait is None:
+                return True
+            await asyncio.sleep(min(wait, 0.1))
+
+    async def _send(self, call: Call, *, throttle: Throttle | None = None,
+                    stop: StopSignal | None = None) -> tuple[httpx.Response, int]:
+        """As ``RomaClient._send``: retry only what cannot have landed, and 429/503."""
+        throttle = throttle or Throttle(1)
+        policy = self.retry
+        attempt = 0
+        while True:
+            if not await self._start(throttle, stop if attempt == 0 else None):
+                raise Skipped
+            attempt += 1
+            logger.debug("%s %s (attempt %d)", call.method, call.path, attempt)
+            try:
+                response = await self._http.send(self._build_request(self._http, call))
+                await response.aread()
+            except httpx.TransportError as exc:
+                throttle.finish()
+                repeatable = classify(exc) == "not-sent" or call.method == "GET"
+                if (repeatable and not is_final_connect_error(exc)
+                        and policy.should_retry_connect(attempt)):
+                    await asyncio.sleep(policy.delay(attempt) or 0.0)
+                    continue
+                raise transport_failure(
+                    exc, call, self.endpoint, attempt, self.timeout.read
+                ) from None
+            if policy.should_retry_status(response.status_code, attempt):
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+                delay = policy.delay(attempt, retry_after)
+                if delay is not None:
+                    logger.debug("HTTP %d: retrying in %.2f s", response.status_code, delay)
+                    throttle.finish(throttled=True, retry_after=retry_after, backoff=delay)
+                    continue
+            throttle.finish()
+            return response, attempt
+
+    async def _get(self, call: Call) -> Any:
+        response, _ = await self._send(call)
+        return self._decode(response, call)
+
+    async def _all_pages(self, make_call: Callable[[int, int], Call], items_key: str,
+                         id_key: str, limit: int, start: int) -> list[Any]:
+        pager = self._new_pager(id_key, limit, start)
+        while (offset := pager.next_offset()) is not None:
+            pager.feed(self._page(await self._get(make_call(offset, limit)), items_key))
+        return pager.items
+
+    # -- reading ----------------------------------------------------------------------------
+
+    async def list_instances(self, *, status: str | None = None) -> list[Instance]:
+        """Every ROMA Connect instance of the project (all pages)."""
+        items = await self._all_pages(
+            lambda offset, limit: self._instances_call(offset, limit, status),
+            "instances", "id", INSTANCES_PAGE_LIMIT, 0,
+        )
+        return self._instances(items)
+
+    async def list_tasks(
+        self,
+        instance_id: str,
+        *,
+        combined_only: bool = True,
+        name: str | None = None,
+        status: int | None = None,
+        execute_status: str | None = None,
+        task_type: str | None = None,
+        page_size: int = TASKS_PAGE_LIMIT,
+    ) -> list[Task]:
+        """Every task of an instance (all pages); by default only combined (CDC) tasks."""
+        filters = self._task_filters(combined_only, name, status, execute_status, task_type)
+        items = await self._all_pages(
+            lambda offset, limit: self._tasks_call(instance_id, offset, limit, filters),
+            "entities", "task_id", page_size, 0,
+        )
+        return self._tasks(items, instance_id, combined_only, name)
+
+    async def get_task(self, instance_id: str, task_id: str) -> Task:
+        """One task's details."""
+        body = await self._get(self._task_call(instance_id, task_id))
+        return self._task_from_detail(body, instance_id)
+
+    async def task_monitors(
+        self,
+        instance_id: str,
+        *,
+        task_name: str | None = None,
+        execute_status: str | None = None,
+        combined_only: bool = False,
+        page_size: int = MONITORS_PAGE_LIMIT,
+    ) -> list[TaskMonitor]:
+        """Monitoring state of the instance's tasks (all pages; ``offset`` counts from 1)."""
+        filters = self._check_filters({"task_name": task_name, "execute_status": execute_status})
+        items = await self._all_pages(
+            lambda offset, limit: self._monitors_call(instance_id, offset, limit, filters),
+            "entities", "task_id", page_size, 1,
+        )
+        return self._monitors(items, instance_id, combined_only)
+
+    async def monitor_logs(
+        self,
+        instance_id: str,
+        task_id: str,
+        *,
+        begin_time: object = None,
+        end_time: object = None,
+        page_size: int = MONITORS_PAGE_LIMIT,
+    ) -> list[MonitorLog]:
+        """A task's execution logs (all pages), optionally within ``[begin_time, end_time]``."""
+        begin, end = self._time_window(begin_time, end_time)
+        items = await self._all_pages(
+            lambda offset, limit: self._monitor_logs_call(
+                instance_id, task_id, offset, limit, begin, end
+            ),
+            "entities", "id", page_size, 1,
+        )
+        return self._logs(items, task_id)
+
+    # -- resetting --------------------------------------------------------------------------
+
+    async def reset_combined_task(
+        self, instance_id: str, task_id: str, date_from: object = None
+    ) -> ResetResult:
+        """As ``RomaClient.reset_combined_task``."""
+        return await self._reset(instance_id, task_id, date_from)
+
+    async def _reset(self, instance_id: str, task_id: str, date_from: object,
+                     throttle: Throttle | None = None,
+                     stop: StopSignal | None = None) -> ResetResult:
+        call = self.reset_call(instance_id, task_id, date_from)
+        ms = validate_date_from(date_from)
+        started = time.perf_counter()
+        response, attempts = await self._send(call, throttle=throttle, stop=stop)
+        try:
+            body = self._decode(response, call)
+        except ApiError as exc:
+            raise self._attach_attempts(exc, attempts) from None
+        elapsed = (time.perf_counter() - started) * 1000
+        return self._reset_result(body, response, instance_id, task_id, ms, attempts, elapsed)
+
+    async def reset_many(
+        self,
+        targets: Iterable[Target],
+        date_from: object = None,
+        *,
+        concurrency: int = 8,
+        log: Recorder | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        stop: StopSignal | None = None,
+    ) -> list[ResetResult]:
+        """As ``RomaClient.reset_many``, as asyncio tasks on the running loop.
+
+        The history writes (SQLite, a few milliseconds) run in the loop's default executor so
+        they never stall other tasks.
+        """
+        ms = validate_date_from(date_from)
+        resolved = resolve_targets(targets)
+        throttle = Throttle(concurrency)
+        loop = asyncio.get_running_loop()
+        slots = asyncio.Semaphore(concurrency)
+
+        async def run_one(index: int, step: BatchStep) -> tuple[int, ResetResult]:
+            async with slots:
+                return await run_step(index, step)
+
+        async def run_step(index: int, step: BatchStep) -> tuple[int, ResetResult]:
+            stopped = stop is not None and stop.is_set()
+            early = await loop.run_in_executor(None, step.without_send, stopped)
+            if early is not None:
+                return index, early
+            await loop.run_in_executor(None, step.before_send)
+            result: ResetResult | None = None
+            error: BaseException | None = None
+            try:
+                t = step.target
+                result = await self._reset(t.instance_id, t.task_id, ms, throttle, stop)
+            except Exception as exc:
+                error = exc
+            return index, await loop.run_in_executor(None, step.finish, result, error)
+
+        tasks = [
+            asyncio.ensure_future(run_one(index, BatchStep(target, ms, log, dry_run)))
+            for index, target in enumerate(resolved)
+        ]
+        results: list[ResetResult | None] = [None] * len(resolved)
+        try:
+            for done, next_done in enumerate(asyncio.as_completed(tasks), start=1):
+                index, result = await next_done
+                results[index] = result
+                if progress is not None:
+                    _report(progress, done, len(resolved), result)
+        finally:
+            for task in tasks:
+                task.cancel()
+        return [r for r in results if r is not None]
