@@ -35,7 +35,6 @@ idempotent.
 
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
-_EMPTY: Mapping[str, Any] = {}
 
 
 def _text(data: Mapping[str, Any], key: str) -> str | None:
@@ -76,7 +75,7 @@ class Instance:
     enterprise_project_id: str | None = None
     maintain_begin: str | None = None
     maintain_end: str | None = None
-    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Instance:
@@ -134,7 +133,7 @@ class Task:
     target_instance_id: str | None = None
     enterprise_project_id: str | None = None
     task_tag: str | None = None
-    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any], instance_id: str | None = None) -> Task:
@@ -186,7 +185,7 @@ class TaskMonitor:
     source_app_name: str | None = None
     target_app_id: str | None = None
     target_app_name: str | None = None
-    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any], instance_id: str | None = None) -> TaskMonitor:
@@ -251,7 +250,7 @@ class MonitorLog:
     dirty_data_count: int | None = None
     spend_time: int | None = None
     remarks: str | None = None
-    raw: Mapping[str, Any] = field(default=_EMPTY, repr=False, compare=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any], task_id: str | None = None) -> MonitorLog:
