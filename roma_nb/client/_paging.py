@@ -9,7 +9,8 @@ looks at what came back:
 * nothing of the first page → ``offset`` counts pages, starting at ``start``;
 * exactly the first page again → ``offset`` counts pages, starting at ``start + 1``.
 
-Whatever the reading, it stops when everything announced by ``total`` has been seen, on an empty
+If a listing documented to start at 1 ends short of ``total``, the offset before the start is read
+once too (a server counting from 0 after all). Whatever the reading, it stops when everything announced by ``total`` has been seen, on an empty
 page, on a page that brings no new id, or after ``max_pages`` — it can never loop forever. The
 pager is pure (no I/O): the sync and async clients drive the same object.
 """
@@ -71,9 +72,11 @@ class Pager:
     _page_index: int = 0
     _done: bool = False
     _total: int | None = None
+    _looked_before_start: bool = False
 
     def __post_init__(self) -> None:
         self._offset = self.start
+        self._origin = self.start
 
     def next_offset(self) -> int | None:
         """The offset to request next, or None when the listing is complete."""
@@ -92,6 +95,12 @@ class Pager:
             self._total = page.total
         ids = [self._item_id(item, i) for i, item in enumerate(page.items)]
         new = [(i, item) for i, item in zip(ids, page.items) if i not in self._ids]
+        if self._looked_before_start:
+            for item_id, _ in new:
+                self._ids.add(item_id)
+            self.items[:0] = [item for _, item in new]
+            self._done = True
+            return
         if self._pages == 2 and self.mode == "unknown":
             self._settle_mode(ids)
         for item_id, item in new:
@@ -100,9 +109,19 @@ class Pager:
         if self._pages == 1:
             self._first_ids = ids
         if self._finished(page, new_count=len(new)):
+            if self._short_of_total() and self._origin > 0:
+                # Documented to count from 1 but ended short: look once at the offset before.
+                self._looked_before_start = True
+                self._offset = self._origin - 1
+                return
             self._done = True
             return
         self._advance()
+
+    def _short_of_total(self) -> bool:
+        return self._total is not None and len(self.items) < self._total and (
+            self._pages < self.max_pages
+        )
 
     def _settle_mode(self, second_ids: list[str]) -> None:
         overlap = len(set(second_ids) & set(self._first_ids))
