@@ -1,0 +1,463 @@
+"""``PasswordAuth``: log in to IAM with a user's password and keep the token fresh.
+
+IAM (``POST {iam}/v3/auth/tokens?nocatalog=true``) answers 201 with the token in the
+``X-Subject-Token`` header and ``token.expires_at`` in the body. The token is cached and shared by
+every request, thread and event loop that uses this object, and replaced a margin before it
+expires: :func:`refresh_margin` is a fifth of its lifetime, capped at five minutes. That gives
+24-hour IAM tokens a five-minute margin and a two-second sandbox token 0.4 s, enough for a call
+that picked the token up to arrive while it is still valid. Lifetime is measured on IAM's own
+clock (``expires_at - issued_at``) and counted from when the login was sent, so a skewed local
+clock cannot make us hold a token too long.
+
+If a call is still answered 401 with ``APIGW.0307`` / ``APIG.0307`` (token expired), the token is
+dropped (only if no one has replaced it yet), a fresh one obtained, and the request sent once more;
+never more than once per call.
+
+Concurrency: a login happens under a lock, and whoever waited for it re-checks the cache, so 16
+threads (or 16 tasks) that find no token cause one login, not 16. Threads share one
+``threading.Lock``; coroutines share an ``asyncio.Lock`` per event loop (an asyncio lock belongs to
+one loop, and a notebook may drive the same object from several). The login itself uses the same
+kind of client as the call: ``httpx.Client`` from ``sync_auth_flow``, ``httpx.AsyncClient`` from
+``async_auth_flow``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import ssl
+import threading
+import time
+import weakref
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ..errors import (
+    ApiError,
+    AuthError,
+    RomaError,
+    TransportError,
+    ValidationError,
+    api_error_from_response,
+)
+from ..ids import check_id
+from .masking import HIDDEN, install_log_redaction, register_secret, require_secret
+
+__all__ = [
+    "DEFAULT_LIFETIME_S",
+    "EXPIRED_TOKEN_CODES",
+    "GLOBAL_IAM_ENDPOINT",
+    "PasswordAuth",
+    "default_iam_endpoint",
+    "login_body",
+    "parse_iam_time",
+    "refresh_margin",
+    "token_lifetime",
+]
+
+logger = logging.getLogger(__name__)
+
+EXPIRED_TOKEN_CODES = frozenset({"APIGW.0307", "APIG.0307"})
+GLOBAL_IAM_ENDPOINT = "https://iam.myhuaweicloud.com"
+DEFAULT_LIFETIME_S = 3600.0
+"""Assumed when IAM's body gives no usable expiry: short enough to be safe, 0307 covers the rest."""
+
+_MARGIN_FRACTION = 0.2
+_MAX_MARGIN_S = 300.0
+_REGION_ID = re.compile(r"[a-z]{2,}(?:-[a-z]+)+-\d+")
+_IAM_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*(Z|[+-]\d{2}:?\d{2})?",
+    re.IGNORECASE,
+)
+
+
+def refresh_margin(lifetime_s: float) -> float:
+    """How long before expiry a token is replaced: 20 % of its lifetime, at most 5 minutes."""
+    return min(_MAX_MARGIN_S, max(0.0, lifetime_s) * _MARGIN_FRACTION)
+
+
+def default_iam_endpoint(project_name: str | None) -> str:
+    """The regional IAM when the project is named after a region (``cn-north-4``), else global."""
+    if project_name and _REGION_ID.fullmatch(project_name):
+        return f"https://iam.{project_name}.myhuaweicloud.com"
+    return GLOBAL_IAM_ENDPOINT
+
+
+def parse_iam_time(text: object) -> datetime | None:
+    """An IAM timestamp (``2020-01-04T09:05:22.701000Z``) as an aware datetime, or ``None``."""
+    if not isinstance(text, str):
+        return None
+    match = _IAM_TIME.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    tz = timezone.utc
+    if zone and zone.upper() != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    try:
+        when = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tz
+        )
+    except ValueError:
+        return None
+    return when.astimezone(timezone.utc)
+
+
+def token_lifetime(body: bytes, *, now: datetime | None = None) -> float | None:
+    """Seconds the token in an IAM login body lives, or ``None`` if the body does not say.
+
+    ``expires_at - issued_at`` when both are there (IAM's own clock, immune to local skew),
+    else ``expires_at - now``. A lifetime that comes out zero or negative is ``None``: the local
+    clock is wrong or the body is, and either way it tells us nothing usable.
+    """
+    try:
+        parsed: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    token = parsed.get("token") if isinstance(parsed, Mapping) else None
+    if not isinstance(token, Mapping):
+        return None
+    expires = parse_iam_time(token.get("expires_at"))
+    if expires is None:
+        return None
+    issued = parse_iam_time(token.get("issued_at"))
+    start = issued if issued is not None else (now or datetime.now(timezone.utc))
+    seconds = (expires - start).total_seconds()
+    return seconds if seconds > 0 else None
+
+
+def login_body(
+    username: str,
+    password: str,
+    domain: str,
+    *,
+    project_name: str | None = None,
+    project_id: str | None = None,
+) -> dict[str, Any]:
+    """The IAM password-login request body, scoped to a project (by id when both are given)."""
+    project = {"id": project_id} if project_id is not None else {"name": project_name}
+    return {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"name": username, "password": password, "domain": {"name": domain}}
+                },
+            },
+            "scope": {"project": project},
+        }
+    }
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str = field(repr=False)
+    refresh_at: float  # on the monotonic clock
+    expires_at: float
+
+
+def _normalise_iam_endpoint(url: str) -> str:
+    url = url.strip().rstrip("/")
+    if url.endswith("/v3"):
+        url = url[: -len("/v3")]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(
+            f"IAM endpoint {url!r} is not an http(s) URL, e.g. https://iam.cn-north-4.myhuaweicloud.com"
+        )
+    return url
+
+
+def _error_code(body: bytes) -> str | None:
+    try:
+        parsed: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(parsed, Mapping):
+        return None
+    code = parsed.get("error_code")
+    return code if isinstance(code, str) else None
+
+
+class PasswordAuth(httpx.Auth):
+    """Logs in to IAM as ``username`` of ``domain`` and sends the token as ``X-Auth-Token``.
+
+    Scope the token with ``project_id`` or ``project_name`` (by default a project is named after
+    its region, e.g. ``cn-north-4``). ``iam_endpoint`` defaults to the regional IAM when
+    ``project_name`` is a region id, else the global one. ``verify`` is used for the IAM call
+    (``True``, ``False`` or an ``ssl.SSLContext``); ``transport`` / ``async_transport`` replace
+    the network for the sync / async login (tests). ``clock`` is a monotonic clock (tests).
+    """
+
+    requires_request_body = True  # the body must be kept to re-send it after a re-login
+
+    def __init__(
+        self,
+        username: str,
+        password: str,
+        domain: str,
+        *,
+        project_name: str | None = None,
+        project_id: str | None = None,
+        iam_endpoint: str | None = None,
+        verify: bool | ssl.SSLContext = True,
+        timeout: float | httpx.Timeout = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        async_transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._username = require_secret("username", username)
+        self._password = require_secret("password", password, header=False)
+        self._domain = require_secret("domain", domain)
+        if project_id is None and project_name is None:
+            raise ValidationError(
+                "PasswordAuth needs project_id= or project_name= (a project is usually named "
+                "after its region, e.g. 'cn-north-4') to scope the token."
+            )
+        self._project_id = None if project_id is None else check_id("project_id", project_id)
+        self._project_name = (
+            None if project_name is None else check_id("project_name", project_name)
+        )
+        self._iam_endpoint = _normalise_iam_endpoint(
+            iam_endpoint or default_iam_endpoint(self._project_name)
+        )
+        self._verify = verify
+        self._timeout = timeout
+        self._transport = transport
+        self._async_transport = async_transport
+        self._clock = clock
+
+        self._state_lock = threading.Lock()
+        self._token: _Token | None = None
+        self._logins = 0
+        self._attempts = 0
+        self._last_failure: RomaError | None = None
+        self._refused: ApiError | None = None
+        self._sync_login_lock = threading.Lock()
+        self._async_login_locks: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Lock
+        ] = weakref.WeakKeyDictionary()
+
+        register_secret(self._password)
+        install_log_redaction()
+
+    # -- what callers may look at -------------------------------------------------------------
+
+    @property
+    def iam_endpoint(self) -> str:
+        """Where the login goes."""
+        return self._iam_endpoint
+
+    @property
+    def login_count(self) -> int:
+        """How many successful logins this object has made (diagnostics and tests)."""
+        with self._state_lock:
+            return self._logins
+
+    def __repr__(self) -> str:
+        scope = (
+            f"project_id={self._project_id!r}"
+            if self._project_id is not None
+            else f"project_name={self._project_name!r}"
+        )
+        return (
+            f"PasswordAuth(username={self._username!r}, password={HIDDEN!r}, "
+            f"domain={self._domain!r}, {scope}, iam_endpoint={self._iam_endpoint!r})"
+        )
+
+    # -- the flows ----------------------------------------------------------------------------
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        request.read()
+        token = self._token_sync()
+        request.headers["X-Auth-Token"] = token
+        response = yield request
+        if response.status_code == 401 and _error_code(response.read()) in EXPIRED_TOKEN_CODES:
+            self._invalidate(token)
+            request.headers["X-Auth-Token"] = self._token_sync()
+            yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        await request.aread()
+        token = await self._token_async()
+        request.headers["X-Auth-Token"] = token
+        response = yield request
+        if response.status_code == 401 and _error_code(await response.aread()) in (
+            EXPIRED_TOKEN_CODES
+        ):
+            self._invalidate(token)
+            request.headers["X-Auth-Token"] = await self._token_async()
+            yield request
+
+    # -- the cache ----------------------------------------------------------------------------
+
+    def _cached(self) -> tuple[str | None, int]:
+        """The token if it is not due for renewal, and the number of login attempts so far."""
+        with self._state_lock:
+            token = self._token
+            fresh = token is not None and self._clock() < token.refresh_at
+            return (token.value if token is not None and fresh else None), self._attempts
+
+    def _raise_recent_failure(self, seen: int) -> None:
+        """Share a login failure instead of repeating it.
+
+        Called by a waiter holding the login lock: if IAM refused these credentials (a 4xx that
+        resending cannot fix) it is never asked again, since repeated wrong passwords lock the
+        account; if a login failed while we waited, we fail the same way instead of queueing
+        one more attempt each.
+        """
+        with self._state_lock:
+            if self._refused is not None:
+                raise self._refused
+            if self._attempts != seen and self._last_failure is not None:
+                raise self._last_failure
+
+    def _record(self, failure: RomaError) -> None:
+        with self._state_lock:
+            self._attempts += 1
+            self._last_failure = failure
+            if (
+                isinstance(failure, ApiError)
+                and 400 <= failure.status_code < 500
+                and failure.status_code not in (408, 429)
+            ):
+                self._refused = failure
+
+    def _invalidate(self, value: str) -> None:
+        """Drop ``value`` unless another caller has already replaced it with a fresh token."""
+        with self._state_lock:
+            if self._token is None or self._token.value != value:
+                return
+            self._token = None
+        logger.info("IAM token was refused as expired (APIGW.0307); logging in again")
+
+    def _token_sync(self) -> str:
+        token, seen = self._cached()
+        if token is not None:
+            return token
+        with self._sync_login_lock:
+            token, _ = self._cached()  # someone may have logged in while we waited
+            if token is not None:
+                return token
+            self._raise_recent_failure(seen)
+            return self._login_sync()
+
+    async def _token_async(self) -> str:
+        token, seen = self._cached()
+        if token is not None:
+            return token
+        loop = asyncio.get_running_loop()
+        with self._state_lock:
+            lock = self._async_login_locks.get(loop)
+            if lock is None:
+                lock = self._async_login_locks[loop] = asyncio.Lock()
+        async with lock:
+            token, _ = self._cached()
+            if token is not None:
+                return token
+            self._raise_recent_failure(seen)
+            return await self._login_async()
+
+    # -- the login ----------------------------------------------------------------------------
+
+    def _login_request(self) -> tuple[str, dict[str, str], bytes]:
+        body = login_body(
+            self._username,
+            self._password,
+            self._domain,
+            project_name=self._project_name,
+            project_id=self._project_id,
+        )
+        url = f"{self._iam_endpoint}/v3/auth/tokens?nocatalog=true"
+        headers = {"Content-Type": "application/json;charset=UTF-8"}
+        return url, headers, json.dumps(body).encode("utf-8")
+
+    def _action(self) -> str:
+        host = urlsplit(self._iam_endpoint).netloc
+        return f"Logging in to IAM ({host}) as user {self._username!r} of domain {self._domain!r}"
+
+    def _login_sync(self) -> str:
+        url, headers, content = self._login_request()
+        started = self._clock()
+        try:
+            with httpx.Client(
+                verify=self._verify, timeout=self._timeout, transport=self._transport
+            ) as client:
+                response = client.post(url, headers=headers, content=content)
+        except httpx.HTTPError as exc:
+            failure = self._transport_failure(exc)
+            self._record(failure)
+            raise failure from exc
+        return self._accept(response.status_code, response.headers, response.content, started)
+
+    async def _login_async(self) -> str:
+        url, headers, content = self._login_request()
+        started = self._clock()
+        try:
+            async with httpx.AsyncClient(
+                verify=self._verify, timeout=self._timeout, transport=self._async_transport
+            ) as client:
+                response = await client.post(url, headers=headers, content=content)
+        except httpx.HTTPError as exc:
+            failure = self._transport_failure(exc)
+            self._record(failure)
+            raise failure from exc
+        return self._accept(response.status_code, response.headers, response.content, started)
+
+    def _transport_failure(self, exc: httpx.HTTPError) -> TransportError:
+        # A failed login never reached ROMA Connect, so it is a TransportError even when the IAM
+        # call timed out after sending: the caller's own request is known not to have been sent.
+        return TransportError(f"{self._action()} failed: {type(exc).__name__}: {exc}")
+
+    def _accept(self, status_code: int, headers: httpx.Headers, body: bytes, started: float) -> str:
+        """Cache the token from a login answer, or raise the error it carries."""
+        if not 200 <= status_code < 300:
+            error = api_error_from_response(status_code, headers, body, action=self._action())
+            self._record(error)
+            raise error
+        value = (headers.get("X-Subject-Token") or "").strip()
+        if not value:
+            error = AuthError(
+                f"{self._action()} answered HTTP {status_code} without an X-Subject-Token "
+                "header, so there is no token to use. Is the IAM endpoint right?",
+                status_code=status_code,
+                request_id=headers.get("x-request-id"),
+            )
+            self._record(error)
+            raise error
+        register_secret(value)
+        lifetime = token_lifetime(body)
+        if lifetime is None:
+            logger.warning(
+                "IAM gave no usable token expiry; assuming %.0f s and relying on APIGW.0307",
+                DEFAULT_LIFETIME_S,
+            )
+            lifetime = DEFAULT_LIFETIME_S
+        margin = refresh_margin(lifetime)
+        token = _Token(value, started + lifetime - margin, started + lifetime)
+        with self._state_lock:
+            self._token = token
+            self._logins += 1
+            self._attempts += 1
+            self._last_failure = None
+        logger.info(
+            "Logged in to IAM as %r; token valid for %.1f s, renewed after %.1f s",
+            self._username,
+            lifetime,
+            lifetime - margin,
+        )
+        return value
