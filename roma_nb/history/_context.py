@@ -1,0 +1,87 @@
+"""Who made an attempt, against what: the part of a history row that ``ResetResult`` lacks.
+
+A reset is only auditable if the row says which environment it hit and who sent it. The endpoint
+is reduced to a label (``SANDBOX`` or a host name) on the way in, so a URL that carries
+credentials (``https://user:pw@host/?token=...``) can never put them into the history.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import sys
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+__all__ = ["SANDBOX_LABEL", "RecordContext", "default_actor", "endpoint_label"]
+
+SANDBOX_LABEL = "SANDBOX"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown-user"
+
+
+def _kernel_id() -> str | None:
+    """The Jupyter kernel id when running inside one, without importing ipykernel otherwise."""
+    if "ipykernel" not in sys.modules:
+        return None
+    try:
+        from ipykernel.connect import get_connection_file
+
+        name = os.path.basename(get_connection_file())
+    except Exception:  # not in a kernel after all, or an ipykernel without this helper
+        return None
+    if name.startswith("kernel-") and name.endswith(".json"):
+        return name[len("kernel-") : -len(".json")]
+    return None
+
+
+def default_actor() -> str:
+    """``user@host pid N`` plus ``kernel <id>`` inside Jupyter: enough to find who sent it."""
+    actor = f"{_user()}@{socket.gethostname()} pid {os.getpid()}"
+    kernel = _kernel_id()
+    return f"{actor} kernel {kernel}" if kernel else actor
+
+
+def endpoint_label(endpoint: str | None) -> str | None:
+    """``SANDBOX`` stays, a URL becomes ``host[:port]``; user info, path and query are dropped."""
+    if endpoint is None:
+        return None
+    text = endpoint.strip()
+    if text.upper() == SANDBOX_LABEL:
+        return SANDBOX_LABEL
+    if "://" not in text:
+        # A bare host is already a label; anything after a '/' or '?' is not needed to name it.
+        text = text.split("/", 1)[0].split("?", 1)[0]
+        return text.rsplit("@", 1)[-1] or None
+    parts = urlsplit(text)
+    try:
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # a malformed port: keep the host part only
+        host, port = parts.netloc.rsplit("@", 1)[-1].split(":", 1)[0], None
+    if not host:
+        return None
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{host}:{port}" if port else host
+
+
+@dataclass(frozen=True, slots=True)
+class RecordContext:
+    """What every row written through a ``ResultLog`` is stamped with.
+
+    ``endpoint_label`` is passed through :func:`endpoint_label`, so giving it a full URL is safe.
+    """
+
+    project_id: str | None = None
+    endpoint_label: str | None = None
+    actor: str = field(default_factory=default_actor)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "endpoint_label", endpoint_label(self.endpoint_label))

@@ -1,0 +1,183 @@
+"""SQLite I/O of the history: a small connection pool and one short transaction per write.
+
+Why a pool: the panel and ``reset_many`` call ``begin`` / ``complete`` from worker threads while a
+notebook may be reading a large frame. A connection is borrowed for one operation and given back,
+so threads never share a connection mid-statement, a long read on one connection does not hold up
+a write on another (WAL lets them overlap), and short-lived worker threads leave nothing behind.
+An in-memory history is one private database, so its pool has exactly one connection.
+
+Durability: WAL with ``synchronous=FULL`` makes every commit reach the disk before ``begin`` or
+``complete`` returns, so a pending row survives a killed kernel and a power cut alike.
+``synchronous=NORMAL`` survives a killed process but may lose the last commits on a power cut;
+it is offered for bulk work. ``busy_timeout`` makes concurrent writers queue instead of failing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from ._errors import HistoryError
+from ._schema import MIGRATIONS, Migration, check_header, ensure_schema, file_label
+
+__all__ = ["BUSY_TIMEOUT_S", "Durability", "Store"]
+
+Durability = Literal["full", "normal"]
+BUSY_TIMEOUT_S = 60.0
+_MAX_IDLE = 8
+
+
+class Store:
+    """Connections to one history database, checked (and created or migrated) on construction."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        durability: Durability = "full",
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
+        if durability not in ("full", "normal"):
+            raise ValueError("durability must be 'full' or 'normal'")
+        self.path = path
+        self.label = file_label(path)
+        self._synchronous = durability.upper()
+        self._lock = threading.Lock()
+        self._available = threading.Condition(self._lock)
+        self._idle: list[sqlite3.Connection] = []
+        self._open = 0  # connections alive (idle or borrowed), for the in-memory limit
+        self._pid = os.getpid()
+        self._closed = False
+        if path is not None:
+            check_header(path)
+        conn = self._connect()
+        try:
+            ensure_schema(
+                conn,
+                self.label,
+                migrations=migrations,
+                on_disk=path is not None,
+                timeout_s=BUSY_TIMEOUT_S,
+            )
+        except sqlite3.Error as exc:
+            conn.close()
+            raise HistoryError(f"cannot prepare {self.label}: {exc}") from None
+        except BaseException:
+            conn.close()
+            raise
+        self._idle.append(conn)
+        self._open = 1
+
+    def _connect(self) -> sqlite3.Connection:
+        target = ":memory:" if self.path is None else os.fspath(self.path)
+        try:
+            conn = sqlite3.connect(
+                target,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,  # we write BEGIN / COMMIT ourselves
+                check_same_thread=False,  # a connection moves between threads, never shared
+            )
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot open {self.label}: {exc}") from None
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        return conn
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """Borrow a connection for one operation; sqlite errors become ``HistoryError``."""
+        conn = self._borrow()
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise HistoryError(f"{self.label}: {exc}") from None
+        finally:
+            self._give_back(conn)
+
+    def _borrow(self) -> sqlite3.Connection:
+        with self._lock:
+            self._check_process()
+            while True:
+                if self._closed:
+                    raise HistoryError(f"{self.label} is closed.")
+                if self._idle:
+                    return self._idle.pop()
+                if self.path is not None or self._open == 0:
+                    self._open += 1
+                    break
+                self._available.wait()
+        try:
+            return self._connect()
+        except BaseException:
+            with self._lock:
+                self._open -= 1
+            raise
+
+    def _give_back(self, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if self._closed or len(self._idle) >= _MAX_IDLE or os.getpid() != self._pid:
+                self._open -= 1
+                conn.close()
+            else:
+                self._idle.append(conn)
+                self._available.notify()
+
+    def _check_process(self) -> None:
+        """SQLite connections must not cross a fork: a child starts with fresh ones."""
+        if os.getpid() != self._pid:
+            if self.path is None:
+                raise HistoryError("an in-memory history cannot be used from a forked process.")
+            self._idle = []  # the parent's; closing them here could disturb its locks
+            self._open = 0
+            self._pid = os.getpid()
+
+    def write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        """One statement in its own ``BEGIN IMMEDIATE`` transaction, durable when it returns."""
+        with self.connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = conn.execute(sql, params)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return cursor
+
+    def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Many rows in one transaction: all or nothing."""
+        with self.connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(sql, rows)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return len(rows)
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """All rows of one query, read from one consistent snapshot."""
+        with self.connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        """Close idle connections now and borrowed ones when they come back."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._open -= len(idle)
+            self._available.notify_all()
+        for conn in idle:
+            conn.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
