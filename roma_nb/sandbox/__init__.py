@@ -1,1 +1,60 @@
-"""sandbox."""
+"""A local fake ROMA Connect: the FDI endpoints our client calls, with their real shapes, limits and
+error bodies, over seeded deterministic data; it records every call and reset for tests.
+
+Three ways to run it:
+
+* over a real socket: ``with serve(tasks_per_instance=50) as sandbox: ...`` (``sandbox.url``,
+  ``sandbox.project_id``, ``sandbox.token``, ``sandbox.calls``, ``sandbox.resets``);
+* in pytest: the fixtures ``roma_sandbox`` and ``roma_sandbox_factory`` (``pytest_plugin``,
+  loaded automatically through the ``pytest11`` entry point);
+* in-process: ``httpx.ASGITransport(app=create_app(state))`` (see ``app``);
+* from a shell: ``roma-nb sandbox`` or ``python -m roma_nb.sandbox``.
+
+It never imports the client: it is an independent server that shares only plain constants.
+Names are loaded on first use so that importing this package (as pytest does for the plugin)
+does not import Starlette or uvicorn.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import create_app
+    from .records import Call, Login, ResetRecord
+    from .server import Sandbox, serve
+    from .state import SandboxOptions, SandboxState
+
+__all__ = [
+    "Call",
+    "Login",
+    "ResetRecord",
+    "Sandbox",
+    "SandboxOptions",
+    "SandboxState",
+    "create_app",
+    "serve",
+]
+
+_WHERE = {
+    "Call": "records",
+    "Login": "records",
+    "ResetRecord": "records",
+    "Sandbox": "server",
+    "SandboxOptions": "state",
+    "SandboxState": "state",
+    "create_app": "app",
+    "serve": "server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

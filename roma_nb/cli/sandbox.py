@@ -1,0 +1,115 @@
+"""``roma-nb sandbox``: run the local fake ROMA Connect in the foreground until Ctrl-C.
+
+It prints the endpoint, the project id, a token the sandbox accepts, and the ``export`` lines
+that point ``roma_nb`` at it, so another shell or a notebook can use it at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import threading
+from typing import Any
+
+__all__ = ["add_arguments", "register", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
+    parser.add_argument("--instances", type=int, default=3, help="instances (default 3)")
+    parser.add_argument(
+        "--tasks", type=int, default=250, metavar="N", help="tasks per instance (default 250)"
+    )
+    parser.add_argument(
+        "--logs-per-task", type=int, default=24, metavar="N", help="monitor logs per task"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, metavar="MS", help="added to every answer"
+    )
+    parser.add_argument(
+        "--offset-mode",
+        choices=("records", "pages"),
+        default="records",
+        help="whether task/monitor offsets count records or pages (default records)",
+    )
+    parser.add_argument(
+        "--ignore-task-mode",
+        action="store_true",
+        help="ignore the tasks list's task_mode filter, like an older server",
+    )
+    parser.add_argument(
+        "--refuse-running",
+        action="store_true",
+        help="refuse to reset a running task (400 FDI.3023)",
+    )
+    parser.add_argument("--certfile", help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--keyfile", help="the certificate's private key (PEM)")
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "seed": args.seed,
+        "instances": args.instances,
+        "tasks_per_instance": args.tasks,
+        "logs_per_task": args.logs_per_task,
+        "latency_ms": args.latency_ms,
+        "offset_mode": args.offset_mode,
+        "honour_task_mode": not args.ignore_task_mode,
+        "refuse_running": args.refuse_running,
+    }
+
+
+def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int:
+    """Serve until Ctrl-C (or until ``stop`` is set, which is how tests end it)."""
+    try:
+        from roma_nb.sandbox.server import serve
+    except ModuleNotFoundError as exc:
+        print(
+            f"roma-nb sandbox needs the sandbox extra ({exc.name} is missing): "
+            "pip install 'roma-nb[sandbox]'",
+            file=sys.stderr,
+        )
+        return 1
+    if bool(args.certfile) != bool(args.keyfile):
+        print("--certfile and --keyfile go together.", file=sys.stderr)
+        return 2
+    try:
+        context = serve(
+            args.port,
+            host=args.host,
+            ssl_certfile=args.certfile,
+            ssl_keyfile=args.keyfile,
+            **_options(args),
+        )
+        sandbox = context.__enter__()
+    except (OSError, ValueError) as exc:
+        print(f"roma-nb sandbox: cannot start: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(f"ROMA Connect sandbox on {sandbox.url}  (project {sandbox.project_id})")
+        print(f"Token it accepts: {sandbox.token}  (any other non-empty token works too)")
+        print("To use it from another shell or a notebook:")
+        for name, value in sandbox.env.items():
+            print(f"  export {name}={shlex.quote(value)}")
+        print("Press Ctrl-C to stop.", flush=True)
+        waiter = stop or threading.Event()
+        while not waiter.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        print("Stopped.")
+    finally:
+        context.__exit__(None, None, None)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="run a local fake ROMA Connect to try roma_nb against",
+        description="Run a local fake ROMA Connect (seeded data, real shapes) until Ctrl-C.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run)

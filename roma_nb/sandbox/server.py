@@ -1,0 +1,161 @@
+"""``serve()``: the sandbox on a real socket, uvicorn in a background thread.
+
+``serve()`` binds the socket itself (port 0 picks a free one, known before uvicorn starts), runs
+uvicorn's ``Server.run`` in a daemon thread, and returns only once uvicorn reports it is
+serving, so the first request never races the start-up. On exit it asks uvicorn to stop, waits
+for the thread and closes the socket; idle keep-alive connections are closed by uvicorn, and a
+request still waiting on a ``slow`` fault is cut after ``graceful_shutdown_s``.
+
+uvicorn runs with ``lifespan="off"``, ``ws="none"`` (no websockets import), no access log and
+no logging configuration of its own, so starting a sandbox changes nothing global.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .app import create_app
+from .records import Call, Login, ResetRecord
+from .state import SandboxState
+
+__all__ = ["Sandbox", "serve"]
+
+_START_TIMEOUT_S = 15.0
+
+
+class Sandbox:
+    """A running sandbox: where it is, its state, and the levers tests pull.
+
+    ``url`` is the endpoint base (``http://127.0.0.1:PORT``): clients call
+    ``{url}/v2/{project_id}/...``. ``token`` is a token the sandbox always accepts.
+    """
+
+    def __init__(self, state: SandboxState, url: str) -> None:
+        self.state = state
+        self.url = url
+
+    def __repr__(self) -> str:
+        return f"Sandbox(url={self.url!r}, project_id={self.project_id!r})"
+
+    @property
+    def project_id(self) -> str:
+        return self.state.project_id
+
+    @property
+    def token(self) -> str:
+        return self.state.token
+
+    @property
+    def calls(self) -> list[Call]:
+        return self.state.calls
+
+    @property
+    def resets(self) -> list[ResetRecord]:
+        return self.state.resets
+
+    @property
+    def logins(self) -> list[Login]:
+        return self.state.logins
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment variables that point ``roma_nb`` (and ``roma-nb``) at this sandbox."""
+        return {
+            "ROMA_NB_ENDPOINT": self.url,
+            "HUAWEICLOUD_SDK_PROJECT_ID": self.project_id,
+            "ROMA_NB_TOKEN": self.token,
+        }
+
+    def clear_records(self) -> None:
+        self.state.clear_records()
+
+    def reset_state(self) -> None:
+        """Back to the state's options: fresh data, no records, faults or refusals."""
+        self.state.reset()
+
+    def reject_token(self, token: str) -> None:
+        self.state.reject_token(token)
+
+    def deny(self, credential: str) -> None:
+        self.state.deny(credential)
+
+    def set_latency(self, latency_ms: float) -> None:
+        self.state.set_latency(latency_ms)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto is
+    # IPPROTO_TCP, and accepted sockets inherit proto 0 from a plain socket(). Without it every
+    # keep-alive request waits ~40 ms for a delayed ACK (Nagle), which slows every test.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+@contextmanager
+def serve(
+    port: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    state: SandboxState | None = None,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+    graceful_shutdown_s: int = 2,
+    **options: Any,
+) -> Iterator[Sandbox]:
+    """Run the sandbox on ``host:port`` while the ``with`` block runs; yields a ``Sandbox``.
+
+    ``options`` are ``SandboxOptions`` names (``seed``, ``tasks_per_instance``, ``latency_ms``,
+    ``offset_mode``, ``honour_task_mode``, ``refuse_running``, ...), used when ``state`` is not
+    given. With ``ssl_certfile``/``ssl_keyfile`` it serves HTTPS and ``url`` starts ``https://``.
+    """
+    import uvicorn
+
+    if state is None:
+        state = SandboxState(**options)
+    elif options:
+        raise TypeError("pass either state or SandboxState options, not both")
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(state),
+        lifespan="off",
+        ws="none",
+        http="h11",
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        timeout_graceful_shutdown=graceful_shutdown_s,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"roma-sandbox:{bound_port}"
+    )
+    thread.daemon = True
+    thread.start()
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the sandbox server stopped during start-up")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the sandbox server did not start in time")
+            time.sleep(0.005)
+        scheme = "https" if ssl_certfile else "http"
+        yield Sandbox(state, f"{scheme}://{host}:{bound_port}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=graceful_shutdown_s + 10)
+        sock.close()

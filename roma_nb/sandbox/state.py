@@ -1,0 +1,263 @@
+"""``SandboxState``: the sandbox's data, settings and records, shared by the app and the tests.
+
+The ASGI app runs on uvicorn's thread while a test reads records and injects faults from its
+own, so every mutable part is behind a lock and every read hands out a copy or a frozen value.
+``reset()`` puts the state back to what its options describe (fresh data, no records, no faults,
+no rejected tokens), which is what lets one server serve a whole test session.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .data import (
+    InstanceRow,
+    TaskRow,
+    make_instances,
+    make_monitor_logs,
+    make_project_id,
+    make_tasks,
+)
+from .params import OffsetMode
+from .records import Call, Login, Recorder, ResetRecord
+
+__all__ = ["SandboxOptions", "SandboxState"]
+
+
+def _now_floor_minute_ms() -> int:
+    return int(time.time() // 60) * 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxOptions:
+    """Everything that shapes a sandbox; ``SandboxState(**options)`` takes the same names.
+
+    ``tasks_per_instance`` is one count for every instance or one count per instance, e.g.
+    ``(10_000,)`` with ``instances=1``. ``now_ms`` is the time base of all generated times
+    (default: the current time floored to the minute, fixed when the state is created).
+    ``offset_mode`` decides whether task/monitor/log ``offset`` counts records or pages.
+    ``honour_task_mode=False`` makes the tasks list ignore ``task_mode`` like an older server.
+    ``refuse_running=True`` refuses a reset of a running task with 400 FDI.3023.
+    ``latency_ms`` is added to every answer.
+    """
+
+    seed: int = 0
+    project_id: str | None = None
+    instances: int = 3
+    tasks_per_instance: int | tuple[int, ...] = 250
+    logs_per_task: int = 24
+    log_days: int = 3
+    now_ms: int | None = None
+    offset_mode: OffsetMode = "records"
+    honour_task_mode: bool = True
+    refuse_running: bool = False
+    latency_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.offset_mode not in ("records", "pages"):
+            raise ValueError(f"offset_mode must be 'records' or 'pages', not {self.offset_mode!r}")
+        if self.instances < 1:
+            raise ValueError("instances must be at least 1")
+        counts = self.task_counts()
+        if any(c < 0 for c in counts):
+            raise ValueError("tasks_per_instance must not be negative")
+        if self.logs_per_task < 0 or self.log_days < 1:
+            raise ValueError("logs_per_task must be >= 0 and log_days >= 1")
+        if self.latency_ms < 0:
+            raise ValueError("latency_ms must not be negative")
+
+    def task_counts(self) -> tuple[int, ...]:
+        """The number of tasks of each instance (a short tuple repeats its last count)."""
+        per = self.tasks_per_instance
+        if isinstance(per, int):
+            return (per,) * self.instances
+        if not per:
+            raise ValueError("tasks_per_instance must not be an empty sequence")
+        return tuple(per[i] if i < len(per) else per[-1] for i in range(self.instances))
+
+
+class SandboxState:
+    """The sandbox's world. ``SandboxState(seed=1, tasks_per_instance=10)``; see ``SandboxOptions``.
+
+    Data: ``instances``, ``tasks(instance_id)``, ``task(instance_id, task_id)``,
+    ``monitor_logs(task)``. Records: ``calls``, ``resets``, ``logins``, ``clear_records()``.
+    Credentials: ``token`` (always accepted), ``reject_token(t)``, ``deny(credential)``.
+    """
+
+    def __init__(self, options: SandboxOptions | None = None, **overrides: Any) -> None:
+        base = options or SandboxOptions()
+        if "tasks_per_instance" in overrides and isinstance(
+            overrides["tasks_per_instance"], Sequence
+        ):
+            overrides["tasks_per_instance"] = tuple(overrides["tasks_per_instance"])
+        opts = replace(base, **overrides)
+        if opts.now_ms is None:
+            opts = replace(opts, now_ms=_now_floor_minute_ms())
+        if opts.project_id is None:
+            opts = replace(opts, project_id=make_project_id(opts.seed))
+        self.options: SandboxOptions = opts
+        self.project_id: str = opts.project_id or ""
+        self.now_ms: int = opts.now_ms or 0
+        self.token: str = f"sandbox-token-{make_project_id(opts.seed + 1)}"
+        self._lock = threading.RLock()
+        self._recorder = Recorder()
+        self._credentials = _Credentials()
+        self._latency_ms = opts.latency_ms
+        self._instances: list[InstanceRow] = []
+        self._tasks: dict[str, list[TaskRow]] = {}
+        self._task_index: dict[tuple[str, str], TaskRow] = {}
+        self._logs: dict[str, list[dict[str, Any]]] = {}
+        self._build_data()
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def _build_data(self) -> None:
+        opts = self.options
+        instances = make_instances(opts.seed, opts.instances, self.project_id, self.now_ms)
+        tasks = {
+            inst.id: make_tasks(opts.seed, inst, count, self.now_ms)
+            for inst, count in zip(instances, opts.task_counts(), strict=True)
+        }
+        with self._lock:
+            self._instances = instances
+            self._tasks = tasks
+            self._task_index = {(t.instance_id, t.task_id): t for ts in tasks.values() for t in ts}
+            self._logs = {}
+
+    @property
+    def instances(self) -> list[InstanceRow]:
+        with self._lock:
+            return list(self._instances)
+
+    def instance(self, instance_id: str) -> InstanceRow | None:
+        with self._lock:
+            return next((i for i in self._instances if i.id == instance_id), None)
+
+    def tasks(self, instance_id: str) -> list[TaskRow]:
+        """The tasks of an instance in creation order (``[]`` for an unknown instance)."""
+        with self._lock:
+            return list(self._tasks.get(instance_id, ()))
+
+    def task(self, instance_id: str, task_id: str) -> TaskRow | None:
+        with self._lock:
+            return self._task_index.get((instance_id, task_id))
+
+    def combined_tasks(self, instance_id: str) -> list[TaskRow]:
+        return [t for t in self.tasks(instance_id) if t.combined]
+
+    def set_task_status(self, task: TaskRow, *, running: bool) -> None:
+        with self._lock:
+            task.status = 1 if running else 0
+            task.execute_status = "RUNNING" if running else "CANCELLED"
+            task.last_modified_ms = max(task.last_modified_ms, int(time.time() * 1000))
+
+    def monitor_logs(self, task: TaskRow) -> list[dict[str, Any]]:
+        """The task's monitor logs, newest first (made on first use, then cached)."""
+        with self._lock:
+            logs = self._logs.get(task.task_id)
+            if logs is None:
+                opts = self.options
+                logs = make_monitor_logs(
+                    opts.seed, task, opts.logs_per_task, opts.log_days, self.now_ms
+                )
+                self._logs[task.task_id] = logs
+            return list(logs)
+
+    # -- settings -----------------------------------------------------------------------------
+
+    @property
+    def latency_ms(self) -> float:
+        with self._lock:
+            return self._latency_ms
+
+    def set_latency(self, latency_ms: float) -> None:
+        """Add ``latency_ms`` to every answer from now on (0 switches it off)."""
+        if latency_ms < 0:
+            raise ValueError("latency_ms must not be negative")
+        with self._lock:
+            self._latency_ms = float(latency_ms)
+
+    # -- credentials --------------------------------------------------------------------------
+
+    def reject_token(self, token: str) -> None:
+        """Answer 401 APIGW.0301 to requests carrying ``token`` (as if IAM had revoked it)."""
+        self._credentials.add_rejected(token)
+
+    def deny(self, credential: str) -> None:
+        """Answer 403 APIGW.0302 to requests with this token or AK (authenticated, not allowed)."""
+        self._credentials.add_denied(credential)
+
+    def is_rejected(self, token: str) -> bool:
+        return self._credentials.is_rejected(token)
+
+    def is_denied(self, credential: str) -> bool:
+        return self._credentials.is_denied(credential)
+
+    # -- records ------------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[Call]:
+        return self._recorder.calls
+
+    @property
+    def resets(self) -> list[ResetRecord]:
+        return self._recorder.resets
+
+    @property
+    def logins(self) -> list[Login]:
+        return self._recorder.logins
+
+    def record_call(self, call: Call) -> None:
+        self._recorder.add_call(call)
+
+    def record_reset(self, reset: ResetRecord) -> None:
+        self._recorder.add_reset(reset)
+
+    def record_login(self, login: Login) -> None:
+        self._recorder.add_login(login)
+
+    def clear_records(self) -> None:
+        """Forget calls, resets and logins (data and settings stay)."""
+        self._recorder.clear()
+
+    def reset(self) -> None:
+        """Back to what the options describe: fresh data, no records, settings and lists cleared."""
+        self._build_data()
+        self._recorder.clear()
+        self._credentials.clear()
+        with self._lock:
+            self._latency_ms = self.options.latency_ms
+
+
+@dataclass
+class _Credentials:
+    """Tokens and AKs the sandbox was told to refuse; a lock because tests add from their thread."""
+
+    rejected: set[str] = field(default_factory=set, repr=False)
+    denied: set[str] = field(default_factory=set, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add_rejected(self, token: str) -> None:
+        with self.lock:
+            self.rejected.add(token)
+
+    def add_denied(self, credential: str) -> None:
+        with self.lock:
+            self.denied.add(credential)
+
+    def is_rejected(self, token: str) -> bool:
+        with self.lock:
+            return token in self.rejected
+
+    def is_denied(self, credential: str) -> bool:
+        with self.lock:
+            return credential in self.denied
+
+    def clear(self) -> None:
+        with self.lock:
+            self.rejected.clear()
+            self.denied.clear()
