@@ -60,9 +60,10 @@ def test_lists_every_instance_and_combined_task(client: RomaClient, roma_sandbox
 def test_paging_reads_everything_in_either_reading_of_offset(
     roma_sandbox_factory: Callable[..., Sandbox], offset_mode: str, honour_task_mode: bool
 ) -> None:
-    with roma_sandbox_factory(
+    sandbox = roma_sandbox_factory(
         tasks_per_instance=250, offset_mode=offset_mode, honour_task_mode=honour_task_mode
-    ) as sandbox, RomaClient(
+    )
+    with RomaClient(
         sandbox.url, project_id=sandbox.project_id, auth=TokenAuth("t")
     ) as client:
         instance = client.list_instances()[0].id
