@@ -1,4 +1,4 @@
-"""roma_nb: reset the progress of Huawei Cloud ROMA Connect FDI combined tasks, safely, from Jupyter.
+"""roma_nb: reset Huawei Cloud ROMA Connect FDI combined tasks safely, from Jupyter.
 
 Every public name is importable from here, but each is loaded on first use (PEP 562), so
 ``import roma_nb`` costs about as much as ``import httpx``: pandas and ipywidgets are only imported
@@ -44,7 +44,37 @@ _EXPORTS: dict[str, str] = {
     "to_epoch_ms": "roma_nb.dates",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AkSkAuth",
+    "ApiError",
+    "AsyncRomaClient",
+    "AuthError",
+    "ConfigurationError",
+    "DateFromPicker",
+    "Instance",
+    "InstancePicker",
+    "MonitorLog",
+    "NotFoundError",
+    "OutcomeUnknown",
+    "PasswordAuth",
+    "ResetPanel",
+    "ResetResult",
+    "ResultLog",
+    "RetryPolicy",
+    "RomaClient",
+    "RomaError",
+    "ServerError",
+    "Task",
+    "TaskMonitor",
+    "TaskPicker",
+    "ThrottledError",
+    "TokenAuth",
+    "TransportError",
+    "ValidationError",
+    "connect",
+    "from_epoch_ms",
+    "to_epoch_ms",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .client import AsyncRomaClient, RetryPolicy, RomaClient

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -140,7 +141,7 @@ def parse_retry_after(value: str | None) -> float | None:
         if when.tzinfo is None:
             return None
         seconds = (when - datetime.now(timezone.utc)).total_seconds()
-    if seconds != seconds or seconds < 0:  # NaN or negative
+    if math.isnan(seconds) or seconds < 0:
         return 0.0
     return min(seconds, 3600.0)
 

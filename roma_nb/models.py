@@ -36,7 +36,6 @@ idempotent.
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
 
-
 def _text(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is None:
@@ -164,8 +163,11 @@ class Task:
 
     @property
     def status_text(self) -> str:
-        return {0: "stopped", 1: "running"}.get(self.status, "unknown") if self.status is not None \
+        return (
+            {0: "stopped", 1: "running"}.get(self.status, "unknown")
+            if self.status is not None
             else "unknown"
+        )
 
 
 @dataclass(frozen=True, slots=True)

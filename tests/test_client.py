@@ -63,9 +63,7 @@ def test_paging_reads_everything_in_either_reading_of_offset(
     sandbox = roma_sandbox_factory(
         tasks_per_instance=250, offset_mode=offset_mode, honour_task_mode=honour_task_mode
     )
-    with RomaClient(
-        sandbox.url, project_id=sandbox.project_id, auth=TokenAuth("t")
-    ) as client:
+    with RomaClient(sandbox.url, project_id=sandbox.project_id, auth=TokenAuth("t")) as client:
         instance = client.list_instances()[0].id
         tasks = client.list_tasks(instance, combined_only=False, page_size=40)
         assert len(tasks) == 250
@@ -128,8 +126,15 @@ def test_reset_of_a_normal_task_is_refused(client: RomaClient) -> None:
 
 @pytest.mark.parametrize(
     ("task_id", "date_from"),
-    [("", 1630052714000), ("x" * 65, 1630052714000), ("a\nb", None), ("t", 1630052714),
-     ("t", -1), ("t", 2**63), ("t", 1.5)],
+    [
+        ("", 1630052714000),
+        ("x" * 65, 1630052714000),
+        ("a\nb", None),
+        ("t", 1630052714),
+        ("t", -1),
+        ("t", 2**63),
+        ("t", 1.5),
+    ],
 )
 def test_bad_input_is_refused_before_anything_is_sent(
     client: RomaClient, roma_sandbox: Sandbox, task_id: str, date_from: object
@@ -141,9 +146,7 @@ def test_bad_input_is_refused_before_anything_is_sent(
 
 
 @pytest.mark.parametrize("task_id", ["../x", "a/b", "%2F", "?q=1", "#frag"])
-def test_ids_cannot_change_the_url(
-    client: RomaClient, roma_sandbox: Sandbox, task_id: str
-) -> None:
+def test_ids_cannot_change_the_url(client: RomaClient, roma_sandbox: Sandbox, task_id: str) -> None:
     instance = first_instance(client)
     with pytest.raises(NotFoundError):
         client.reset_combined_task(instance, task_id, 1630052714000)
@@ -155,18 +158,22 @@ def test_ids_cannot_change_the_url(
 
 def test_a_rejected_token_is_an_auth_error(roma_sandbox: Sandbox) -> None:
     roma_sandbox.state.reject_token("bad")
-    with RomaClient(
-        roma_sandbox.url, project_id=roma_sandbox.project_id, auth=TokenAuth("bad")
-    ) as client, pytest.raises(AuthError) as info:
+    with (
+        RomaClient(
+            roma_sandbox.url, project_id=roma_sandbox.project_id, auth=TokenAuth("bad")
+        ) as client,
+        pytest.raises(AuthError) as info,
+    ):
         client.list_instances()
     assert info.value.error_code == "APIGW.0301"
     assert "bad" not in repr(client)
 
 
 def test_nothing_listening_is_a_transport_error() -> None:
-    with RomaClient(
-        "http://127.0.0.1:9", project_id="p", auth=TokenAuth("t"), timeout=2
-    ) as client, pytest.raises(TransportError, match="Nothing was sent"):
+    with (
+        RomaClient("http://127.0.0.1:9", project_id="p", auth=TokenAuth("t"), timeout=2) as client,
+        pytest.raises(TransportError, match="Nothing was sent"),
+    ):
         client.reset_combined_task("i", "t", 1630052714000)
 
 
@@ -209,9 +216,7 @@ def test_reset_many_dry_run_sends_nothing(client: RomaClient, roma_sandbox: Sand
     assert len(roma_sandbox.calls) == before
 
 
-def test_reset_many_stop_skips_what_was_not_sent(
-    client: RomaClient, roma_sandbox: Sandbox
-) -> None:
+def test_reset_many_stop_skips_what_was_not_sent(client: RomaClient, roma_sandbox: Sandbox) -> None:
     tasks = combined_tasks(client, 10)
     stop = threading.Event()
 
@@ -219,8 +224,9 @@ def test_reset_many_stop_skips_what_was_not_sent(
         if done == 2:
             stop.set()
 
-    results = client.reset_many(tasks, 1630052714000, concurrency=1, progress=stop_after_two,
-                                stop=stop)
+    results = client.reset_many(
+        tasks, 1630052714000, concurrency=1, progress=stop_after_two, stop=stop
+    )
     outcomes = [r.outcome for r in results]
     sent = outcomes.count("success")
     assert sent >= 2 and outcomes.count("skipped") == 10 - sent

@@ -21,8 +21,10 @@ from roma_nb.errors import (
 
 
 def build(status: int, body: bytes | str | dict[str, object], **headers: str) -> ApiError:
-    raw = json.dumps(body).encode() if isinstance(body, dict) else (
-        body.encode() if isinstance(body, str) else body
+    raw = (
+        json.dumps(body).encode()
+        if isinstance(body, dict)
+        else (body.encode() if isinstance(body, str) else body)
     )
     return api_error_from_response(status, httpx.Headers(headers), raw, action="Resetting task t")
 
@@ -31,7 +33,9 @@ def test_fdi_body() -> None:
     err = build(400, {"error_code": "FDI.3150", "error_msg": "The task list is empty."})
     assert type(err) is ApiError
     assert (err.status_code, err.error_code, err.error_msg) == (
-        400, "FDI.3150", "The task list is empty."
+        400,
+        "FDI.3150",
+        "The task list is empty.",
     )
     assert str(err).startswith("Resetting task t failed with HTTP 400")
     assert "FDI.3150 The task list is empty." in str(err)
@@ -92,8 +96,9 @@ def test_auth_statuses(status: int) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                                  max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 

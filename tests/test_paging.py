@@ -94,11 +94,13 @@ def test_missing_total_stops_on_a_short_page() -> None:
     assert ids == [str(i) for i in range(25)]
 
 
-@given(body=st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(),
-    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
-    max_leaves=20,
-))
+@given(
+    body=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+        max_leaves=20,
+    )
+)
 def test_read_page_never_fails_on_any_json(body: object) -> None:
     page = read_page(body, "entities")
     assert all(isinstance(item, dict) for item in page.items)

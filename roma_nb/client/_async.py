@@ -69,7 +69,9 @@ class AsyncRomaClient(BaseRomaClient):
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
@@ -88,8 +90,9 @@ class AsyncRomaClient(BaseRomaClient):
                 return True
             await asyncio.sleep(min(wait, 0.1))
 
-    async def _send(self, call: Call, *, throttle: Throttle | None = None,
-                    stop: StopSignal | None = None) -> tuple[httpx.Response, int]:
+    async def _send(
+        self, call: Call, *, throttle: Throttle | None = None, stop: StopSignal | None = None
+    ) -> tuple[httpx.Response, int]:
         """As ``RomaClient._send``: retry only what cannot have landed, and 429/503."""
         throttle = throttle or Throttle(1)
         policy = self.retry
@@ -105,8 +108,11 @@ class AsyncRomaClient(BaseRomaClient):
             except httpx.TransportError as exc:
                 throttle.finish()
                 repeatable = classify(exc) == "not-sent" or call.method == "GET"
-                if (repeatable and not is_final_connect_error(exc)
-                        and policy.should_retry_connect(attempt)):
+                if (
+                    repeatable
+                    and not is_final_connect_error(exc)
+                    and policy.should_retry_connect(attempt)
+                ):
                     await asyncio.sleep(policy.delay(attempt) or 0.0)
                     continue
                 raise transport_failure(
@@ -126,8 +132,14 @@ class AsyncRomaClient(BaseRomaClient):
         response, _ = await self._send(call)
         return self._decode(response, call)
 
-    async def _all_pages(self, make_call: Callable[[int, int], Call], items_key: str,
-                         id_key: str, limit: int, start: int) -> list[Any]:
+    async def _all_pages(
+        self,
+        make_call: Callable[[int, int], Call],
+        items_key: str,
+        id_key: str,
+        limit: int,
+        start: int,
+    ) -> list[Any]:
         pager = self._new_pager(id_key, limit, start)
         while (offset := pager.next_offset()) is not None:
             pager.feed(self._page(await self._get(make_call(offset, limit)), items_key))
@@ -139,7 +151,10 @@ class AsyncRomaClient(BaseRomaClient):
         """Every ROMA Connect instance of the project (all pages)."""
         items = await self._all_pages(
             lambda offset, limit: self._instances_call(offset, limit, status),
-            "instances", "id", INSTANCES_PAGE_LIMIT, 0,
+            "instances",
+            "id",
+            INSTANCES_PAGE_LIMIT,
+            0,
         )
         return self._instances(items)
 
@@ -158,7 +173,10 @@ class AsyncRomaClient(BaseRomaClient):
         filters = self._task_filters(combined_only, name, status, execute_status, task_type)
         items = await self._all_pages(
             lambda offset, limit: self._tasks_call(instance_id, offset, limit, filters),
-            "entities", "task_id", page_size, 0,
+            "entities",
+            "task_id",
+            page_size,
+            0,
         )
         return self._tasks(items, instance_id, combined_only, name)
 
@@ -180,7 +198,10 @@ class AsyncRomaClient(BaseRomaClient):
         filters = self._check_filters({"task_name": task_name, "execute_status": execute_status})
         items = await self._all_pages(
             lambda offset, limit: self._monitors_call(instance_id, offset, limit, filters),
-            "entities", "task_id", page_size, 1,
+            "entities",
+            "task_id",
+            page_size,
+            1,
         )
         return self._monitors(items, instance_id, combined_only)
 
@@ -199,7 +220,10 @@ class AsyncRomaClient(BaseRomaClient):
             lambda offset, limit: self._monitor_logs_call(
                 instance_id, task_id, offset, limit, begin, end
             ),
-            "entities", "id", page_size, 1,
+            "entities",
+            "id",
+            page_size,
+            1,
         )
         return self._logs(items, task_id)
 
@@ -211,9 +235,14 @@ class AsyncRomaClient(BaseRomaClient):
         """As ``RomaClient.reset_combined_task``."""
         return await self._reset(instance_id, task_id, date_from)
 
-    async def _reset(self, instance_id: str, task_id: str, date_from: object,
-                     throttle: Throttle | None = None,
-                     stop: StopSignal | None = None) -> ResetResult:
+    async def _reset(
+        self,
+        instance_id: str,
+        task_id: str,
+        date_from: object,
+        throttle: Throttle | None = None,
+        stop: StopSignal | None = None,
+    ) -> ResetResult:
         call = self.reset_call(instance_id, task_id, date_from)
         ms = validate_date_from(date_from)
         started = time.perf_counter()

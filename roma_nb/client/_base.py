@@ -69,9 +69,7 @@ def _query(**params: object) -> tuple[tuple[str, str], ...]:
     for key, value in params.items():
         if value is None:
             continue
-        if isinstance(value, bool):
-            value = str(value).lower()
-        pairs.append((key, str(value)))
+        pairs.append((key, str(value).lower() if isinstance(value, bool) else str(value)))
     return tuple(pairs)
 
 
@@ -167,8 +165,13 @@ class BaseRomaClient:
         )
 
     def _monitor_logs_call(
-        self, instance_id: str, task_id: str, offset: int, limit: int,
-        begin_time: int | None, end_time: int | None,
+        self,
+        instance_id: str,
+        task_id: str,
+        offset: int,
+        limit: int,
+        begin_time: int | None,
+        end_time: int | None,
     ) -> Call:
         task = path_segment("task_id", task_id)
         return Call(
@@ -193,9 +196,9 @@ class BaseRomaClient:
             body=json.dumps(body, separators=(",", ":")).encode(),
         )
 
-    def _build_request(self, transport_client: httpx.Client | httpx.AsyncClient, call: Call) -> (
-        httpx.Request
-    ):
+    def _build_request(
+        self, transport_client: httpx.Client | httpx.AsyncClient, call: Call
+    ) -> httpx.Request:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if call.body is not None:
             headers["Content-Type"] = JSON_CONTENT_TYPE
@@ -213,7 +216,9 @@ class BaseRomaClient:
                 return response.json() if response.content.strip() else {}
             except ValueError:
                 raise api_error_from_response(
-                    response.status_code, response.headers, response.content,
+                    response.status_code,
+                    response.headers,
+                    response.content,
                     action=f"{call.action} returned a body that is not JSON;",
                 ) from None
         raise api_error_from_response(
@@ -222,8 +227,11 @@ class BaseRomaClient:
 
     @staticmethod
     def _task_filters(
-        combined_only: bool, name: str | None, status: int | None,
-        execute_status: str | None, task_type: str | None,
+        combined_only: bool,
+        name: str | None,
+        status: int | None,
+        execute_status: str | None,
+        task_type: str | None,
     ) -> dict[str, object]:
         """Query filters for the task list.
 
@@ -265,7 +273,9 @@ class BaseRomaClient:
 
     @staticmethod
     def _tasks(
-        items: list[Mapping[str, Any]], instance_id: str, combined_only: bool,
+        items: list[Mapping[str, Any]],
+        instance_id: str,
+        combined_only: bool,
         name: str | None = None,
     ) -> list[Task]:
         tasks = [Task.from_api(item, instance_id=instance_id) for item in items]
@@ -298,8 +308,13 @@ class BaseRomaClient:
 
     @staticmethod
     def _reset_result(
-        body: Any, response: httpx.Response, instance_id: str, task_id: str,
-        date_from: int | None, attempts: int, elapsed_ms: float,
+        body: Any,
+        response: httpx.Response,
+        instance_id: str,
+        task_id: str,
+        date_from: int | None,
+        attempts: int,
+        elapsed_ms: float,
     ) -> ResetResult:
         message = body.get("message") if isinstance(body, Mapping) else None
         return ResetResult(

@@ -89,7 +89,9 @@ def resolve_targets(targets: Iterable[Target]) -> list[ResetTarget]:
         else:
             resolved.append(
                 ResetTarget(
-                    "", _as_text(target)[:64], None,
+                    "",
+                    _as_text(target)[:64],
+                    None,
                     "a target must be a Task or an (instance_id, task_id) pair",
                 )
             )
@@ -118,19 +120,36 @@ def failed_result(
     attempts = getattr(error, "attempts", 0 if isinstance(error, ValidationError) else 1)
     if isinstance(error, ApiError):
         return ResetResult(
-            instance_id=target.instance_id, task_id=target.task_id, task_name=target.task_name,
-            outcome=outcome, date_from=date_from, status_code=error.status_code,
-            message=error.message, error_code=error.error_code, error_msg=error.error_msg,
-            request_id=error.request_id, elapsed_ms=elapsed_ms, attempts=attempts, at=at,
+            instance_id=target.instance_id,
+            task_id=target.task_id,
+            task_name=target.task_name,
+            outcome=outcome,
+            date_from=date_from,
+            status_code=error.status_code,
+            message=error.message,
+            error_code=error.error_code,
+            error_msg=error.error_msg,
+            request_id=error.request_id,
+            elapsed_ms=elapsed_ms,
+            attempts=attempts,
+            at=at,
         )
-    message = str(error) if isinstance(error, RomaError) else (
-        f"Unexpected {type(error).__name__}: {error}"
+    message = (
+        str(error)
+        if isinstance(error, RomaError)
+        else (f"Unexpected {type(error).__name__}: {error}")
     )
     return ResetResult(
-        instance_id=target.instance_id, task_id=target.task_id, task_name=target.task_name,
-        outcome=outcome, date_from=date_from, message=message,
+        instance_id=target.instance_id,
+        task_id=target.task_id,
+        task_name=target.task_name,
+        outcome=outcome,
+        date_from=date_from,
+        message=message,
         error_code="VALIDATION" if isinstance(error, ValidationError) else None,
-        elapsed_ms=elapsed_ms, attempts=attempts, at=at,
+        elapsed_ms=elapsed_ms,
+        attempts=attempts,
+        at=at,
     )
 
 
@@ -177,8 +196,9 @@ class Throttle:
             with self._idle:
                 self._idle.wait(timeout=min(wait, 0.1))
 
-    def finish(self, *, throttled: bool = False, retry_after: float | None = None,
-               backoff: float = 0.0) -> None:
+    def finish(
+        self, *, throttled: bool = False, retry_after: float | None = None, backoff: float = 0.0
+    ) -> None:
         with self._lock:
             self.active = max(0, self.active - 1)
             if throttled:

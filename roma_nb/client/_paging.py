@@ -10,9 +10,10 @@ looks at what came back:
 * exactly the first page again → ``offset`` counts pages, starting at ``start + 1``.
 
 If a listing documented to start at 1 ends short of ``total``, the offset before the start is read
-once too (a server counting from 0 after all). Whatever the reading, it stops when everything announced by ``total`` has been seen, on an empty
-page, on a page that brings no new id, or after ``max_pages`` — it can never loop forever. The
-pager is pure (no I/O): the sync and async clients drive the same object.
+once too (a server counting from 0 after all). Whatever the reading, it stops when everything
+announced by ``total`` has been seen, on an empty page, on a page that brings no new id, or after
+``max_pages`` — it can never loop forever. The pager is pure (no I/O): the sync and async clients
+drive the same object.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ def read_page(body: Any, items_key: str) -> Page:
     if not isinstance(body, Mapping):
         return Page(items=(), total=None)
     raw_items = body.get(items_key)
-    items = [item for item in raw_items if isinstance(item, Mapping)] if isinstance(
-        raw_items, list
-    ) else []
+    items = (
+        [item for item in raw_items if isinstance(item, Mapping)]
+        if isinstance(raw_items, list)
+        else []
+    )
     total = body.get("total")
     if isinstance(total, bool) or not isinstance(total, int):
         try:
@@ -94,7 +97,7 @@ class Pager:
         if page.total is not None:
             self._total = page.total
         ids = [self._item_id(item, i) for i, item in enumerate(page.items)]
-        new = [(i, item) for i, item in zip(ids, page.items) if i not in self._ids]
+        new = [(i, item) for i, item in zip(ids, page.items, strict=True) if i not in self._ids]
         if self._looked_before_start:
             for item_id, _ in new:
                 self._ids.add(item_id)
@@ -119,8 +122,10 @@ class Pager:
         self._advance()
 
     def _short_of_total(self) -> bool:
-        return self._total is not None and len(self.items) < self._total and (
-            self._pages < self.max_pages
+        return (
+            self._total is not None
+            and len(self.items) < self._total
+            and (self._pages < self.max_pages)
         )
 
     def _settle_mode(self, second_ids: list[str]) -> None:

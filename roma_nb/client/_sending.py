@@ -52,8 +52,9 @@ def is_final_connect_error(exc: httpx.TransportError) -> bool:
     return _is_tls_refusal(exc)
 
 
-def transport_failure(exc: httpx.TransportError, call: Call, endpoint: str, attempts: int,
-                      timeout: float | None) -> TransportError | OutcomeUnknown:
+def transport_failure(
+    exc: httpx.TransportError, call: Call, endpoint: str, attempts: int, timeout: float | None
+) -> TransportError | OutcomeUnknown:
     """The error to raise once a transport failure is final, worded for a person."""
     kind = type(exc).__name__
     if _is_tls_refusal(exc):
@@ -106,15 +107,26 @@ class BatchStep:
         t = self.target
         if t.problem is not None:
             result = ResetResult(
-                instance_id=t.instance_id, task_id=t.task_id, task_name=t.task_name,
-                outcome="failed", date_from=self.date_from, message=t.problem,
-                error_code="VALIDATION", attempts=0, at=self.at,
+                instance_id=t.instance_id,
+                task_id=t.task_id,
+                task_name=t.task_name,
+                outcome="failed",
+                date_from=self.date_from,
+                message=t.problem,
+                error_code="VALIDATION",
+                attempts=0,
+                at=self.at,
             )
         elif self.dry_run:
             result = ResetResult(
-                instance_id=t.instance_id, task_id=t.task_id, task_name=t.task_name,
-                outcome="dry-run", date_from=self.date_from,
-                message="Dry run: nothing was sent.", attempts=0, at=self.at,
+                instance_id=t.instance_id,
+                task_id=t.task_id,
+                task_name=t.task_name,
+                outcome="dry-run",
+                date_from=self.date_from,
+                message="Dry run: nothing was sent.",
+                attempts=0,
+                at=self.at,
             )
         elif stopped:
             result = self.skipped()
@@ -127,9 +139,14 @@ class BatchStep:
     def skipped(self) -> ResetResult:
         t = self.target
         return ResetResult(
-            instance_id=t.instance_id, task_id=t.task_id, task_name=t.task_name,
-            outcome="skipped", date_from=self.date_from,
-            message="Stopped before this reset was sent.", attempts=0, at=self.at,
+            instance_id=t.instance_id,
+            task_id=t.task_id,
+            task_name=t.task_name,
+            outcome="skipped",
+            date_from=self.date_from,
+            message="Stopped before this reset was sent.",
+            attempts=0,
+            at=self.at,
         )
 
     def before_send(self) -> None:

@@ -75,7 +75,9 @@ class RomaClient(BaseRomaClient):
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -85,8 +87,9 @@ class RomaClient(BaseRomaClient):
 
     # -- sending ----------------------------------------------------------------------------
 
-    def _send(self, call: Call, *, throttle: Throttle | None = None,
-              stop: StopSignal | None = None) -> tuple[httpx.Response, int]:
+    def _send(
+        self, call: Call, *, throttle: Throttle | None = None, stop: StopSignal | None = None
+    ) -> tuple[httpx.Response, int]:
         """Send ``call`` with the retry policy; return the final response and the send count.
 
         Only a send that cannot have reached the service, or a 429/503, is repeated — except
@@ -106,8 +109,11 @@ class RomaClient(BaseRomaClient):
             except httpx.TransportError as exc:
                 throttle.finish()
                 repeatable = classify(exc) == "not-sent" or call.method == "GET"
-                if (repeatable and not is_final_connect_error(exc)
-                        and policy.should_retry_connect(attempt)):
+                if (
+                    repeatable
+                    and not is_final_connect_error(exc)
+                    and policy.should_retry_connect(attempt)
+                ):
                     delay = policy.delay(attempt)
                     time.sleep(delay or 0.0)
                     continue
@@ -128,8 +134,14 @@ class RomaClient(BaseRomaClient):
         response, _ = self._send(call)
         return self._decode(response, call)
 
-    def _all_pages(self, make_call: Callable[[int, int], Call], items_key: str, id_key: str,
-                   limit: int, start: int) -> list[Any]:
+    def _all_pages(
+        self,
+        make_call: Callable[[int, int], Call],
+        items_key: str,
+        id_key: str,
+        limit: int,
+        start: int,
+    ) -> list[Any]:
         pager = self._new_pager(id_key, limit, start)
         while (offset := pager.next_offset()) is not None:
             pager.feed(self._page(self._get(make_call(offset, limit)), items_key))
@@ -141,7 +153,10 @@ class RomaClient(BaseRomaClient):
         """Every ROMA Connect instance of the project (all pages)."""
         items = self._all_pages(
             lambda offset, limit: self._instances_call(offset, limit, status),
-            "instances", "id", INSTANCES_PAGE_LIMIT, 0,
+            "instances",
+            "id",
+            INSTANCES_PAGE_LIMIT,
+            0,
         )
         return self._instances(items)
 
@@ -164,14 +179,16 @@ class RomaClient(BaseRomaClient):
         filters = self._task_filters(combined_only, name, status, execute_status, task_type)
         items = self._all_pages(
             lambda offset, limit: self._tasks_call(instance_id, offset, limit, filters),
-            "entities", "task_id", page_size, 0,
+            "entities",
+            "task_id",
+            page_size,
+            0,
         )
         return self._tasks(items, instance_id, combined_only, name)
 
     def get_task(self, instance_id: str, task_id: str) -> Task:
         """One task's details (``task_detail`` stays available in ``Task.raw``' parent body)."""
-        return self._task_from_detail(self._get(self._task_call(instance_id, task_id)),
-                                      instance_id)
+        return self._task_from_detail(self._get(self._task_call(instance_id, task_id)), instance_id)
 
     def task_monitors(
         self,
@@ -186,7 +203,10 @@ class RomaClient(BaseRomaClient):
         filters = self._check_filters({"task_name": task_name, "execute_status": execute_status})
         items = self._all_pages(
             lambda offset, limit: self._monitors_call(instance_id, offset, limit, filters),
-            "entities", "task_id", page_size, 1,
+            "entities",
+            "task_id",
+            page_size,
+            1,
         )
         return self._monitors(items, instance_id, combined_only)
 
@@ -205,7 +225,10 @@ class RomaClient(BaseRomaClient):
             lambda offset, limit: self._monitor_logs_call(
                 instance_id, task_id, offset, limit, begin, end
             ),
-            "entities", "id", page_size, 1,
+            "entities",
+            "id",
+            page_size,
+            1,
         )
         return self._logs(items, task_id)
 
@@ -221,8 +244,14 @@ class RomaClient(BaseRomaClient):
         """
         return self._reset(instance_id, task_id, date_from)
 
-    def _reset(self, instance_id: str, task_id: str, date_from: object,
-               throttle: Throttle | None = None, stop: StopSignal | None = None) -> ResetResult:
+    def _reset(
+        self,
+        instance_id: str,
+        task_id: str,
+        date_from: object,
+        throttle: Throttle | None = None,
+        stop: StopSignal | None = None,
+    ) -> ResetResult:
         call = self.reset_call(instance_id, task_id, date_from)
         ms = validate_date_from(date_from)
         started = time.perf_counter()
@@ -272,8 +301,9 @@ class RomaClient(BaseRomaClient):
 
         if not resolved:
             return []
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(resolved)),
-                                thread_name_prefix="roma-reset") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(concurrency, len(resolved)), thread_name_prefix="roma-reset"
+        ) as pool:
             futures: dict[Future[ResetResult], int] = {
                 pool.submit(run_one, BatchStep(target, ms, log, dry_run)): index
                 for index, target in enumerate(resolved)
