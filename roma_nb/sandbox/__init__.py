@@ -1,7 +1,7 @@
 """A local fake ROMA Connect: the FDI endpoints our client calls, with their real shapes, limits and
 error bodies, over seeded deterministic data; it records every call and reset for tests.
 
-Three ways to run it:
+Four ways to run it:
 
 * over a real socket: ``with serve(tasks_per_instance=50) as sandbox: ...`` (``sandbox.url``,
   ``sandbox.project_id``, ``sandbox.token``, ``sandbox.calls``, ``sandbox.resets``);
@@ -9,6 +9,10 @@ Three ways to run it:
   loaded automatically through the ``pytest11`` entry point);
 * in-process: ``httpx.ASGITransport(app=create_app(state))`` (see ``app``);
 * from a shell: ``roma-nb sandbox`` or ``python -m roma_nb.sandbox``.
+
+Trouble on demand: ``sandbox.inject("throttle", match=task_id)`` (and the other kinds of
+``faults``), ``sandbox.set_latency(ms)``, ``sandbox.set_rate_limit(rps)``, ``sandbox.clear()``;
+the same over HTTP under ``/_sandbox/`` (``control``) for notebooks and other processes.
 
 It never imports the client: it is an independent server that shares only plain constants.
 Names are loaded on first use so that importing this package (as pytest does for the plugin)
@@ -22,12 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .app import create_app
+    from .faults import FAULT_KINDS, Fault
     from .records import Call, Login, ResetRecord
     from .server import Sandbox, serve
     from .state import SandboxOptions, SandboxState
 
 __all__ = [
+    "FAULT_KINDS",
     "Call",
+    "Fault",
     "Login",
     "ResetRecord",
     "Sandbox",
@@ -38,6 +45,8 @@ __all__ = [
 ]
 
 _WHERE = {
+    "FAULT_KINDS": "faults",
+    "Fault": "faults",
     "Call": "records",
     "Login": "records",
     "ResetRecord": "records",

@@ -2,32 +2,40 @@
 
 For every API request (everything but the ``/_sandbox`` control paths) it: gives the request an
 id (``X-Request-Id`` on every answer), reads the body once, waits the configured latency with
-``asyncio.sleep`` (so one slow answer never holds up the others), checks credentials, and
-records the exchange as a ``Call`` *before* the answer's last bytes leave, so a test that has
-its response can already see the call.
+``asyncio.sleep`` (so one slow answer never holds up the others), applies an injected fault
+(``faults``), the rate limit and the credential checks, in that order, and records the exchange
+as a ``Call`` *before* the answer's last bytes leave, so a test that has its response can
+already see the call.
 
 It is a plain ASGI middleware rather than Starlette's ``BaseHTTPMiddleware`` because it must
-replay the body it read, and see every message the app sends.
+replay the body it read, see every message the app sends, hold an answer back (``slow``) and
+reach the connection itself (``drop``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import time
 import uuid
 from datetime import datetime, timezone
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .credentials import check_credentials
-from .fdi import REQUEST_ID_KEY
+from .faults import Fault
+from .fdi import REQUEST_ID_KEY, TASKS_RUNNING
 from .incoming import Incoming
 from .records import Call
+from .responses import fdi_error, gateway_error, html_page
 from .state import SandboxState
 
-__all__ = ["CONTROL_PREFIX", "Gateway"]
+__all__ = ["CONTROL_PREFIX", "Gateway", "is_control_path"]
 
 CONTROL_PREFIX = "/_sandbox"
+THROTTLED = "APIGW.0308"
 
 
 def is_control_path(path: str) -> bool:
@@ -60,6 +68,86 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+async def _sleep_unless_gone(receive: Receive, seconds: float) -> bool:
+    """Sleep ``seconds``; return ``True`` early if the client disconnects meanwhile.
+
+    ``receive`` must be the server's own, with the body already read: its next message is
+    ``http.disconnect`` when the client hangs up (uvicorn), or only after the response (httpx's
+    ASGI transport, where the sleep simply runs out).
+    """
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    sleeper = asyncio.ensure_future(asyncio.sleep(seconds))
+    listener = asyncio.ensure_future(disconnected())
+    done, pending = await asyncio.wait({sleeper, listener}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return listener in done
+
+
+async def _drop_connection(receive: Receive, *, rst: bool) -> None:
+    """Close the client's connection without an answer.
+
+    Under uvicorn, ``receive`` is a bound method of its request/response cycle, which holds the
+    asyncio transport: closing that ends the connection, and once uvicorn has marked the cycle
+    disconnected it sends nothing (no 500) when the app returns. Without such a transport (the
+    in-process ASGI transport) there is no connection to drop: raise ``ConnectionResetError``.
+    """
+    cycle = getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionResetError("the sandbox dropped the connection (fault 'drop')")
+    if rst:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    else:
+        transport.close()
+    for _ in range(400):  # connection_lost runs on a later loop iteration
+        if getattr(cycle, "disconnected", True):
+            return
+        await asyncio.sleep(0.005)
+
+
+def _retry_after(fault: Fault) -> dict[str, str]:
+    return {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+
+
+def fault_response(fault: Fault, request_id: str) -> Response | None:
+    """The answer a fault gives instead of the backend's (``None`` for drop and slow)."""
+    kind = fault.kind
+    if kind == "throttle":
+        return gateway_error(
+            429,
+            THROTTLED,
+            "The throttling threshold has been reached: policy user over ratelimit.",
+            request_id,
+            _retry_after(fault),
+        )
+    if kind == "unavailable":
+        return gateway_error(
+            503,
+            "APIGW.0201",
+            "The backend service is temporarily unavailable; try again later.",
+            request_id,
+            _retry_after(fault),
+        )
+    if kind == "server_error":
+        return fdi_error(500, "FDI.9999", "Network error, please try again later.")
+    if kind == "bad_gateway_html":
+        return html_page(502, "Bad Gateway")
+    if kind == "task_running":
+        return fdi_error(400, *TASKS_RUNNING)
+    if kind == "expired_token":
+        return gateway_error(401, "APIGW.0307", "The token must be updated.", request_id)
+    return None
+
+
 class Exchange:
     """One request on its way through: adds ``X-Request-Id`` and records the ``Call`` once."""
 
@@ -72,6 +160,10 @@ class Exchange:
         self.fault: str | None = None
         self.recorded = False
         self._send = send
+
+    @property
+    def request_id(self) -> str:
+        return self.incoming.request_id
 
     def record(self, status: int | None) -> None:
         if self.recorded:
@@ -104,13 +196,22 @@ class Exchange:
             self.record(self.status)
         await self._send(message)
 
-    @property
-    def request_id(self) -> str:
-        return self.incoming.request_id
+
+class _Held:
+    """Collects an app's answer so it can be sent later (``slow``)."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.status: int | None = None
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        self.messages.append(message)
 
 
 class Gateway:
-    """ASGI middleware: request id, latency, credentials, recording (see the module docstring)."""
+    """ASGI middleware: request id, latency, faults, rate limit, credentials, recording."""
 
     def __init__(self, app: ASGIApp, state: SandboxState) -> None:
         self.app = app
@@ -127,15 +228,65 @@ class Gateway:
         incoming = Incoming.from_scope(scope, body, request_id)
         exchange = Exchange(self.state, incoming, send)
         scope = {**scope, REQUEST_ID_KEY: request_id}
-        replay = _replay(body, receive)
         try:
-            latency = self.state.latency_ms
-            if latency > 0:
-                await asyncio.sleep(latency / 1000)
-            refusal = check_credentials(self.state, incoming)
-            if refusal is not None:
-                await refusal(scope, replay, exchange.send)
-                return
-            await self.app(scope, replay, exchange.send)
+            await self._pass(scope, receive, _replay(body, receive), exchange)
         finally:
             exchange.record(exchange.status)
+
+    async def _pass(
+        self, scope: Scope, receive: Receive, replay: Receive, exchange: Exchange
+    ) -> None:
+        state, incoming = self.state, exchange.incoming
+        latency = state.latency_ms
+        if latency > 0:
+            await asyncio.sleep(latency / 1000)
+        fault = state.take_fault(incoming)
+        if fault is not None:
+            exchange.fault = fault.kind
+            await self._fault(fault, scope, receive, replay, exchange)
+            return
+        refusal = self._rate_limited(exchange) or check_credentials(state, incoming)
+        if refusal is not None:
+            await refusal(scope, replay, exchange.send)
+            return
+        await self.app(scope, replay, exchange.send)
+
+    def _rate_limited(self, exchange: Exchange) -> Response | None:
+        limiter = self.state.rate_limit
+        if limiter is None or not exchange.incoming.path.startswith("/v2/"):
+            return None
+        wait = limiter.acquire()
+        if wait is None:
+            return None
+        exchange.fault = "rate_limit"
+        return gateway_error(
+            429,
+            THROTTLED,
+            "The throttling threshold has been reached: policy user over ratelimit, "
+            f"limit:{limiter.rps:g}/s.",
+            exchange.request_id,
+            {"Retry-After": str(wait)},
+        )
+
+    async def _fault(
+        self, fault: Fault, scope: Scope, receive: Receive, replay: Receive, exchange: Exchange
+    ) -> None:
+        answer = fault_response(fault, exchange.request_id)
+        if answer is not None:
+            await answer(scope, replay, exchange.send)
+        elif fault.kind == "drop":
+            exchange.record(None)
+            await _drop_connection(receive, rst=fault.rst)
+        elif fault.effective:  # slow, and the request takes effect
+            held = _Held()
+            refusal = check_credentials(self.state, exchange.incoming)
+            await (refusal or self.app)(scope, replay, held.send)
+            exchange.record(held.status)
+            if not await _sleep_unless_gone(receive, fault.delay_s):
+                for message in held.messages:
+                    await exchange.send(message)
+        else:  # slow, and the backend never answers: the gateway times out
+            exchange.record(504)
+            if not await _sleep_unless_gone(receive, fault.delay_s):
+                timeout = gateway_error(504, "APIGW.0201", "Backend timeout.", exchange.request_id)
+                await timeout(scope, replay, exchange.send)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from starlette.types import Scope
+from typing import Any
 
 __all__ = ["Incoming", "decode_header"]
 
@@ -30,7 +30,7 @@ class Incoming:
     body: bytes = field(repr=False)
 
     @classmethod
-    def from_scope(cls, scope: Scope, body: bytes, request_id: str) -> Incoming:
+    def from_scope(cls, scope: Mapping[str, Any], body: bytes, request_id: str) -> Incoming:
         raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
         return cls(
             request_id=request_id,

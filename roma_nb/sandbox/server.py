@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .app import create_app
+from .faults import Fault, RateLimiter
 from .records import Call, Login, ResetRecord
 from .state import SandboxState
 
@@ -86,6 +87,31 @@ class Sandbox:
 
     def set_latency(self, latency_ms: float) -> None:
         self.state.set_latency(latency_ms)
+
+    def set_rate_limit(self, rps: float | None, burst: int | None = None) -> None:
+        self.state.set_rate_limit(rps, burst)
+
+    @property
+    def rate_limit(self) -> RateLimiter | None:
+        return self.state.rate_limit
+
+    def inject(
+        self, kind: str, *, times: int | None = 1, match: str | None = None, **params: Any
+    ) -> Fault:
+        """Queue a fault for the next ``times`` requests whose path contains ``match``.
+
+        Kinds: throttle, unavailable, server_error, bad_gateway_html, drop, slow, task_running,
+        expired_token (see ``roma_nb.sandbox.faults`` for parameters and what clients see).
+        """
+        return self.state.inject(kind, times=times, match=match, **params)
+
+    def clear(self) -> None:
+        """Remove queued faults and the rate limit."""
+        self.state.clear()
+
+    @property
+    def faults(self) -> list[Fault]:
+        return self.state.faults
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -22,6 +22,8 @@ from .data import (
     make_project_id,
     make_tasks,
 )
+from .faults import Fault, FaultPlan, RateLimiter, make_fault
+from .incoming import Incoming
 from .params import OffsetMode
 from .records import Call, Login, Recorder, ResetRecord
 
@@ -42,7 +44,8 @@ class SandboxOptions:
     ``offset_mode`` decides whether task/monitor/log ``offset`` counts records or pages.
     ``honour_task_mode=False`` makes the tasks list ignore ``task_mode`` like an older server.
     ``refuse_running=True`` refuses a reset of a running task with 400 FDI.3023.
-    ``latency_ms`` is added to every answer.
+    ``latency_ms`` is added to every answer. ``rate_limit_rps`` / ``rate_limit_burst`` start
+    the sandbox with a request-rate limit (429 APIGW.0308 beyond it).
     """
 
     seed: int = 0
@@ -56,6 +59,8 @@ class SandboxOptions:
     honour_task_mode: bool = True
     refuse_running: bool = False
     latency_ms: float = 0.0
+    rate_limit_rps: float | None = None
+    rate_limit_burst: int | None = None
 
     def __post_init__(self) -> None:
         if self.offset_mode not in ("records", "pages"):
@@ -69,6 +74,8 @@ class SandboxOptions:
             raise ValueError("logs_per_task must be >= 0 and log_days >= 1")
         if self.latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        if self.rate_limit_rps is not None:
+            RateLimiter(self.rate_limit_rps, self.rate_limit_burst)  # checks the values
 
     def task_counts(self) -> tuple[int, ...]:
         """The number of tasks of each instance (a short tuple repeats its last count)."""
@@ -86,6 +93,7 @@ class SandboxState:
     Data: ``instances``, ``tasks(instance_id)``, ``task(instance_id, task_id)``,
     ``monitor_logs(task)``. Records: ``calls``, ``resets``, ``logins``, ``clear_records()``.
     Credentials: ``token`` (always accepted), ``reject_token(t)``, ``deny(credential)``.
+    Trouble: ``inject(kind, ...)``, ``clear()``, ``set_latency(ms)``, ``set_rate_limit(rps)``.
     """
 
     def __init__(self, options: SandboxOptions | None = None, **overrides: Any) -> None:
@@ -107,6 +115,8 @@ class SandboxState:
         self._recorder = Recorder()
         self._credentials = _Credentials()
         self._latency_ms = opts.latency_ms
+        self._faults = FaultPlan()
+        self._rate_limiter = self._initial_rate_limiter()
         self._instances: list[InstanceRow] = []
         self._tasks: dict[str, list[TaskRow]] = {}
         self._task_index: dict[tuple[str, str], TaskRow] = {}
@@ -181,6 +191,43 @@ class SandboxState:
         with self._lock:
             self._latency_ms = float(latency_ms)
 
+    def _initial_rate_limiter(self) -> RateLimiter | None:
+        rps = self.options.rate_limit_rps
+        return None if rps is None else RateLimiter(rps, self.options.rate_limit_burst)
+
+    def set_rate_limit(self, rps: float | None, burst: int | None = None) -> None:
+        """Allow ``rps`` requests per second (``burst`` at once); ``None`` lifts the limit."""
+        limiter = None if rps is None else RateLimiter(rps, burst)
+        with self._lock:
+            self._rate_limiter = limiter
+
+    @property
+    def rate_limit(self) -> RateLimiter | None:
+        with self._lock:
+            return self._rate_limiter
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def inject(
+        self, kind: str, *, times: int | None = 1, match: str | None = None, **params: Any
+    ) -> Fault:
+        """Queue a fault for the next ``times`` matching requests (see ``faults``)."""
+        return self._faults.add(make_fault(kind, times=times, match=match, **params))
+
+    def clear(self) -> None:
+        """Remove every queued fault and the rate limit (latency stays)."""
+        self._faults.clear()
+        with self._lock:
+            self._rate_limiter = None
+
+    @property
+    def faults(self) -> list[Fault]:
+        """The faults still queued, with what remains of each."""
+        return self._faults.pending
+
+    def take_fault(self, incoming: Incoming) -> Fault | None:
+        return self._faults.take(incoming)
+
     # -- credentials --------------------------------------------------------------------------
 
     def reject_token(self, token: str) -> None:
@@ -225,12 +272,14 @@ class SandboxState:
         self._recorder.clear()
 
     def reset(self) -> None:
-        """Back to what the options describe: fresh data, no records, settings and lists cleared."""
+        """Back to what the options describe: fresh data, no records, faults or refusals."""
         self._build_data()
         self._recorder.clear()
         self._credentials.clear()
+        self._faults.clear()
         with self._lock:
             self._latency_ms = self.options.latency_ms
+            self._rate_limiter = self._initial_rate_limiter()
 
 
 @dataclass
