@@ -4,7 +4,9 @@ The service's documentation and its official SDK disagree on field types (``crea
 string in one place and an integer in another, ``status`` arrives as ``0``, ``"0"`` or a word), and
 new fields appear without notice. So every record is built by ``from_api``, which reads what it
 knows leniently, keeps the untouched payload in ``raw`` and never fails on an unknown or missing
-field. Records are frozen: they are values, safe to share between threads and widgets.
+field. Treat records as values. ``ResetResult`` is frozen; the list records are not, because a
+listing builds thousands of them and a frozen dataclass's ``__init__`` costs four times as much
+(``bench/bench_client.py``, listing 10,000 tasks).
 """
 
 from __future__ import annotations
@@ -38,14 +40,16 @@ OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
 def _text(data: Mapping[str, Any], key: str) -> str | None:
     value = data.get(key)
-    if value is None:
-        return None
-    return value if isinstance(value, str) else str(value)
+    if value is None or type(value) is str:
+        return value
+    return str(value)
 
 
 def _int(data: Mapping[str, Any], key: str) -> int | None:
     """An integer field that may arrive as int, float or numeric string; anything else is None."""
     value = data.get(key)
+    if type(value) is int:
+        return value
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -60,7 +64,7 @@ def _int(data: Mapping[str, Any], key: str) -> int | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Instance:
     """A ROMA Connect instance (``GET /v2/{project_id}/instances``)."""
 
@@ -89,7 +93,7 @@ class Instance:
             enterprise_project_id=_text(data, "enterprise_project_id"),
             maintain_begin=_text(data, "maintain_begin"),
             maintain_end=_text(data, "maintain_end"),
-            raw=dict(data),
+            raw=data,
         )
 
     @property
@@ -108,7 +112,7 @@ def _task_status(data: Mapping[str, Any]) -> int | None:
     return {"STOPPED": 0, "STOP": 0, "RUNNING": 1, "STARTED": 1}.get(word)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Task:
     """An FDI task (``GET .../fdi/instances/{instance_id}/tasks``).
 
@@ -153,7 +157,7 @@ class Task:
             target_instance_id=_text(data, "target_instance_id"),
             enterprise_project_id=_text(data, "enterprise_project_id"),
             task_tag=_text(data, "task_tag"),
-            raw=dict(data),
+            raw=data,
         )
 
     @property
@@ -170,7 +174,7 @@ class Task:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskMonitor:
     """Monitoring state of one task (``GET .../task-monitors``)."""
 
@@ -205,7 +209,7 @@ class TaskMonitor:
             source_app_name=_text(data, "source_app_name"),
             target_app_id=_text(data, "target_app_id"),
             target_app_name=_text(data, "target_app_name"),
-            raw=dict(data),
+            raw=data,
         )
 
 
@@ -236,7 +240,7 @@ def describe_monitor_status(code: int | None) -> str:
     return f"{side}: {known} ({code})" if known else f"{side}: status {code}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MonitorLog:
     """One execution log entry of a task (``GET .../tasks/{task_id}/monitor-logs``)."""
 
@@ -269,7 +273,7 @@ class MonitorLog:
             dirty_data_count=_int(data, "dirty_data_count"),
             spend_time=_int(data, "spend_time"),
             remarks=_text(data, "remarks"),
-            raw=dict(data),
+            raw=data,
         )
 
     @property

@@ -54,7 +54,7 @@ def test_every_item_once_in_order_whatever_offset_means(
     ids, calls = drain(fetch, limit, client_start)
     assert ids == [f"id-{i}" for i in range(total)]
     pages = -(-total // limit) if total else 1
-    assert calls <= pages + 2
+    assert calls <= 2 * pages + 3
 
 
 @given(total=st.integers(1, 400), limit=st.integers(1, 50), cap=st.integers(1, 50))
@@ -72,7 +72,7 @@ def test_a_server_that_ignores_offset_stops_after_repeating_itself() -> None:
 
     ids, calls = drain(fetch, 10, 0)
     assert len(ids) == 10
-    assert calls <= 3
+    assert calls <= 4
 
 
 def test_a_total_that_lies_does_not_loop_forever() -> None:
@@ -81,7 +81,7 @@ def test_a_total_that_lies_does_not_loop_forever() -> None:
 
     ids, calls = drain(fetch, 1, 0)
     assert ids == ["a"]
-    assert calls == 2
+    assert calls <= 3
 
 
 def test_missing_total_stops_on_a_short_page() -> None:
@@ -105,3 +105,10 @@ def test_read_page_never_fails_on_any_json(body: object) -> None:
     page = read_page(body, "entities")
     assert all(isinstance(item, dict) for item in page.items)
     assert page.total is None or isinstance(page.total, int)
+
+
+@given(total=st.integers(1, 600), limit=st.integers(1, 120))
+def test_a_record_counting_server_costs_no_extra_request(total: int, limit: int) -> None:
+    ids, calls = drain(make_server(total, "records", 0), limit, 0)
+    assert len(ids) == total
+    assert calls == -(-total // limit)

@@ -1,19 +1,21 @@
 """Reading every page of a list endpoint, whatever ``offset`` turns out to mean.
 
 The documentation is open on whether ``offset`` counts records or pages, and whether pages count
-from 0 or 1 (``roma-api.md`` §2). Guessing wrong loses tasks silently, so the pager finds out: the
-first request asks for ``offset=start``; if more remain, the second asks for ``offset=start+1`` and
-looks at what came back:
+from 0 or 1 (``roma-api.md`` §2). Guessing wrong loses tasks silently, so the pager checks:
 
-* almost all of the first page again (shifted by one) → ``offset`` counts records;
-* nothing of the first page → ``offset`` counts pages, starting at ``start``;
-* exactly the first page again → ``offset`` counts pages, starting at ``start + 1``.
+* It first reads ``offset`` as a record count (what the sandbox and the SDK's examples suggest),
+  which costs nothing extra when it is right.
+* If the listing then ends short of the ``total`` the service announced — or if no ``total`` is
+  given, so a shortfall could not be seen — it probes ``offset=start+1`` and compares with the
+  first page: almost the same items shifted by one → records; nothing in common → pages counted
+  from ``start``; exactly the first page again → pages counted from ``start + 1``. It then goes on
+  in that reading; items are de-duplicated by id, so nothing is listed twice.
+* If a listing documented to start at 1 still ends short, the offset before the start is read
+  once (a server counting from 0 after all).
 
-If a listing documented to start at 1 ends short of ``total``, the offset before the start is read
-once too (a server counting from 0 after all). Whatever the reading, it stops when everything
-announced by ``total`` has been seen, on an empty page, on a page that brings no new id, or after
-``max_pages`` — it can never loop forever. The pager is pure (no I/O): the sync and async clients
-drive the same object.
+Whatever happens it stops when everything announced has been seen, on an empty page, on a page
+that brings no new id, or after ``max_pages`` — it can never loop forever. The pager is pure (no
+I/O): the sync and async clients drive the same object.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class Pager:
     """Decides the next ``offset`` from the pages seen so far.
 
     Use: ``while (offset := pager.next_offset()) is not None: pager.feed(fetch(offset))``, then
-    ``pager.items`` holds every distinct item in the order the service returned them.
+    ``pager.items`` holds every distinct item, in the order the service returned them.
     """
 
     id_key: str
@@ -68,14 +70,16 @@ class Pager:
     max_pages: int = 10_000
     items: list[Mapping[str, Any]] = field(default_factory=list)
     mode: Mode = "unknown"
+    _confirmed: bool = False
+    _probing: bool = False
+    _looking_before: bool = False
     _ids: set[str] = field(default_factory=set)
     _first_ids: list[str] = field(default_factory=list)
     _pages: int = 0
-    _offset: int | None = None
+    _offset: int = 0
     _page_index: int = 0
     _done: bool = False
     _total: int | None = None
-    _looked_before_start: bool = False
 
     def __post_init__(self) -> None:
         self._offset = self.start
@@ -97,65 +101,82 @@ class Pager:
         if page.total is not None:
             self._total = page.total
         ids = [self._item_id(item, i) for i, item in enumerate(page.items)]
+        repeats_first_page = False
+        if self._probing:
+            self._probing = False
+            repeats_first_page = self._settle_mode(ids)
         new = [(i, item) for i, item in zip(ids, page.items, strict=True) if i not in self._ids]
-        if self._looked_before_start:
-            for item_id, _ in new:
-                self._ids.add(item_id)
+        self._ids.update(item_id for item_id, _ in new)
+        if self._looking_before:
             self.items[:0] = [item for _, item in new]
             self._done = True
             return
-        if self._pages == 2 and self.mode == "unknown":
-            self._settle_mode(ids)
-        for item_id, item in new:
-            self._ids.add(item_id)
-            self.items.append(item)
+        self.items.extend(item for _, item in new)
         if self._pages == 1:
             self._first_ids = ids
-        if self._finished(page, new_count=len(new)):
-            if self._short_of_total() and self._origin > 0:
-                # Documented to count from 1 but ended short: look once at the offset before.
-                self._looked_before_start = True
-                self._offset = self._origin - 1
-                return
+        if self._finished(page, new_count=len(new), repeats_first_page=repeats_first_page):
+            self._after_the_end()
+        elif self._pages == 1 and self._total is None:
+            self._probe()  # no total: a shortfall would go unseen, so find out now
+        else:
+            if self.mode == "unknown":
+                self.mode = "records"
+            self._advance()
+
+    def _probe(self) -> None:
+        self._probing = True
+        self._offset = self.start + 1
+
+    def _after_the_end(self) -> None:
+        if self._short_of_total() and not self._confirmed and self._first_ids:
+            self._probe()
+        elif self._short_of_total() and self._origin > 0 and not self._looking_before:
+            self._looking_before = True
+            self._offset = self._origin - 1
+        else:
             self._done = True
-            return
-        self._advance()
 
     def _short_of_total(self) -> bool:
         return (
             self._total is not None
             and len(self.items) < self._total
-            and (self._pages < self.max_pages)
+            and self._pages < self.max_pages
         )
 
-    def _settle_mode(self, second_ids: list[str]) -> None:
-        overlap = len(set(second_ids) & set(self._first_ids))
-        if second_ids == self._first_ids:
+    def _settle_mode(self, probe_ids: list[str]) -> bool:
+        """Read the probe; True when it repeated the first page (pages count from start+1)."""
+        self._confirmed = True
+        if probe_ids == self._first_ids:
             self.mode = "pages"
-            self.start += 1  # offset=start+1 was the first page again: pages count from start+1
+            self.start += 1
             self._page_index = 0
-        elif overlap == 0:
+            del self.items[len(self._first_ids) :]
+            self._ids = set(self._first_ids)
+            return True
+        if not set(probe_ids) & set(self._first_ids):
             self.mode = "pages"
             self._page_index = 1
         else:
             self.mode = "records"
+        if self.mode == "pages":
+            # Anything read after the first page came from reading offset as records: drop it
+            # and read it again in the right reading, so the order stays the service's.
+            del self.items[len(self._first_ids) :]
+            self._ids = set(self._first_ids)
+        return False
 
-    def _finished(self, page: Page, *, new_count: int) -> bool:
+    def _finished(self, page: Page, *, new_count: int, repeats_first_page: bool) -> bool:
         if not page.items or self._pages >= self.max_pages:
             return True
         if self._total is not None and len(self.items) >= self._total:
             return True
         if self._total is None and len(page.items) < self.limit:
             return True
-        # A page with nothing new ends the listing, except the probe that shows that pages count
-        # from start+1 (it repeats the first page by design).
-        return new_count == 0 and not (self._pages == 2 and self.mode == "pages")
+        return new_count == 0 and not repeats_first_page
 
     def _advance(self) -> None:
-        if self.mode == "unknown":
-            self._offset = self.start + 1  # the probe
-        elif self.mode == "records":
-            self._offset = self.start + len(self.items)
-        else:
+        if self.mode == "pages":
             self._page_index += 1
             self._offset = self.start + self._page_index
+        else:
+            self._offset = self.start + len(self.items)
