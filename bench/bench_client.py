@@ -133,7 +133,7 @@ def sdk_clients(sb: Any) -> tuple[Any, Any]:
 
 
 def bench_batch(count: int = 200, latency_ms: int = 20, concurrency: int = 16) -> list[str]:
-    from huaweicloudsdkroma.v2 import ResetMultiTaskOffsetRequest, ResetMultiTaskOffsetRequestBody
+    from huaweicloudsdkroma.v2 import MultiTaskResetBody, ResetMultiTaskOffsetRequest
 
     home = tempfile.mkdtemp(prefix="roma-bench-home-")
     os.environ["HOME"] = home  # the SDK writes ~/.huaweicloud/application_id
@@ -155,7 +155,7 @@ def bench_batch(count: int = 200, latency_ms: int = 20, concurrency: int = 16) -
             return ResetMultiTaskOffsetRequest(
                 instance_id=instance,
                 task_id=task,
-                body=ResetMultiTaskOffsetRequestBody(date_from=DATE_FROM),
+                body=MultiTaskResetBody(date_from=DATE_FROM),
             )
 
         def ours() -> None:
