@@ -1,0 +1,43 @@
+"""The reset panel's model: everything its buttons do, as plain Python (no widgets here).
+
+``PanelModel`` holds the selection (instance, tasks, ``date_from`` choice, retention, dry run),
+makes the ``ResetPlan`` and its preview frame, and runs it only after a confirmation of that
+same plan. ``roma_nb.widgets`` draws it; code and tests can drive it directly. pandas is only
+imported when a frame is asked for.
+"""
+
+from __future__ import annotations
+
+from .catalog import Catalog, SearchResult, TaskEntry, TaskIndex
+from .choice import DateChoice, Resolution, choice_from_value, hour_ago, start_of_today
+from .errors import ConfirmationRequired, PanelError, PlanChanged, RunInProgress
+from .memory import forget_instances, recall_instance, remember_instance
+from .model import UNSET, PanelModel, default_log
+from .plan import PlannedTask, ResetPlan
+from .preview import PREVIEW_COLUMNS, preview_frame
+
+__all__ = [
+    "PREVIEW_COLUMNS",
+    "UNSET",
+    "Catalog",
+    "ConfirmationRequired",
+    "DateChoice",
+    "PanelError",
+    "PanelModel",
+    "PlanChanged",
+    "PlannedTask",
+    "ResetPlan",
+    "Resolution",
+    "RunInProgress",
+    "SearchResult",
+    "TaskEntry",
+    "TaskIndex",
+    "choice_from_value",
+    "default_log",
+    "forget_instances",
+    "hour_ago",
+    "preview_frame",
+    "recall_instance",
+    "remember_instance",
+    "start_of_today",
+]

@@ -1,0 +1,133 @@
+"""``InstancePicker``: instances by name and status, a refresh button, and a memory.
+
+The choice is remembered per environment (``roma_nb.panel.memory``) for the life of the kernel,
+so re-running the cell that builds a panel preselects the instance picked last time — never one
+picked in another environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import ipywidgets as w
+
+from ..models import Instance
+from ..panel.catalog import Catalog
+from ..panel.memory import recall_instance, remember_instance
+from ._html import messages_html
+from ._sink import ErrorSink
+
+if TYPE_CHECKING:
+    from ..client import RomaClient
+
+__all__ = ["InstancePicker"]
+
+PLACEHOLDER = "— choose an instance —"
+
+
+def as_catalog(source: RomaClient | Catalog) -> Catalog:
+    return source if isinstance(source, Catalog) else Catalog(source)
+
+
+class InstancePicker(w.VBox):  # type: ignore[misc]
+    """Pick one instance of the project. ``value`` is its id (None until one is picked).
+
+    ``source`` is a ``RomaClient`` or a ``Catalog`` (the panel shares one). Listing errors are
+    shown under the picker and recorded in ``sink.errors``.
+
+    CSS classes: ``roma-instance-picker`` (the box), ``roma-instance-select`` (Dropdown),
+    ``roma-instance-refresh`` (Button), ``roma-instance-message`` (HTML).
+    """
+
+    def __init__(
+        self, source: RomaClient | Catalog, *, sink: ErrorSink | None = None, load: bool = True
+    ) -> None:
+        self.catalog = as_catalog(source)
+        self.sink = sink if sink is not None else ErrorSink()
+        self._callbacks: list[Callable[[str | None], None]] = []
+        self._quiet = False
+        self.dropdown = w.Dropdown(
+            options=[(PLACEHOLDER, None)],
+            value=None,
+            description="Instance",
+            layout=w.Layout(width="40em"),
+            style={"description_width": "initial"},
+        )
+        self.dropdown.add_class("roma-instance-select")
+        self.refresh_button = w.Button(
+            description="Refresh", icon="refresh", tooltip="List the instances again"
+        )
+        self.refresh_button.add_class("roma-instance-refresh")
+        self.message = w.HTML()
+        self.message.add_class("roma-instance-message")
+        children = [w.HBox([self.dropdown, self.refresh_button]), self.message]
+        if sink is None:
+            children.append(self.sink.output)
+        super().__init__(children)
+        self.add_class("roma-instance-picker")
+        self.dropdown.observe(self.sink.guard("Choosing an instance")(self._changed), "value")
+        self.refresh_button.on_click(
+            self.sink.guard("Refreshing the instances")(lambda _b: self.refresh())
+        )
+        if load:
+            self.sink.guard("Listing the instances")(self.refresh)(initial=True)
+
+    @property
+    def environment(self) -> str:
+        return self.catalog.environment
+
+    @property
+    def value(self) -> str | None:
+        value = self.dropdown.value
+        return None if value is None else str(value)
+
+    @value.setter
+    def value(self, instance_id: str | None) -> None:
+        ids = [v for _, v in self.dropdown.options]
+        if instance_id not in ids:
+            raise ValueError(f"{instance_id!r} is not one of the listed instances")
+        self.dropdown.value = instance_id
+
+    @property
+    def instance(self) -> Instance | None:
+        return None if self.value is None else self.catalog.instance(self.value)
+
+    def on_change(self, callback: Callable[[str | None], None]) -> None:
+        """Call ``callback(instance_id)`` when the person picks another instance."""
+        self._callbacks.append(callback)
+
+    def refresh(self, *, initial: bool = False) -> None:
+        """List the instances again, keeping the current (or remembered) choice if it exists."""
+        self.message.value = ""
+        try:
+            instances = self.catalog.instances(refresh=not initial)
+        except Exception:
+            self.message.value = messages_html(
+                [("error", "The instances could not be listed; see the message below.")]
+            )
+            raise
+        before = self.value
+        keep = before if not initial else recall_instance(self.environment)
+        options: list[tuple[str, str | None]] = [(PLACEHOLDER, None)]
+        options += [(i.label, i.id) for i in instances]
+        self._quiet = True
+        try:
+            self.dropdown.options = options
+            self.dropdown.value = keep if keep in {i.id for i in instances} else None
+        finally:
+            self._quiet = False
+        if not instances:
+            self.message.value = messages_html([("warning", "This project has no instances.")])
+        if self.value != before:
+            self._notify()
+
+    def _changed(self, change: dict[str, object]) -> None:
+        if self._quiet:
+            return
+        remember_instance(self.environment, self.value)
+        self._notify()
+
+    def _notify(self) -> None:
+        for callback in list(self._callbacks):
+            callback(self.value)

@@ -1,0 +1,497 @@
+"""``ResetPanel``: the pickers, Preview → Confirm → Run, progress and Stop, results, errors.
+
+A thin view over ``PanelModel``: every button calls one model method, and every model method can
+be called from code (``panel.select(...)``, ``panel.preview()``, ``panel.run(confirm=True)``).
+The view adds only what a person needs on top:
+
+* the flow's buttons are enabled only when their step makes sense, and all of them (but Stop)
+  are disabled while a run is in flight;
+* the confirmation is a second, explicit step — the Confirm button shows what will happen
+  (environment, instance, instant, every task) and a checkbox must be ticked before Run works;
+  any change to the selection hides it and unticks it;
+* in a kernel the batch runs on a thread (``background=True``), so the Stop click can be
+  processed while requests are in flight; ``wait()`` joins it;
+* every exception in a callback lands in ``errors`` and the output area (see ``ErrorSink``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from ..dates import DEFAULT_RETENTION
+from ..errors import ValidationError
+from ..models import ResetResult
+from ..panel.choice import DateChoice
+from ..panel.errors import ConfirmationRequired, PanelError
+from ..panel.model import PanelModel
+from ._html import esc, frame_html, messages_html, pre_html
+from ._sink import ErrorSink
+from .banner import EnvironmentBanner
+from .date_picker import DateFromPicker
+from .instance_picker import InstancePicker
+from .task_picker import TaskPicker
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..client import RomaClient
+    from ..history import ResultLog
+
+__all__ = ["RESULT_COLUMNS", "ResetPanel"]
+
+RESULT_COLUMNS = (
+    "at",
+    "task_name",
+    "task_id",
+    "date_from",
+    "date_from_ms",
+    "outcome",
+    "dry_run",
+    "status_code",
+    "error_code",
+    "message",
+    "error_msg",
+    "request_id",
+    "attempts",
+)
+
+
+class ResetPanel(w.VBox):  # type: ignore[misc]
+    """Reset combined tasks to a chosen instant, safely, from a notebook.
+
+    ``ResetPanel(client, *, log=None, tz="UTC")``. ``log`` is the ``ResultLog`` every attempt is
+    written to; by default an in-memory log against the SANDBOX and the durable
+    ``ResultLog.default()`` against a real service (see ``roma_nb.panel.default_log``).
+    ``tz`` is the zone the time picker starts in. ``background=False`` runs batches in the
+    calling thread (plain scripts and tests); ``concurrency`` is ``reset_many``'s.
+
+    Code does what the buttons do: ``select(...)``, ``preview()``, ``confirmation_text()``,
+    ``run(confirm=True)``, ``stop()``, ``retry_unknown()``, ``wait()``; ``results`` is this
+    panel's part of the history, newest first; ``errors`` every exception a callback raised.
+
+    CSS classes of the flow: ``roma-reset-panel`` (box), ``roma-dry-run`` (Checkbox),
+    ``roma-preview`` / ``roma-confirm`` / ``roma-run`` / ``roma-stop`` / ``roma-retry-unknown``
+    (Buttons), ``roma-confirm-check`` (Checkbox), ``roma-preview-table``, ``roma-confirmation``,
+    ``roma-status``, ``roma-results-table`` (HTML), ``roma-progress`` (IntProgress),
+    ``roma-output`` (Output); the pickers' classes are listed on each picker.
+    """
+
+    def __init__(
+        self,
+        client: RomaClient,
+        *,
+        log: ResultLog | None = None,
+        tz: str = "UTC",
+        retention: timedelta = DEFAULT_RETENTION,
+        background: bool = True,
+        concurrency: int = 8,
+        clock: Callable[[], int] | None = None,
+        task_limit: int = 500,
+        table_rows: int = 200,
+    ) -> None:
+        self.model = PanelModel(
+            client, log=log, tz=tz, retention=retention, concurrency=concurrency, clock=clock
+        )
+        self.background = background
+        self.table_rows = table_rows
+        self.sink = ErrorSink()
+        self._syncing = False
+        self._confirmation_shown = False
+        self._ui_lock = threading.RLock()
+        self.banner = EnvironmentBanner(self.model.environment, note=self.model.log_note)
+        self.instance_picker = InstancePicker(self.model.catalog, sink=self.sink, load=False)
+        self.task_picker = TaskPicker(self.model.catalog, sink=self.sink, limit=task_limit)
+        self.date_picker = DateFromPicker(
+            tz=tz,
+            retention=retention,
+            clock=self.model.clock,
+            last_log=self.model.last_log_instant,
+            sink=self.sink,
+        )
+        self._build_flow()
+        super().__init__(
+            [
+                self.banner,
+                self.instance_picker,
+                self.task_picker,
+                self.date_picker,
+                w.HBox([self.dry_run_box]),
+                w.HBox([self.preview_button, self.confirm_button]),
+                self.hint,
+                self.preview_html,
+                self.confirmation_html,
+                self.confirm_box,
+                w.HBox([self.run_button, self.stop_button, self.progress_bar]),
+                self.status,
+                w.HBox([self.retry_button]),
+                self.results_html,
+                self.sink.output,
+            ]
+        )
+        self.add_class("roma-reset-panel")
+        self._wire()
+        self.sink.guard("Listing the instances")(self._first_load)()
+        self._update()
+
+    def _build_flow(self) -> None:
+        self.dry_run_box = w.Checkbox(
+            value=False,
+            description="Dry run: send nothing, record what would be sent",
+            indent=False,
+        )
+        self.dry_run_box.add_class("roma-dry-run")
+        self.preview_button = w.Button(description="Preview", icon="eye")
+        self.preview_button.add_class("roma-preview")
+        self.confirm_button = w.Button(description="Confirm…", icon="check")
+        self.confirm_button.add_class("roma-confirm")
+        self.preview_html = w.HTML()
+        self.preview_html.add_class("roma-preview-table")
+        self.confirmation_html = w.HTML()
+        self.confirmation_html.add_class("roma-confirmation")
+        self.confirm_box = w.Checkbox(
+            value=False,
+            description="I have read this and want to run it",
+            indent=False,
+            layout=w.Layout(display="none"),
+        )
+        self.confirm_box.add_class("roma-confirm-check")
+        self.run_button = w.Button(description="Run", icon="play", button_style="danger")
+        self.run_button.add_class("roma-run")
+        self.stop_button = w.Button(description="Stop", icon="stop", button_style="warning")
+        self.stop_button.add_class("roma-stop")
+        self.progress_bar = w.IntProgress(value=0, min=0, max=1, description="Progress")
+        self.progress_bar.add_class("roma-progress")
+        self.hint = w.HTML()
+        self.hint.add_class("roma-hint")
+        self.status = w.HTML()
+        self.status.add_class("roma-status")
+        self.retry_button = w.Button(description="Retry unknown", icon="redo")
+        self.retry_button.add_class("roma-retry-unknown")
+        self.results_html = w.HTML()
+        self.results_html.add_class("roma-results-table")
+
+    def _wire(self) -> None:
+        guard = self.sink.guard
+        self.instance_picker.on_change(guard("Choosing an instance")(self._instance_chosen))
+        self.task_picker.on_change(guard("Selecting tasks")(self._tasks_chosen))
+        self.date_picker.on_change(guard("Choosing date_from")(self._date_chosen))
+        self.dry_run_box.observe(guard("Switching dry run")(self._dry_run_toggled), "value")
+        self.confirm_box.observe(guard("Confirming")(lambda _c: self._update()), "value")
+        self.preview_button.on_click(guard("Preview")(lambda _b: self._preview_clicked()))
+        self.confirm_button.on_click(guard("Confirm")(lambda _b: self._confirm_clicked()))
+        self.run_button.on_click(guard("Run")(lambda _b: self._run_clicked()))
+        self.stop_button.on_click(guard("Stop")(lambda _b: self._stop_clicked()))
+        self.retry_button.on_click(guard("Retry unknown")(lambda _b: self._retry_clicked()))
+
+    def _first_load(self) -> None:
+        self.instance_picker.refresh(initial=True)
+        self.model.set_date_choice(self.date_picker.choice)
+        if self.instance_picker.value is not None:
+            self.model.select(instance_id=self.instance_picker.value)
+            self.task_picker.load(self.instance_picker.value)
+
+    # -- what code uses ---------------------------------------------------------------------
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Every exception raised in a callback of this panel, oldest first."""
+        return self.sink.errors
+
+    @property
+    def output(self) -> Any:
+        """The ``Output`` widget where errors and notices are written."""
+        return self.sink.output
+
+    @property
+    def results(self) -> pd.DataFrame:
+        """This panel's attempts from the history (``ResultLog`` frame), newest first."""
+        return self.model.results
+
+    def select(self, **selection: Any) -> None:
+        """``PanelModel.select`` (instance_id, task_ids, date_from, tz, ambiguous, nonexistent,
+        retention, dry_run), then show the new selection in the pickers."""
+        self.model.select(**selection)
+        self._sync_from_model()
+        self._update()
+
+    def preview(self) -> pd.DataFrame:
+        """One row per planned call; shows it in the panel and makes it confirmable."""
+        frame = self.model.preview()
+        self._hide_confirmation()
+        warnings = [("warning", text) for text in frame.attrs.get("warnings", [])]
+        self.preview_html.value = messages_html(warnings) + frame_html(
+            frame, limit=self.table_rows, what="planned calls"
+        )
+        self._update()
+        return frame
+
+    def confirmation_text(self) -> str:
+        return self.model.confirmation_text()
+
+    def run(self, confirm: bool = False, dry_run: bool | None = None) -> list[ResetResult]:
+        """Run the previewed plan in this thread (``confirm=True`` required), as Run does."""
+        self._begin(len(self.model.previewed.targets) if self.model.previewed else 0)
+        try:
+            results = self.model.run(confirm=confirm, dry_run=dry_run, progress=self._progress)
+        except BaseException as exc:
+            self.status.value = messages_html([("warning", str(exc))])
+            self._update()
+            raise
+        self._finished(results, None)
+        return results
+
+    def retry_unknown(self) -> list[ResetResult]:
+        """Re-send only the last run's unknown targets, in this thread."""
+        self._begin(len(self.model.unknown_targets()))
+        try:
+            results = self.model.retry_unknown(progress=self._progress)
+        except BaseException as exc:
+            self.status.value = messages_html([("warning", str(exc))])
+            self._update()
+            raise
+        self._finished(results, None)
+        return results
+
+    def stop(self) -> bool:
+        """Ask the running batch to stop (False when none runs); unsent tasks become skipped."""
+        stopped = self.model.stop()
+        if stopped:
+            text = "Stop requested: tasks not yet sent will be recorded as skipped."
+            self.sink.notice(text)
+            self.status.value = messages_html([("warning", text)])
+        return stopped
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for a background run to end (True when nothing runs any more)."""
+        return self.model.wait(timeout)
+
+    # -- child events -----------------------------------------------------------------------
+
+    def _instance_chosen(self, instance_id: str | None) -> None:
+        if self._syncing:
+            return
+        self.model.select(instance_id=instance_id)
+        self.task_picker.load(instance_id)
+        self._update()
+
+    def _tasks_chosen(self, task_ids: tuple[str, ...]) -> None:
+        if self._syncing:
+            return
+        self.model.select(task_ids=list(task_ids))
+        self._update()
+
+    def _date_chosen(self, choice: DateChoice) -> None:
+        if self._syncing:
+            return
+        self.model.set_date_choice(choice)
+        self.model.retention = self.date_picker.retention
+        self._update()
+
+    def _dry_run_toggled(self, change: dict[str, object]) -> None:
+        if self._syncing:
+            return
+        self.model.dry_run = bool(self.dry_run_box.value)
+        self._update()
+
+    def _sync_from_model(self) -> None:
+        """Show the model's selection in the pickers without echoing it back."""
+        model = self.model
+        self._syncing = True
+        try:
+            if self.instance_picker.value != model.instance_id:
+                self.instance_picker.value = model.instance_id
+            if self.task_picker.instance_id != model.instance_id:
+                self.task_picker.load(model.instance_id)
+            if self.task_picker.value != model.task_ids:
+                self.task_picker.value = model.task_ids
+            if self.date_picker.choice != model.date_choice:
+                self.date_picker.set_choice(model.date_choice)
+            if self.date_picker.retention != model.retention:
+                self.date_picker.set_retention(model.retention)
+            self.dry_run_box.value = model.dry_run
+        finally:
+            self._syncing = False
+
+    # -- the flow ---------------------------------------------------------------------------
+
+    def _preview_clicked(self) -> None:
+        self.preview()
+
+    def _confirm_clicked(self) -> None:
+        text = self.model.confirmation_text()
+        plan = self.model.previewed
+        tone = "#e8f5e9" if self.model.is_sandbox else "#fdecea"
+        mode = "a DRY RUN" if plan is not None and plan.dry_run else "REAL resets"
+        self.confirmation_html.value = (
+            f'<div style="background:{tone};padding:6px;border-radius:4px">'
+            f"<b>Please read: this sends {esc(mode)}.</b>{pre_html(text)}</div>"
+        )
+        self.confirm_box.value = False
+        self.confirm_box.layout.display = None
+        self._confirmation_shown = True
+        self._update()
+
+    def _hide_confirmation(self) -> None:
+        self._confirmation_shown = False
+        self.confirmation_html.value = ""
+        self.confirm_box.value = False
+        self.confirm_box.layout.display = "none"
+
+    def _run_clicked(self) -> None:
+        if self.model.running:
+            self.sink.notice("A run is already in flight: this click was ignored, nothing queued.")
+            return
+        try:
+            if not (self._confirmation_shown and self.confirm_box.value):
+                raise ConfirmationRequired(
+                    "Nothing was sent: press Confirm, read the confirmation and tick its box."
+                )
+            if self.background:
+                with self._ui_lock:
+                    self._begin(len(self.model.previewed.targets) if self.model.previewed else 0)
+                    self.model.run_in_background(
+                        confirm=True, progress=self._progress, done=self._done_in_thread
+                    )
+                    self._update()
+            else:
+                self.run(confirm=True)
+        except PanelError as exc:
+            self.sink.notice(str(exc))
+            self.status.value = messages_html([("warning", str(exc))])
+            self._update()
+
+    def _retry_clicked(self) -> None:
+        if self.model.running:
+            self.sink.notice("A run is already in flight: this click was ignored, nothing queued.")
+            return
+        try:
+            if self.background:
+                with self._ui_lock:
+                    self._begin(len(self.model.unknown_targets()))
+                    self.model.retry_unknown_in_background(
+                        progress=self._progress, done=self._done_in_thread
+                    )
+                    self._update()
+            else:
+                self.retry_unknown()
+        except PanelError as exc:
+            self.sink.notice(str(exc))
+            self._update()
+
+    def _stop_clicked(self) -> None:
+        if not self.stop():
+            self.sink.notice("Nothing is running: there is nothing to stop.")
+
+    def _begin(self, total: int) -> None:
+        self.progress_bar.max = max(total, 1)
+        self.progress_bar.value = 0
+        self.status.value = messages_html([("info", f"Running: 0 of {total} done…")])
+
+    def _progress(self, done: int, total: int, result: ResetResult) -> None:
+        try:
+            with self._ui_lock:
+                self.progress_bar.max = max(total, 1)
+                self.progress_bar.value = done
+                self.status.value = messages_html([("info", f"Running: {done} of {total} done…")])
+        except Exception as exc:
+            self.sink.error("Showing progress", exc)
+
+    def _done_in_thread(
+        self, results: list[ResetResult] | None, error: BaseException | None
+    ) -> None:
+        try:
+            self._finished(results, error)
+        except Exception as exc:
+            self.sink.error("Showing the results", exc)
+
+    def _finished(self, results: list[ResetResult] | None, error: BaseException | None) -> None:
+        with self._ui_lock:
+            self._show_outcome(results, error)
+
+    def _show_outcome(self, results: list[ResetResult] | None, error: BaseException | None) -> None:
+        self._hide_confirmation()
+        if error is not None:
+            self.sink.error("The run", error)
+            self.status.value = messages_html([("error", "The run failed; see below.")])
+        elif results is not None:
+            self.progress_bar.max = max(len(results), 1)
+            self.progress_bar.value = len(results)
+            counts = Counter(r.outcome for r in results)
+            summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+            tone = "ok" if set(counts) <= {"success", "dry-run"} else "warning"
+            self.status.value = messages_html([(tone, f"Done: {summary or 'nothing to do'}.")])
+            for result in results:
+                if result.outcome in ("failed", "unknown"):
+                    name = result.task_name or result.task_id
+                    detail = result.error_msg or result.message or ""
+                    self.sink.notice(
+                        f"{result.outcome.upper()}: {name} ({result.task_id}): {detail}"
+                        + (f" [request id {result.request_id}]" if result.request_id else "")
+                    )
+        self.preview_html.value = messages_html(
+            [("info", "That preview has been run. Preview again to run another batch.")]
+        )
+        self._show_results()
+        self._update()
+
+    def _show_results(self) -> None:
+        frame = self.model.results
+        if frame.empty:
+            self.results_html.value = ""
+            return
+        self.results_html.value = "<b>Results (newest first)</b>" + frame_html(
+            frame, limit=self.table_rows, columns=RESULT_COLUMNS, what="attempts"
+        )
+
+    def _update(self) -> None:
+        """Enable each button only when its step makes sense; say what is missing.
+
+        Runs on the kernel thread and on the run's thread: the lock makes each pass read the
+        model and set the buttons as one step, so the last pass always shows the latest state.
+        """
+        with self._ui_lock:
+            model = self.model
+            busy = model.running
+            problem: str | None = None
+            try:
+                model.plan()
+            except ValidationError as exc:
+                problem = str(exc)
+            current = model.preview_is_current()
+            if not busy and self._confirmation_shown and not current:
+                self._hide_confirmation()
+            if not busy and model.previewed is not None and not current:
+                self.preview_html.value = messages_html(
+                    [("warning", "The selection changed since this preview: preview again.")]
+                )
+            self.preview_button.disabled = busy or problem is not None
+            self.confirm_button.disabled = busy or not current
+            self.confirm_box.disabled = busy
+            self.run_button.disabled = busy or not (
+                current and self._confirmation_shown and self.confirm_box.value
+            )
+            self.stop_button.disabled = not busy
+            self.dry_run_box.disabled = busy
+            unknown = len(model.unknown_targets())
+            self.retry_button.disabled = busy or unknown == 0
+            self.retry_button.description = f"Retry unknown ({unknown})"
+            self.hint.value = messages_html([("info", self._next_step(problem, current, busy))])
+
+    def _next_step(self, problem: str | None, current: bool, busy: bool) -> str:
+        if busy:
+            return "A run is in flight: Stop records what was not sent yet as skipped."
+        if problem is not None:
+            return problem
+        if not current:
+            return "Next: Preview the planned calls."
+        if not self._confirmation_shown:
+            return "Next: Confirm, and read what will be sent."
+        if not self.confirm_box.value:
+            return "Next: tick the confirmation box, then Run."
+        return "Ready: Run sends exactly the confirmed plan."
