@@ -1,0 +1,134 @@
+"""``roma-nb monitors``: monitoring state of an instance's tasks, or one task's decoded logs.
+
+Without ``--task`` it lists every task's monitor state (last execution, reader/writer position).
+With ``--task`` it lists that task's monitor logs, each numeric ``status`` code decoded into
+words and the side of the sync it comes from (reader 100-499, writer 500-899, other 900+), which
+is what someone asking "why did this task stop?" needs first.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..errors import ValidationError
+from ..models import MonitorLog
+from ._common import (
+    EXIT_OK,
+    Column,
+    add_connection_arguments,
+    add_format_argument,
+    client_from_args,
+    iso_utc,
+    parse_time,
+    render,
+    resolve_instance,
+    run_guarded,
+)
+
+__all__ = ["LOG_COLUMNS", "MONITOR_COLUMNS", "register", "run", "side"]
+
+MONITOR_COLUMNS = (
+    Column("task_id", lambda m: m.task_id),
+    Column("task_name", lambda m: m.task_name),
+    Column("status", lambda m: {0: "stopped", 1: "running"}.get(m.status)),
+    Column("execute_status", lambda m: m.execute_status),
+    Column("position", lambda m: m.position),
+    Column("last_execute_time", lambda m: iso_utc(m.last_execute_time)),
+    Column("ext_type", lambda m: m.ext_type),
+    Column("source", lambda m: m.source_app_name),
+    Column("target", lambda m: m.target_app_name),
+)
+
+
+def side(code: int | None) -> str:
+    """Which part of the sync a monitor status code comes from (``roma-api.md`` §2)."""
+    if code is None:
+        return ""
+    if 100 <= code <= 499:
+        return "reader"
+    if 500 <= code <= 899:
+        return "writer"
+    return "other" if code >= 900 else ""
+
+
+LOG_COLUMNS = (
+    Column("id", lambda log: log.id),
+    Column("start_time", lambda log: iso_utc(log.start_time)),
+    Column("end_time", lambda log: iso_utc(log.end_time)),
+    Column("execute_status", lambda log: log.execute_status),
+    Column("side", lambda log: side(log.status)),
+    Column("status", lambda log: log.status),
+    Column("meaning", lambda log: log.status_text),
+    Column("position", lambda log: log.position),
+    Column("position_status", lambda log: log.position_status),
+    Column("data_count", lambda log: log.data_count),
+    Column("dirty_data_count", lambda log: log.dirty_data_count),
+    Column("spend_time_ms", lambda log: log.spend_time),
+    Column("remarks", lambda log: log.remarks),
+)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "monitors",
+        help="monitor state of an instance's tasks, or one task's decoded monitor logs",
+        description=(
+            "Without --task: the monitoring state of every task of INSTANCE. With --task: that "
+            "task's monitor logs, oldest first, status codes decoded (reader/writer side)."
+        ),
+        epilog=(
+            "Examples: roma-nb monitors roma-prod-cn-north-4 --execute-status ERROR\n"
+            "          roma-nb monitors roma-prod-cn-north-4 --task TASK_ID --since 24h"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("instance", metavar="INSTANCE", help="instance id or name")
+    parser.add_argument("--task", metavar="TASK_ID", help="show this task's monitor logs")
+    parser.add_argument("--name", help="(state) only tasks whose name contains this text")
+    parser.add_argument(
+        "--execute-status", metavar="STATUS", help="(state) only tasks in this execute status"
+    )
+    parser.add_argument(
+        "--combined-only", action="store_true", help="(state) only combined (CDC) tasks"
+    )
+    parser.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="(logs) from WHEN: ISO-8601, epoch ms, or a duration ago such as 90m, 24h, 7d",
+    )
+    parser.add_argument("--until", metavar="WHEN", help="(logs) until WHEN, same forms")
+    parser.add_argument(
+        "--tz", default="UTC", help="zone of --since/--until without an offset (default UTC)"
+    )
+    add_format_argument(parser)
+    add_connection_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _sorted_logs(logs: list[MonitorLog]) -> list[MonitorLog]:
+    return sorted(logs, key=lambda log: (log.start_time is None, log.start_time or 0, log.id))
+
+
+def run(args: argparse.Namespace) -> int:
+    def body() -> int:
+        if args.task is None and (args.since or args.until):
+            raise ValidationError("--since and --until select monitor logs: give --task too.")
+        begin = None if args.since is None else parse_time(args.since, args.tz)
+        end = None if args.until is None else parse_time(args.until, args.tz)
+        with client_from_args(args) as client:
+            instance = resolve_instance(client, args.instance)
+            if args.task is not None:
+                logs = client.monitor_logs(instance.id, args.task, begin_time=begin, end_time=end)
+                render(_sorted_logs(logs), LOG_COLUMNS, args.format)
+            else:
+                monitors = client.task_monitors(
+                    instance.id,
+                    task_name=args.name,
+                    execute_status=args.execute_status,
+                    combined_only=args.combined_only,
+                )
+                render(monitors, MONITOR_COLUMNS, args.format)
+        return EXIT_OK
+
+    return run_guarded("roma-nb monitors", body)

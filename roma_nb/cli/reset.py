@@ -1,0 +1,293 @@
+"""``roma-nb reset``: reset combined tasks' progress to one instant, for people outside Jupyter.
+
+The same safety rules as the panel, adapted to a shell where ``input()`` is not welcome (scripts,
+CI, a pasted command at 3 a.m.):
+
+* the plan is printed first, on stderr: environment, instance, every task by name and id, and
+  the instant as UTC ISO, in ``--tz`` and as the ``date_from`` integer, with warnings (future,
+  older than the CDC log retention, a task still running);
+* nothing is sent without ``--yes``; without it the command stops after the plan (exit 3), and
+  ``--dry-run`` records a dry run instead of sending;
+* every task must be a combined task of the instance, checked before anything is sent;
+* every attempt goes to the history (``--history`` or ``$ROMA_NB_HISTORY`` or the per-user file),
+  pending before its request and completed after, like the notebooks do;
+* Ctrl-C stops the batch: what was not sent yet is recorded as ``skipped``;
+* the exit code is 0 only when every task succeeded (or was dry-run), 1 when any did not.
+
+The results (one row per task) go to stdout in ``--format``, so ``--format json`` can be piped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ValidationError
+from ._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Column,
+    add_connection_arguments,
+    add_format_argument,
+    client_from_args,
+    iso_utc,
+    render,
+    resolve_instance,
+    run_guarded,
+)
+
+if TYPE_CHECKING:
+    from ..client import RomaClient
+    from ..history import ResultLog
+    from ..models import Instance, ResetResult, Task
+
+__all__ = ["EXIT_NOT_CONFIRMED", "RESULT_COLUMNS", "register", "run"]
+
+EXIT_NOT_CONFIRMED = 3
+"""The plan was shown but neither ``--yes`` nor ``--dry-run`` was given: nothing was sent."""
+
+RESULT_COLUMNS = (
+    Column("instance_id", lambda r: r.instance_id),
+    Column("task_id", lambda r: r.task_id),
+    Column("task_name", lambda r: r.task_name),
+    Column("date_from", lambda r: r.date_from),
+    Column("date_from_utc", lambda r: iso_utc(r.date_from)),
+    Column("outcome", lambda r: r.outcome),
+    Column("status_code", lambda r: r.status_code),
+    Column("error_code", lambda r: r.error_code),
+    Column("message", lambda r: r.error_msg or r.message),
+    Column("request_id", lambda r: r.request_id),
+    Column("attempts", lambda r: r.attempts),
+)
+_OK_OUTCOMES = ("success", "dry-run")
+
+
+def _positive_days(text: str) -> timedelta:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not days > 0:
+        raise argparse.ArgumentTypeError("the retention must be more than 0 days")
+    return timedelta(days=days)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "reset",
+        help="reset combined tasks' progress to an instant (plan first; sends only with --yes)",
+        description=(
+            "Reset the progress of one or more combined tasks of INSTANCE so they re-read the "
+            "change log from --date-from. The plan is printed first; nothing is sent without "
+            "--yes. Every attempt is recorded in the history (see `roma-nb history`)."
+        ),
+        epilog=(
+            "exit codes: 0 every task succeeded (or was dry-run); 1 any task failed, is unknown "
+            "or was skipped; 2 bad arguments or configuration (nothing sent); 3 plan shown "
+            "without --yes (nothing sent).\n\n"
+            "examples:\n"
+            "  roma-nb reset roma-prod-cn-north-4 TASK_A TASK_B --date-from 2024-05-01T02:00 "
+            "--tz Asia/Shanghai\n"
+            "  roma-nb reset INSTANCE_ID TASK_A --date-from 1714528800000 --yes\n"
+            "  roma-nb reset INSTANCE_ID TASK_A --date-from 2024-05-01T02:00Z --dry-run"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("instance", metavar="INSTANCE", help="instance id or name")
+    parser.add_argument("task_ids", metavar="TASK_ID", nargs="+", help="combined task ids")
+    when = parser.add_mutually_exclusive_group(required=True)
+    when.add_argument(
+        "--date-from",
+        metavar="WHEN",
+        help="ISO-8601 (without an offset it is read in --tz) or integer epoch milliseconds",
+    )
+    when.add_argument(
+        "--no-date-from",
+        action="store_true",
+        help="send no date_from: the service decides the start point",
+    )
+    parser.add_argument(
+        "--tz", default="UTC", help="zone of a --date-from without an offset (default UTC)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="record a dry run in the history; send nothing"
+    )
+    parser.add_argument("--yes", action="store_true", help="send the resets (after the plan)")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)"
+    )
+    parser.add_argument(
+        "--retention-days",
+        type=_positive_days,
+        default=timedelta(days=2),
+        metavar="DAYS",
+        help="how long the source keeps CDC logs, for the warning (default 2)",
+    )
+    parser.add_argument(
+        "--history",
+        type=Path,
+        metavar="PATH",
+        help="history file (default: $ROMA_NB_HISTORY, else the per-user data directory)",
+    )
+    add_format_argument(parser)
+    add_connection_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _unique(ids: list[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def _targets(client: RomaClient, instance: Instance, task_ids: list[str]) -> list[Task]:
+    """The tasks to reset, in the order given; every one must be a combined task of the instance."""
+    tasks = {t.task_id: t for t in client.list_tasks(instance.id, combined_only=False)}
+    missing = [i for i in task_ids if i not in tasks]
+    normal = [i for i in task_ids if i in tasks and not tasks[i].is_combined]
+    problems = []
+    if missing:
+        problems.append(f"not tasks of {instance.label}: {', '.join(missing)}")
+    if normal:
+        problems.append(
+            f"not combined (CDC) tasks, whose progress cannot be reset: {', '.join(normal)}"
+        )
+    if problems:
+        raise ValidationError("Nothing was sent. Task ids " + "; ".join(problems) + ".")
+    return [tasks[i] for i in task_ids]
+
+
+def _plan_lines(
+    client: RomaClient,
+    instance: Instance,
+    tasks: list[Task],
+    ms: int | None,
+    args: argparse.Namespace,
+) -> list[str]:
+    from ..dates import assess_date_from, format_instant
+
+    mode = "DRY RUN of a reset" if args.dry_run else "RESET"
+    lines = [
+        f"{mode} in {client.environment}",
+        f"  instance: {instance.label}",
+        f"  {len(tasks)} combined task(s):",
+    ]
+    lines += [f"    - {t.task_name or '(no name)'} ({t.task_id}) [{t.status_text}]" for t in tasks]
+    if ms is None:
+        lines.append(
+            "  date_from: empty: no date_from is sent, the service decides the start point"
+        )
+    else:
+        view = format_instant(ms, args.tz)
+        local = f" = {view.local_iso} in {view.zone}" if view.zone != "UTC" else ""
+        lines.append(f"  date_from: {view.utc_iso}{local} = {view.ms}")
+    now = time.time_ns() // 1_000_000
+    warnings = assess_date_from(ms, now_ms=now, retention=args.retention_days)
+    running = [t for t in tasks if t.status == 1]
+    if running:
+        names = ", ".join(t.task_name or t.task_id for t in running)
+        warnings.append(
+            f"{len(running)} task(s) are running ({names}); Huawei advises stopping a task "
+            "before changing it."
+        )
+    lines += [f"  warning: {w}" for w in warnings]
+    return lines
+
+
+def _open_log(client: RomaClient, path: Path | None) -> tuple[ResultLog, str]:
+    from ..history import SANDBOX_LABEL, RecordContext, ResultLog
+
+    sandbox = client.environment == SANDBOX_LABEL
+    context = RecordContext(
+        project_id=client.project_id,
+        endpoint_label=SANDBOX_LABEL if sandbox else client.endpoint,
+    )
+    if path is not None:
+        return ResultLog(path, context=context), str(path)
+    if sandbox:
+        # The embedded sandbox dies with this command; its practice runs stay out of the
+        # durable history, as in the panel.
+        return ResultLog(context=context), "memory only (embedded sandbox; --history to keep)"
+    log = ResultLog.default(context=context)
+    return log, str(log.path)
+
+
+def _send(
+    client: RomaClient,
+    tasks: list[Task],
+    ms: int | None,
+    log: ResultLog,
+    args: argparse.Namespace,
+) -> list[ResetResult]:
+    """Run the batch in a worker thread so Ctrl-C here stops it cleanly (rest: ``skipped``)."""
+    stop = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def progress(done: int, total: int, result: ResetResult) -> None:
+        print(f"  [{done}/{total}] {result.task_id}: {result.outcome}", file=sys.stderr)
+
+    def work() -> None:
+        try:
+            outcome["results"] = client.reset_many(
+                tasks,
+                ms,
+                concurrency=args.concurrency,
+                log=log,
+                dry_run=args.dry_run,
+                progress=progress,
+                stop=stop,
+            )
+        except BaseException as exc:  # re-raised in the main thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="roma-nb-reset")
+    worker.start()
+    while worker.is_alive():
+        try:
+            worker.join(0.2)
+        except KeyboardInterrupt:
+            stop.set()
+            print(
+                "Stopping: requests in flight finish, the rest are recorded as skipped.",
+                file=sys.stderr,
+            )
+    if "error" in outcome:
+        raise outcome["error"]
+    results: list[ResetResult] = outcome["results"]
+    return results
+
+
+def run(args: argparse.Namespace) -> int:
+    def body() -> int:
+        from ..dates import to_epoch_ms
+
+        if args.concurrency < 1:
+            raise ValidationError("--concurrency must be at least 1.")
+        ms = None if args.no_date_from else to_epoch_ms(args.date_from, args.tz)
+        task_ids = _unique(args.task_ids)
+        with client_from_args(args) as client:
+            instance = resolve_instance(client, args.instance)
+            tasks = _targets(client, instance, task_ids)
+            for line in _plan_lines(client, instance, tasks, ms, args):
+                print(line, file=sys.stderr)
+            if not (args.yes or args.dry_run):
+                print(
+                    "Nothing sent. Add --yes to send these resets, or --dry-run to record a "
+                    "dry run.",
+                    file=sys.stderr,
+                )
+                return EXIT_NOT_CONFIRMED
+            log, where = _open_log(client, args.history)
+            with log:
+                results = _send(client, tasks, ms, log, args)
+        render(results, RESULT_COLUMNS, args.format)
+        counts = Counter(r.outcome for r in results)
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        print(f"{summary}. History: {where}", file=sys.stderr)
+        return EXIT_OK if all(r.outcome in _OK_OUTCOMES for r in results) else EXIT_FAILED
+
+    return run_guarded("roma-nb reset", body)
