@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import io
 import re
+import shlex
 import ssl
 import threading
 from collections.abc import Callable
@@ -132,7 +133,7 @@ def test_https_with_a_private_ca(tmp_path: Path) -> None:
 def test_cli_prints_how_to_use_it_and_serves() -> None:
     parser = argparse.ArgumentParser()
     sandbox_cli.add_arguments(parser)
-    args = parser.parse_args(["--tasks", "3", "--latency-ms", "0", "--offset-mode", "pages"])
+    args = parser.parse_args(["--tasks", "3", "--offset-mode", "pages", "--strict-tokens"])
     stop = threading.Event()
     out = io.StringIO()
     result: list[int] = []
@@ -155,11 +156,22 @@ def test_cli_prints_how_to_use_it_and_serves() -> None:
         assert endpoint, text
         assert project, text
         assert token, text
-        r = httpx.get(
-            f"{endpoint[1]}/v2/{project[1]}/instances",
-            headers={"X-Auth-Token": token[1]},
+        url = f"{endpoint[1]}/v2/{project[1]}/instances"
+        assert httpx.get(url, headers={"X-Auth-Token": token[1]}).status_code == 200
+        assert httpx.get(url, headers={"X-Auth-Token": "made-up"}).status_code == 401
+        login = re.search(
+            r"ROMA_NB_USERNAME=(\S+) ROMA_NB_PASSWORD=(\S+) ROMA_NB_DOMAIN=(\S+)", text
         )
-        assert r.status_code == 200
+        assert login, text
+        [[name], [password], [domain]] = (shlex.split(part) for part in login.groups())
+        user = {"name": name, "password": password, "domain": {"name": domain}}
+        auth = {
+            "identity": {"methods": ["password"], "password": {"user": user}},
+            "scope": {"project": {"id": project[1]}},
+        }
+        r = httpx.post(f"{endpoint[1]}/v3/auth/tokens", json={"auth": auth})
+        assert r.status_code == 201
+        assert "HUAWEICLOUD_SDK_AK=" in text
     finally:
         stop.set()
         thread.join()

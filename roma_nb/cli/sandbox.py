@@ -1,7 +1,9 @@
 """``roma-nb sandbox``: run the local fake ROMA Connect in the foreground until Ctrl-C.
 
 It prints the endpoint, the project id, a token the sandbox accepts, and the ``export`` lines
-that point ``roma_nb`` at it, so another shell or a notebook can use it at once.
+that point ``roma_nb`` at it (token, or the sandbox's AK/SK, or its IAM user), so another shell
+or a notebook can use it at once. These are the sandbox's own throw-away credentials: printing
+them is the point.
 """
 
 from __future__ import annotations
@@ -45,6 +47,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="refuse to reset a running task (400 FDI.3023)",
     )
+    parser.add_argument(
+        "--rate-limit", type=float, metavar="RPS", help="answer 429 beyond RPS requests per second"
+    )
+    parser.add_argument(
+        "--token-lifetime-s",
+        type=float,
+        default=86_400.0,
+        metavar="S",
+        help="lifetime of tokens from /v3/auth/tokens (default 24 h)",
+    )
+    parser.add_argument(
+        "--strict-tokens",
+        action="store_true",
+        help="refuse tokens the sandbox did not issue (except the one it prints)",
+    )
     parser.add_argument("--certfile", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--keyfile", help="the certificate's private key (PEM)")
 
@@ -59,6 +76,9 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "offset_mode": args.offset_mode,
         "honour_task_mode": not args.ignore_task_mode,
         "refuse_running": args.refuse_running,
+        "rate_limit_rps": args.rate_limit,
+        "token_lifetime_s": args.token_lifetime_s,
+        "strict_tokens": args.strict_tokens,
     }
 
 
@@ -90,10 +110,21 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int
         return 1
     try:
         print(f"ROMA Connect sandbox on {sandbox.url}  (project {sandbox.project_id})")
-        print(f"Token it accepts: {sandbox.token}  (any other non-empty token works too)")
+        others = "only tokens it issued" if args.strict_tokens else "any non-empty token"
+        print(f"Token it accepts: {sandbox.token}  (and {others})")
         print("To use it from another shell or a notebook:")
         for name, value in sandbox.env.items():
             print(f"  export {name}={shlex.quote(value)}")
+        user = sandbox.users[sandbox.username]
+        print("Or sign with AK/SK instead of the token:")
+        print(f"  export HUAWEICLOUD_SDK_AK={sandbox.ak} HUAWEICLOUD_SDK_SK={sandbox.sk}")
+        print("Or log in through its IAM endpoint (POST /v3/auth/tokens):")
+        print(
+            f"  export HUAWEICLOUD_SDK_IAM_ENDPOINT={sandbox.iam_url} "
+            f"ROMA_NB_USERNAME={user.name} ROMA_NB_PASSWORD={shlex.quote(user.password)} "
+            f"ROMA_NB_DOMAIN={user.domain}"
+        )
+        print(f"Control plane: {sandbox.url}/_sandbox/info (faults, latency, records)")
         print("Press Ctrl-C to stop.", flush=True)
         waiter = stop or threading.Event()
         while not waiter.wait(0.5):

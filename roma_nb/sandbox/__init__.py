@@ -14,6 +14,10 @@ Trouble on demand: ``sandbox.inject("throttle", match=task_id)`` (and the other 
 ``faults``), ``sandbox.set_latency(ms)``, ``sandbox.set_rate_limit(rps)``, ``sandbox.clear()``;
 the same over HTTP under ``/_sandbox/`` (``control``) for notebooks and other processes.
 
+Credentials work like Huawei's gateway (``credentials``): ``X-Auth-Token`` (any token unless
+``strict_tokens``; tokens from its IAM ``POST /v3/auth/tokens`` expire), or ``SDK-HMAC-SHA256``
+signatures verified with the seeded ``sandbox.ak`` / ``sandbox.sk`` (``signature``).
+
 It never imports the client: it is an independent server that shares only plain constants.
 Names are loaded on first use so that importing this package (as pytest does for the plugin)
 does not import Starlette or uvicorn.
@@ -25,6 +29,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .accounts import SandboxUser
     from .app import create_app
     from .faults import FAULT_KINDS, Fault
     from .records import Call, Login, ResetRecord
@@ -40,6 +45,7 @@ __all__ = [
     "Sandbox",
     "SandboxOptions",
     "SandboxState",
+    "SandboxUser",
     "create_app",
     "serve",
 ]
@@ -53,6 +59,7 @@ _WHERE = {
     "Sandbox": "server",
     "SandboxOptions": "state",
     "SandboxState": "state",
+    "SandboxUser": "accounts",
     "create_app": "app",
     "serve": "server",
 }

@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import control, fdi
+from . import control, fdi, iam
 from .gateway import Gateway
 from .params import BadRequest
 from .responses import fdi_error, gateway_error
@@ -52,7 +52,7 @@ def create_app(state: SandboxState | None = None) -> Starlette:
     """The sandbox application over ``state`` (a fresh default ``SandboxState`` if omitted)."""
     state = state if state is not None else SandboxState()
     app = Starlette(
-        routes=[*fdi.routes, *control.routes],
+        routes=[*fdi.routes, *iam.routes, *control.routes],
         middleware=[Middleware(Gateway, state=state)],
         exception_handlers={
             BadRequest: _bad_request,

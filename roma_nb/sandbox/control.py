@@ -18,6 +18,7 @@ in ``calls``, and no secret is served: headers in ``/_sandbox/calls`` are redact
 ``POST /_sandbox/rate-limit``         ``{"rps": 5, "burst": 5}``; ``{"rps": null}`` lifts it
 ``POST /_sandbox/reject-token``       ``{"token": "..."}``: answer 401 APIGW.0301 to it
 ``POST /_sandbox/deny``               ``{"credential": "..."}`` (token or AK): answer 403
+``POST /_sandbox/expire-tokens``      expire every token issued so far (next use: 401 0307)
 ``POST /_sandbox/reset-state``        ``reset()``: fresh data, no records, faults or refusals
 ====================================  =====================================================
 
@@ -211,6 +212,11 @@ async def deny(request: Request) -> Response:
     return json_response({"denied": True})
 
 
+async def expire_tokens(request: Request) -> Response:
+    _state(request).expire_tokens()
+    return json_response({"expired": True})
+
+
 async def reset_state(request: Request) -> Response:
     _state(request).reset()
     return json_response({"reset": True})
@@ -229,5 +235,6 @@ routes = [
     Route("/_sandbox/rate-limit", set_rate_limit, methods=["POST"]),
     Route("/_sandbox/reject-token", reject_token, methods=["POST"]),
     Route("/_sandbox/deny", deny, methods=["POST"]),
+    Route("/_sandbox/expire-tokens", expire_tokens, methods=["POST"]),
     Route("/_sandbox/reset-state", reset_state, methods=["POST"]),
 ]

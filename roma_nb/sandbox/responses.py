@@ -21,6 +21,8 @@ APIGW.0301         401     no credentials, an unknown or rejected token, a bad A
 APIGW.0302         403     a denied token or AK, or a project id that is not the sandbox's
 APIGW.0307         401     a token that expired, fault ``expired_token``
 APIGW.0308         429     rate limit, fault ``throttle`` (with ``Retry-After``)
+IAM error body     400     ``/v3/auth/tokens`` with a malformed body or an unknown project
+IAM error body     401     ``/v3/auth/tokens`` with a wrong user, password or domain
 =================  ======  ================================================================
 
 Every response carries ``X-Request-Id`` (added by the gateway layer, see ``gateway``).

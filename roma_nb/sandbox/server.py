@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .accounts import SandboxUser
 from .app import create_app
 from .faults import Fault, RateLimiter
 from .records import Call, Login, ResetRecord
@@ -50,6 +51,34 @@ class Sandbox:
     @property
     def token(self) -> str:
         return self.state.token
+
+    @property
+    def users(self) -> dict[str, SandboxUser]:
+        """IAM users for ``/v3/auth/tokens``: name -> ``SandboxUser(name, password, domain)``."""
+        return self.state.users
+
+    @property
+    def username(self) -> str:
+        """The seeded IAM user (its password and domain are in ``users``)."""
+        return self.state.accounts.username
+
+    @property
+    def ak(self) -> str:
+        """The seeded access key; requests signed with it and ``sk`` are accepted."""
+        return self.state.ak
+
+    @property
+    def sk(self) -> str:
+        return self.state.sk
+
+    @property
+    def iam_url(self) -> str:
+        """IAM's endpoint (the same server): ``{iam_url}/v3/auth/tokens``."""
+        return self.url
+
+    def expire_tokens(self) -> None:
+        """Expire every token the sandbox issued so far (next use: 401 APIGW.0307)."""
+        self.state.expire_tokens()
 
     @property
     def calls(self) -> list[Call]:

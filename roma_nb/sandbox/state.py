@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .accounts import Accounts, IssuedToken, SandboxUser
 from .data import (
     InstanceRow,
     TaskRow,
@@ -46,6 +47,12 @@ class SandboxOptions:
     ``refuse_running=True`` refuses a reset of a running task with 400 FDI.3023.
     ``latency_ms`` is added to every answer. ``rate_limit_rps`` / ``rate_limit_burst`` start
     the sandbox with a request-rate limit (429 APIGW.0308 beyond it).
+
+    Credentials: ``region`` is the project *name* IAM logins may scope to (or they use the
+    project id); tokens it issues live ``token_lifetime_s``; ``strict_tokens=True`` refuses
+    tokens it did not issue (except ``SandboxState.token``); AK/SK requests must be signed
+    within ``max_clock_skew_s`` of the server clock. ``users`` (name -> (password, domain)) and
+    ``access_keys`` (AK -> SK) add to the seeded ones.
     """
 
     seed: int = 0
@@ -61,6 +68,12 @@ class SandboxOptions:
     latency_ms: float = 0.0
     rate_limit_rps: float | None = None
     rate_limit_burst: int | None = None
+    region: str = "cn-north-4"
+    token_lifetime_s: float = 86_400.0
+    strict_tokens: bool = False
+    max_clock_skew_s: float = 900.0
+    users: Mapping[str, tuple[str, str]] | None = field(default=None, repr=False)
+    access_keys: Mapping[str, str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.offset_mode not in ("records", "pages"):
@@ -74,6 +87,8 @@ class SandboxOptions:
             raise ValueError("logs_per_task must be >= 0 and log_days >= 1")
         if self.latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        if self.token_lifetime_s <= 0 or self.max_clock_skew_s < 0:
+            raise ValueError("token_lifetime_s must be positive and max_clock_skew_s >= 0")
         if self.rate_limit_rps is not None:
             RateLimiter(self.rate_limit_rps, self.rate_limit_burst)  # checks the values
 
@@ -92,7 +107,8 @@ class SandboxState:
 
     Data: ``instances``, ``tasks(instance_id)``, ``task(instance_id, task_id)``,
     ``monitor_logs(task)``. Records: ``calls``, ``resets``, ``logins``, ``clear_records()``.
-    Credentials: ``token`` (always accepted), ``reject_token(t)``, ``deny(credential)``.
+    Credentials: ``token`` (always accepted), ``users``, ``ak``/``sk``, ``issued(token)``,
+    ``expire_tokens()``, ``reject_token(t)``, ``deny(credential)``.
     Trouble: ``inject(kind, ...)``, ``clear()``, ``set_latency(ms)``, ``set_rate_limit(rps)``.
     """
 
@@ -113,7 +129,7 @@ class SandboxState:
         self.token: str = f"sandbox-token-{make_project_id(opts.seed + 1)}"
         self._lock = threading.RLock()
         self._recorder = Recorder()
-        self._credentials = _Credentials()
+        self.accounts = Accounts(opts.seed, users=opts.users, access_keys=opts.access_keys)
         self._latency_ms = opts.latency_ms
         self._faults = FaultPlan()
         self._rate_limiter = self._initial_rate_limiter()
@@ -230,19 +246,40 @@ class SandboxState:
 
     # -- credentials --------------------------------------------------------------------------
 
+    @property
+    def users(self) -> dict[str, SandboxUser]:
+        """IAM users by name (the seeded ``sandbox-user`` and any from the options)."""
+        return dict(self.accounts.users)
+
+    @property
+    def ak(self) -> str:
+        return self.accounts.ak
+
+    @property
+    def sk(self) -> str:
+        return self.accounts.sk
+
+    def issued(self, token: str) -> IssuedToken | None:
+        """What a token issued by ``/v3/auth/tokens`` stands for (``None``: not issued here)."""
+        return self.accounts.issued(token)
+
+    def expire_tokens(self) -> None:
+        """Expire every token issued so far (the next use gets 401 APIGW.0307)."""
+        self.accounts.expire_tokens()
+
     def reject_token(self, token: str) -> None:
         """Answer 401 APIGW.0301 to requests carrying ``token`` (as if IAM had revoked it)."""
-        self._credentials.add_rejected(token)
+        self.accounts.reject(token)
 
     def deny(self, credential: str) -> None:
         """Answer 403 APIGW.0302 to requests with this token or AK (authenticated, not allowed)."""
-        self._credentials.add_denied(credential)
+        self.accounts.deny(credential)
 
     def is_rejected(self, token: str) -> bool:
-        return self._credentials.is_rejected(token)
+        return self.accounts.is_rejected(token)
 
     def is_denied(self, credential: str) -> bool:
-        return self._credentials.is_denied(credential)
+        return self.accounts.is_denied(credential)
 
     # -- records ------------------------------------------------------------------------------
 
@@ -275,38 +312,8 @@ class SandboxState:
         """Back to what the options describe: fresh data, no records, faults or refusals."""
         self._build_data()
         self._recorder.clear()
-        self._credentials.clear()
+        self.accounts.clear()
         self._faults.clear()
         with self._lock:
             self._latency_ms = self.options.latency_ms
             self._rate_limiter = self._initial_rate_limiter()
-
-
-@dataclass
-class _Credentials:
-    """Tokens and AKs the sandbox was told to refuse; a lock because tests add from their thread."""
-
-    rejected: set[str] = field(default_factory=set, repr=False)
-    denied: set[str] = field(default_factory=set, repr=False)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add_rejected(self, token: str) -> None:
-        with self.lock:
-            self.rejected.add(token)
-
-    def add_denied(self, credential: str) -> None:
-        with self.lock:
-            self.denied.add(credential)
-
-    def is_rejected(self, token: str) -> bool:
-        with self.lock:
-            return token in self.rejected
-
-    def is_denied(self, credential: str) -> bool:
-        with self.lock:
-            return credential in self.denied
-
-    def clear(self) -> None:
-        with self.lock:
-            self.rejected.clear()
-            self.denied.clear()
