@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,9 +160,19 @@ class Throttle:
     ``try_start()`` either admits a send (returns None) or says how long to wait before asking
     again; ``finish(throttled=..., retry_after=...)`` reports how it went. Waiting is left to the
     caller (``time.sleep`` or ``asyncio.sleep``), so one implementation serves both clients.
+
+    On a 429/503 three things happen: every worker pauses for the ``Retry-After`` (or the
+    backoff); the concurrency limit halves; and, when the last second shows what the gateway
+    accepted, sends are paced at 80 % of that rate — without pacing, a rate-limited gateway would
+    refuse the first sends after every pause and the batch would spend its time waiting out
+    ``Retry-After`` (whole seconds). Successes raise the limit again one worker at a time, and
+    each second without refusal raises the pace by half, until it no longer binds.
     """
 
     _GROW_AFTER = 8  # successes in a row before one more worker is allowed
+    _WINDOW = 1.0  # seconds of accepted sends that estimate what the gateway allows
+    _MIN_SPAN = 0.1  # a burst inside this span is not read as an instant's rate
+    _UNPACED = 1000.0  # a pace above this many sends per second is no pace at all
 
     def __init__(self, max_concurrency: int) -> None:
         if max_concurrency < 1:
@@ -170,19 +181,26 @@ class Throttle:
         self.limit = max_concurrency
         self.active = 0
         self.throttled = 0
+        self.rate: float | None = None  # sends per second, once throttled
         self._paused_until = 0.0
+        self._next_send = 0.0
+        self._paced_since = 0.0
         self._successes = 0
+        self._accepted: deque[float] = deque()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
 
     def try_start(self) -> float | None:
         with self._lock:
-            wait = self._paused_until - time.monotonic()
+            now = time.monotonic()
+            wait = max(self._paused_until, self._next_send) - now
             if wait > 0:
                 return wait
             if self.active >= self.limit:
                 return 0.005
             self.active += 1
+            if self.rate is not None:
+                self._next_send = now + 1.0 / self.rate
             return None
 
     def start(self, stop: StopSignal | None = None) -> bool:
@@ -200,16 +218,30 @@ class Throttle:
         self, *, throttled: bool = False, retry_after: float | None = None, backoff: float = 0.0
     ) -> None:
         with self._lock:
+            now = time.monotonic()
             self.active = max(0, self.active - 1)
+            while self._accepted and self._accepted[0] < now - self._WINDOW:
+                self._accepted.popleft()
             if throttled:
                 self.throttled += 1
                 self._successes = 0
                 self.limit = max(1, self.limit // 2)
+                if len(self._accepted) >= 2:
+                    span = max(now - self._accepted[0], self._MIN_SPAN)
+                    slower = 0.8 * len(self._accepted) / span
+                    self.rate = max(1.0, min(slower, self.rate or slower))
+                    self._paced_since = now
                 pause = max(retry_after or 0.0, backoff)
-                self._paused_until = max(self._paused_until, time.monotonic() + pause)
+                self._paused_until = max(self._paused_until, now + pause)
             else:
+                self._accepted.append(now)
                 self._successes += 1
                 if self._successes >= self._GROW_AFTER and self.limit < self.max_concurrency:
                     self.limit += 1
                     self._successes = 0
+                if self.rate is not None and now - self._paced_since >= self._WINDOW:
+                    self.rate *= 1.5
+                    self._paced_since = now
+                    if self.rate > self._UNPACED:
+                        self.rate = None
             self._idle.notify_all()
