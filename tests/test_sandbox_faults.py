@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
-from roma_nb.sandbox import Sandbox, SandboxState, create_app
+from roma_nb.sandbox import Sandbox, SandboxState, create_app, serve
 from roma_nb.sandbox.faults import FAULT_KINDS
 
 
@@ -279,3 +280,28 @@ def test_control_plane_refuses_bad_input(
     assert r.status_code == 400
     assert r.json()["error"]
     assert roma_sandbox.faults == []
+
+
+def test_stopping_the_server_ends_a_pending_slow_answer() -> None:
+    """A client still waiting on a slow answer sees the connection close, not a 500."""
+    outcome: list[object] = []
+    with serve(tasks_per_instance=1) as sandbox:
+        sandbox.inject("slow", delay_s=60)
+        url = f"{sandbox.url}/v2/{sandbox.project_id}/instances"
+
+        def wait() -> None:
+            try:
+                outcome.append(httpx.get(url, headers={"X-Auth-Token": "t"}, timeout=120))
+            except httpx.HTTPError as exc:
+                outcome.append(exc)
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        for _ in range(1000):
+            if sandbox.calls:
+                break
+            threading.Event().wait(0.01)
+        assert [c.fault for c in sandbox.calls] == ["slow"]
+    waiter.join()
+    [seen] = outcome
+    assert isinstance(seen, httpx.RemoteProtocolError)

@@ -14,6 +14,8 @@ raises ``ConnectionResetError`` out of the transport instead.)
 
 from __future__ import annotations
 
+import threading
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -51,9 +53,10 @@ async def _no_such_api(request: Request, exc: Exception) -> Response:
 def create_app(state: SandboxState | None = None) -> Starlette:
     """The sandbox application over ``state`` (a fresh default ``SandboxState`` if omitted)."""
     state = state if state is not None else SandboxState()
+    closing = threading.Event()
     app = Starlette(
         routes=[*fdi.routes, *iam.routes, *control.routes],
-        middleware=[Middleware(Gateway, state=state)],
+        middleware=[Middleware(Gateway, state=state, closing=closing)],
         exception_handlers={
             BadRequest: _bad_request,
             fdi.Refusal: _refusal,
@@ -62,4 +65,5 @@ def create_app(state: SandboxState | None = None) -> Starlette:
         },
     )
     app.state.roma = state
+    app.state.closing = closing  # set by serve() on exit: ends pending latency/slow waits
     return app

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -68,12 +69,21 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _sleep_unless_gone(receive: Receive, seconds: float) -> bool:
-    """Sleep ``seconds``; return ``True`` early if the client disconnects meanwhile.
+async def _wait_for(event: threading.Event) -> None:
+    while not event.is_set():
+        await asyncio.sleep(0.05)
+
+
+async def _pause(
+    seconds: float, receive: Receive, closing: threading.Event, *, watch_client: bool
+) -> bool:
+    """Sleep ``seconds``; return ``True`` early if the server is closing or, with
+    ``watch_client``, if the client hangs up.
 
     ``receive`` must be the server's own, with the body already read: its next message is
     ``http.disconnect`` when the client hangs up (uvicorn), or only after the response (httpx's
-    ASGI transport, where the sleep simply runs out).
+    ASGI transport, where the sleep simply runs out). ``closing`` is set by ``serve()`` on exit,
+    so a long ``slow`` fault does not hold up the shutdown.
     """
 
     async def disconnected() -> None:
@@ -81,12 +91,14 @@ async def _sleep_unless_gone(receive: Receive, seconds: float) -> bool:
             pass
 
     sleeper = asyncio.ensure_future(asyncio.sleep(seconds))
-    listener = asyncio.ensure_future(disconnected())
-    done, pending = await asyncio.wait({sleeper, listener}, return_when=asyncio.FIRST_COMPLETED)
+    waiters = {sleeper, asyncio.ensure_future(_wait_for(closing))}
+    if watch_client:
+        waiters.add(asyncio.ensure_future(disconnected()))
+    done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
-    return listener in done
+    return sleeper not in done
 
 
 async def _drop_connection(receive: Receive, *, rst: bool) -> None:
@@ -213,9 +225,10 @@ class _Held:
 class Gateway:
     """ASGI middleware: request id, latency, faults, rate limit, credentials, recording."""
 
-    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+    def __init__(self, app: ASGIApp, state: SandboxState, closing: threading.Event) -> None:
         self.app = app
         self.state = state
+        self.closing = closing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or is_control_path(scope["path"]):
@@ -238,8 +251,8 @@ class Gateway:
     ) -> None:
         state, incoming = self.state, exchange.incoming
         latency = state.latency_ms
-        if latency > 0:
-            await asyncio.sleep(latency / 1000)
+        if latency > 0 and await self._pause(latency / 1000, receive, watch_client=False):
+            return
         fault = state.take_fault(incoming)
         if fault is not None:
             exchange.fault = fault.kind
@@ -250,6 +263,15 @@ class Gateway:
             await refusal(scope, replay, exchange.send)
             return
         await self.app(scope, replay, exchange.send)
+
+    async def _pause(self, seconds: float, receive: Receive, *, watch_client: bool) -> bool:
+        """Wait; ``True`` if the answer must not be sent (client gone, or server closing,
+        in which case the connection is closed as a stopping server would)."""
+        if not await _pause(seconds, receive, self.closing, watch_client=watch_client):
+            return False
+        if self.closing.is_set():
+            await _drop_connection(receive, rst=False)
+        return True
 
     def _rate_limited(self, exchange: Exchange) -> Response | None:
         limiter = self.state.rate_limit
@@ -282,11 +304,11 @@ class Gateway:
             refusal = check_credentials(self.state, exchange.incoming)
             await (refusal or self.app)(scope, replay, held.send)
             exchange.record(held.status)
-            if not await _sleep_unless_gone(receive, fault.delay_s):
+            if not await self._pause(fault.delay_s, receive, watch_client=True):
                 for message in held.messages:
                     await exchange.send(message)
         else:  # slow, and the backend never answers: the gateway times out
             exchange.record(504)
-            if not await _sleep_unless_gone(receive, fault.delay_s):
+            if not await self._pause(fault.delay_s, receive, watch_client=True):
                 timeout = gateway_error(504, "APIGW.0201", "Backend timeout.", exchange.request_id)
                 await timeout(scope, replay, exchange.send)

@@ -4,7 +4,8 @@
 uvicorn's ``Server.run`` in a daemon thread, and returns only once uvicorn reports it is
 serving, so the first request never races the start-up. On exit it asks uvicorn to stop, waits
 for the thread and closes the socket; idle keep-alive connections are closed by uvicorn, and a
-request still waiting on a ``slow`` fault is cut after ``graceful_shutdown_s``.
+request still waiting out latency or a ``slow`` fault has its connection closed at once
+(``graceful_shutdown_s`` is only the last resort).
 
 uvicorn runs with ``lifespan="off"``, ``ws="none"`` (no websockets import), no access log and
 no logging configuration of its own, so starting a sandbox changes nothing global.
@@ -182,8 +183,9 @@ def serve(
         raise TypeError("pass either state or SandboxState options, not both")
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
+    app = create_app(state)
     config = uvicorn.Config(
-        create_app(state),
+        app,
         lifespan="off",
         ws="none",
         http="h11",
@@ -211,6 +213,7 @@ def serve(
         scheme = "https" if ssl_certfile else "http"
         yield Sandbox(state, f"{scheme}://{host}:{bound_port}")
     finally:
+        app.state.closing.set()
         server.should_exit = True
         thread.join(timeout=graceful_shutdown_s + 10)
         sock.close()
