@@ -7,7 +7,9 @@ gateway layer in front has already authenticated the request and checked the pro
 Paging: the instances list has a 0-based record ``offset`` (0..100) and ``limit`` 0..100
 (default 10); the tasks list ``limit`` 1..1000 (default 10) and ``offset`` >= 0; task monitors and
 monitor logs ``offset`` >= 1 and ``limit`` 1..999 (default 10). Whether task/monitor/log
-offsets count records or pages is the state option ``offset_mode``.
+offsets count records or pages is the state option ``offset_mode``: with ``"records"``
+(default) tasks ``offset=40`` starts at the 41st record and monitors ``offset=41`` too; with
+``"pages"`` tasks ``offset=0`` and monitors ``offset=1`` are the first page of ``limit``.
 """
 
 from __future__ import annotations
