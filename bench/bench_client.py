@@ -15,6 +15,7 @@ Run with ``make bench`` or ``python -m bench.bench_client``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -30,7 +31,7 @@ from typing import Any
 import httpx
 
 from roma_nb.auth import TokenAuth
-from roma_nb.client import RomaClient
+from roma_nb.client import AsyncRomaClient, RomaClient
 from roma_nb.sandbox import serve
 
 DATE_FROM = 1630052714000
@@ -178,11 +179,22 @@ def bench_batch(count: int = 200, latency_ms: int = 20, concurrency: int = 16) -
             for future in futures:
                 future.result()
 
+        def ours_async() -> None:
+            async def batch() -> None:
+                async with AsyncRomaClient(
+                    sb.url, project_id=sb.project_id, auth=TokenAuth("bench")
+                ) as aclient:
+                    results = await aclient.reset_many(targets, DATE_FROM, concurrency=concurrency)
+                    assert all(r.outcome == "success" for r in results)
+
+            asyncio.run(batch())
+
         ours()
         raw_pool()
         a, b = best_of(3, ours), best_of(3, raw_pool)
         c = measure(sdk_loop)
         d = best_of(2, sdk_futures)
+        e = best_of(3, ours_async)
     bound = count * latency_ms / 1000 / concurrency
     return [
         row(
@@ -206,6 +218,10 @@ def bench_batch(count: int = 200, latency_ms: int = 20, concurrency: int = 16) -
             bound,
             "for information",
         ),
+        row(
+            "… AsyncRomaClient.reset_many vs RomaClient's, wall", e.wall, a.wall, "for information"
+        ),
+        row("… AsyncRomaClient.reset_many vs RomaClient's, CPU", e.cpu, a.cpu, "for information"),
     ]
 
 
