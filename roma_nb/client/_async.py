@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -21,11 +21,11 @@ from ..errors import ApiError, parse_retry_after
 from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
 from ._base import (
     DEFAULT_TIMEOUT,
-    INSTANCES_PAGE_LIMIT,
     MONITORS_PAGE_LIMIT,
     TASKS_PAGE_LIMIT,
     BaseRomaClient,
     Call,
+    Operation,
 )
 from ._batch import Recorder, StopSignal, Target, Throttle, resolve_targets
 from ._retry import RetryPolicy
@@ -35,6 +35,8 @@ from ._sync import Progress, _report
 __all__ = ["AsyncRomaClient"]
 
 logger = logging.getLogger("roma_nb.client")
+
+T = TypeVar("T")
 
 
 class AsyncRomaClient(BaseRomaClient):
@@ -132,31 +134,20 @@ class AsyncRomaClient(BaseRomaClient):
         response, _ = await self._send(call)
         return self._decode(response, call)
 
-    async def _all_pages(
-        self,
-        make_call: Callable[[int, int], Call],
-        items_key: str,
-        id_key: str,
-        limit: int,
-        start: int,
-    ) -> list[Any]:
-        pager = self._new_pager(id_key, limit, start)
-        while (offset := pager.next_offset()) is not None:
-            pager.feed(self._page(await self._get(make_call(offset, limit)), items_key))
-        return pager.items
+    async def _run(self, operation: Operation[T]) -> T:
+        """Drive a read: send each ``Call`` it yields, hand back the decoded body."""
+        try:
+            call = next(operation)
+            while True:
+                call = operation.send(await self._get(call))
+        except StopIteration as done:
+            return cast(T, done.value)
 
     # -- reading ----------------------------------------------------------------------------
 
     async def list_instances(self, *, status: str | None = None) -> list[Instance]:
         """Every ROMA Connect instance of the project (all pages)."""
-        items = await self._all_pages(
-            lambda offset, limit: self._instances_call(offset, limit, status),
-            "instances",
-            "id",
-            INSTANCES_PAGE_LIMIT,
-            0,
-        )
-        return self._instances(items)
+        return await self._run(self._op_list_instances(status))
 
     async def list_tasks(
         self,
@@ -169,21 +160,20 @@ class AsyncRomaClient(BaseRomaClient):
         task_type: str | None = None,
         page_size: int = TASKS_PAGE_LIMIT,
     ) -> list[Task]:
-        """Every task of an instance (all pages); by default only combined (CDC) tasks."""
-        filters = self._task_filters(combined_only, name, status, execute_status, task_type)
-        items = await self._all_pages(
-            lambda offset, limit: self._tasks_call(instance_id, offset, limit, filters),
-            "entities",
-            "task_id",
-            page_size,
-            0,
+        """Every task of an instance (all pages); by default only combined (CDC) tasks.
+
+        ``task_mode=CDC`` is sent, and ``ext_type == "CDC"`` still checked here, because older
+        servers ignore the parameter.
+        """
+        return await self._run(
+            self._op_list_tasks(
+                instance_id, combined_only, name, status, execute_status, task_type, page_size
+            )
         )
-        return self._tasks(items, instance_id, combined_only, name)
 
     async def get_task(self, instance_id: str, task_id: str) -> Task:
-        """One task's details."""
-        body = await self._get(self._task_call(instance_id, task_id))
-        return self._task_from_detail(body, instance_id)
+        """One task's details (the raw body's ``task`` object is in ``Task.raw``)."""
+        return await self._run(self._op_get_task(instance_id, task_id))
 
     async def task_monitors(
         self,
@@ -195,15 +185,9 @@ class AsyncRomaClient(BaseRomaClient):
         page_size: int = MONITORS_PAGE_LIMIT,
     ) -> list[TaskMonitor]:
         """Monitoring state of the instance's tasks (all pages; ``offset`` counts from 1)."""
-        filters = self._check_filters({"task_name": task_name, "execute_status": execute_status})
-        items = await self._all_pages(
-            lambda offset, limit: self._monitors_call(instance_id, offset, limit, filters),
-            "entities",
-            "task_id",
-            page_size,
-            1,
+        return await self._run(
+            self._op_task_monitors(instance_id, task_name, execute_status, combined_only, page_size)
         )
-        return self._monitors(items, instance_id, combined_only)
 
     async def monitor_logs(
         self,
@@ -214,18 +198,13 @@ class AsyncRomaClient(BaseRomaClient):
         end_time: object = None,
         page_size: int = MONITORS_PAGE_LIMIT,
     ) -> list[MonitorLog]:
-        """A task's execution logs (all pages), optionally within ``[begin_time, end_time]``."""
-        begin, end = self._time_window(begin_time, end_time)
-        items = await self._all_pages(
-            lambda offset, limit: self._monitor_logs_call(
-                instance_id, task_id, offset, limit, begin, end
-            ),
-            "entities",
-            "id",
-            page_size,
-            1,
+        """A task's execution logs (all pages), optionally within ``[begin_time, end_time]``.
+
+        Bounds are anything ``to_epoch_ms`` reads; naive values are taken as UTC.
+        """
+        return await self._run(
+            self._op_monitor_logs(instance_id, task_id, begin_time, end_time, page_size)
         )
-        return self._logs(items, task_id)
 
     # -- resetting --------------------------------------------------------------------------
 

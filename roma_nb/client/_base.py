@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -22,10 +22,17 @@ from ..dates import to_epoch_ms, validate_date_from
 from ..errors import ApiError, ConfigurationError, api_error_from_response
 from ..ids import check_id, path_segment
 from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
-from ._paging import Page, Pager, read_page
+from ._paging import Pager, read_page
 from ._retry import RetryPolicy
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call"]
+__all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation"]
+
+T = TypeVar("T")
+
+Operation = Generator["Call", Any, T]
+"""A read described without I/O: it yields the ``Call``s to make, receives each decoded JSON
+body, and returns its result. ``RomaClient`` and ``AsyncRomaClient`` each drive the same
+operations (``_run``), so paging and record building exist once."""
 
 logger = logging.getLogger("roma_nb.client")
 
@@ -206,6 +213,98 @@ class BaseRomaClient:
             call.method, self.endpoint + call.target, headers=headers, content=call.body
         )
 
+    # -- operations (the reads, without I/O) ------------------------------------------------
+
+    def _op_pages(
+        self,
+        make_call: Callable[[int, int], Call],
+        items_key: str,
+        id_key: str,
+        limit: int,
+        start: int,
+    ) -> Operation[list[Mapping[str, Any]]]:
+        pager = Pager(id_key=id_key, limit=limit, start=start)
+        while (offset := pager.next_offset()) is not None:
+            body = yield make_call(offset, limit)
+            pager.feed(read_page(body, items_key))
+        return pager.items
+
+    def _op_list_instances(self, status: str | None) -> Operation[list[Instance]]:
+        items = yield from self._op_pages(
+            lambda offset, limit: self._instances_call(offset, limit, status),
+            "instances",
+            "id",
+            INSTANCES_PAGE_LIMIT,
+            0,
+        )
+        return [Instance.from_api(item) for item in items]
+
+    def _op_list_tasks(
+        self,
+        instance_id: str,
+        combined_only: bool,
+        name: str | None,
+        status: int | None,
+        execute_status: str | None,
+        task_type: str | None,
+        page_size: int,
+    ) -> Operation[list[Task]]:
+        filters = self._task_filters(combined_only, name, status, execute_status, task_type)
+        items = yield from self._op_pages(
+            lambda offset, limit: self._tasks_call(instance_id, offset, limit, filters),
+            "entities",
+            "task_id",
+            page_size,
+            0,
+        )
+        return self._tasks(items, instance_id, combined_only, name)
+
+    def _op_get_task(self, instance_id: str, task_id: str) -> Operation[Task]:
+        body = yield self._task_call(instance_id, task_id)
+        return self._task_from_detail(body, instance_id)
+
+    def _op_task_monitors(
+        self,
+        instance_id: str,
+        task_name: str | None,
+        execute_status: str | None,
+        combined_only: bool,
+        page_size: int,
+    ) -> Operation[list[TaskMonitor]]:
+        filters = {
+            k: v
+            for k, v in {"task_name": task_name, "execute_status": execute_status}.items()
+            if v is not None
+        }
+        items = yield from self._op_pages(
+            lambda offset, limit: self._monitors_call(instance_id, offset, limit, filters),
+            "entities",
+            "task_id",
+            page_size,
+            1,
+        )
+        return self._monitors(items, instance_id, combined_only)
+
+    def _op_monitor_logs(
+        self,
+        instance_id: str,
+        task_id: str,
+        begin_time: object,
+        end_time: object,
+        page_size: int,
+    ) -> Operation[list[MonitorLog]]:
+        begin, end = to_epoch_ms(begin_time), to_epoch_ms(end_time)
+        items = yield from self._op_pages(
+            lambda offset, limit: self._monitor_logs_call(
+                instance_id, task_id, offset, limit, begin, end
+            ),
+            "entities",
+            "id",
+            page_size,
+            1,
+        )
+        return [MonitorLog.from_api(item, task_id=task_id) for item in items]
+
     # -- reading answers --------------------------------------------------------------------
 
     @staticmethod
@@ -248,28 +347,7 @@ class BaseRomaClient:
         }
         return {k: v for k, v in filters.items() if v is not None}
 
-    @staticmethod
-    def _time_window(begin: object, end: object) -> tuple[int | None, int | None]:
-        """Monitor-log bounds as epoch ms; naive values are read as UTC."""
-        return to_epoch_ms(begin), to_epoch_ms(end)
-
-    @staticmethod
-    def _check_filters(filters: Mapping[str, object]) -> dict[str, object]:
-        return {k: v for k, v in filters.items() if v is not None}
-
-    @staticmethod
-    def _new_pager(id_key: str, limit: int, start: int) -> Pager:
-        return Pager(id_key=id_key, limit=limit, start=start)
-
-    @staticmethod
-    def _page(body: Any, items_key: str) -> Page:
-        return read_page(body, items_key)
-
     # -- records from answers ---------------------------------------------------------------
-
-    @staticmethod
-    def _instances(items: list[Mapping[str, Any]]) -> list[Instance]:
-        return [Instance.from_api(item) for item in items]
 
     @staticmethod
     def _tasks(
@@ -301,10 +379,6 @@ class BaseRomaClient:
         if combined_only:
             monitors = [m for m in monitors if (m.ext_type or "").strip().upper() == "CDC"]
         return monitors
-
-    @staticmethod
-    def _logs(items: list[Mapping[str, Any]], task_id: str) -> list[MonitorLog]:
-        return [MonitorLog.from_api(item, task_id=task_id) for item in items]
 
     @staticmethod
     def _reset_result(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -21,11 +21,11 @@ from ..errors import ApiError, parse_retry_after
 from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
 from ._base import (
     DEFAULT_TIMEOUT,
-    INSTANCES_PAGE_LIMIT,
     MONITORS_PAGE_LIMIT,
     TASKS_PAGE_LIMIT,
     BaseRomaClient,
     Call,
+    Operation,
 )
 from ._batch import Recorder, StopSignal, Target, Throttle, resolve_targets
 from ._retry import RetryPolicy
@@ -34,6 +34,8 @@ from ._sending import BatchStep, Skipped, classify, is_final_connect_error, tran
 __all__ = ["Progress", "RomaClient"]
 
 logger = logging.getLogger("roma_nb.client")
+
+T = TypeVar("T")
 
 Progress = Callable[[int, int, ResetResult], None]
 
@@ -134,31 +136,20 @@ class RomaClient(BaseRomaClient):
         response, _ = self._send(call)
         return self._decode(response, call)
 
-    def _all_pages(
-        self,
-        make_call: Callable[[int, int], Call],
-        items_key: str,
-        id_key: str,
-        limit: int,
-        start: int,
-    ) -> list[Any]:
-        pager = self._new_pager(id_key, limit, start)
-        while (offset := pager.next_offset()) is not None:
-            pager.feed(self._page(self._get(make_call(offset, limit)), items_key))
-        return pager.items
+    def _run(self, operation: Operation[T]) -> T:
+        """Drive a read: send each ``Call`` it yields, hand back the decoded body."""
+        try:
+            call = next(operation)
+            while True:
+                call = operation.send(self._get(call))
+        except StopIteration as done:
+            return cast(T, done.value)
 
     # -- reading ----------------------------------------------------------------------------
 
     def list_instances(self, *, status: str | None = None) -> list[Instance]:
         """Every ROMA Connect instance of the project (all pages)."""
-        items = self._all_pages(
-            lambda offset, limit: self._instances_call(offset, limit, status),
-            "instances",
-            "id",
-            INSTANCES_PAGE_LIMIT,
-            0,
-        )
-        return self._instances(items)
+        return self._run(self._op_list_instances(status))
 
     def list_tasks(
         self,
@@ -176,19 +167,15 @@ class RomaClient(BaseRomaClient):
         ``task_mode=CDC`` is sent, and ``ext_type == "CDC"`` still checked here, because older
         servers ignore the parameter.
         """
-        filters = self._task_filters(combined_only, name, status, execute_status, task_type)
-        items = self._all_pages(
-            lambda offset, limit: self._tasks_call(instance_id, offset, limit, filters),
-            "entities",
-            "task_id",
-            page_size,
-            0,
+        return self._run(
+            self._op_list_tasks(
+                instance_id, combined_only, name, status, execute_status, task_type, page_size
+            )
         )
-        return self._tasks(items, instance_id, combined_only, name)
 
     def get_task(self, instance_id: str, task_id: str) -> Task:
-        """One task's details (``task_detail`` stays available in ``Task.raw``' parent body)."""
-        return self._task_from_detail(self._get(self._task_call(instance_id, task_id)), instance_id)
+        """One task's details (the raw body's ``task`` object is in ``Task.raw``)."""
+        return self._run(self._op_get_task(instance_id, task_id))
 
     def task_monitors(
         self,
@@ -200,15 +187,9 @@ class RomaClient(BaseRomaClient):
         page_size: int = MONITORS_PAGE_LIMIT,
     ) -> list[TaskMonitor]:
         """Monitoring state of the instance's tasks (all pages; ``offset`` counts from 1)."""
-        filters = self._check_filters({"task_name": task_name, "execute_status": execute_status})
-        items = self._all_pages(
-            lambda offset, limit: self._monitors_call(instance_id, offset, limit, filters),
-            "entities",
-            "task_id",
-            page_size,
-            1,
+        return self._run(
+            self._op_task_monitors(instance_id, task_name, execute_status, combined_only, page_size)
         )
-        return self._monitors(items, instance_id, combined_only)
 
     def monitor_logs(
         self,
@@ -219,18 +200,13 @@ class RomaClient(BaseRomaClient):
         end_time: object = None,
         page_size: int = MONITORS_PAGE_LIMIT,
     ) -> list[MonitorLog]:
-        """A task's execution logs (all pages), optionally within ``[begin_time, end_time]``."""
-        begin, end = self._time_window(begin_time, end_time)
-        items = self._all_pages(
-            lambda offset, limit: self._monitor_logs_call(
-                instance_id, task_id, offset, limit, begin, end
-            ),
-            "entities",
-            "id",
-            page_size,
-            1,
+        """A task's execution logs (all pages), optionally within ``[begin_time, end_time]``.
+
+        Bounds are anything ``to_epoch_ms`` reads; naive values are taken as UTC.
+        """
+        return self._run(
+            self._op_monitor_logs(instance_id, task_id, begin_time, end_time, page_size)
         )
-        return self._logs(items, task_id)
 
     # -- resetting --------------------------------------------------------------------------
 
