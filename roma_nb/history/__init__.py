@@ -23,6 +23,7 @@ from ._frame import COLUMNS, column_dtypes, empty_frame, read_csv, style_frame
 from ._log import INTERRUPTED_MESSAGE, ResultLog
 from ._paths import ENV_VAR, default_history_path, user_data_dir
 from ._schema import FORMAT, MIGRATIONS
+from ._store import Durability
 
 __all__ = [
     "COLUMNS",
@@ -32,6 +33,7 @@ __all__ = [
     "MIGRATIONS",
     "OUTCOME_CATEGORIES",
     "SANDBOX_LABEL",
+    "Durability",
     "HistoryError",
     "RecordContext",
     "ResultLog",

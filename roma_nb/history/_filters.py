@@ -107,16 +107,23 @@ class Query:
     dry_run: bool | None = None
 
     def where(self, *, with_outcome: bool = True) -> tuple[str, list[Any]]:
-        """``(sql, params)``; ``sql`` is ``""`` or starts with `` WHERE``."""
+        """``(sql, params)`` for ``attempts`` or the ``history`` view; ``sql`` is ``""`` or
+        starts with `` WHERE``. Task and instance filters go through the indexed ``targets``.
+        """
         clauses: list[str] = []
         params: list[Any] = []
-        pairs = [("task_id", self.task_id), ("instance_id", self.instance_id)]
-        if with_outcome:
-            pairs.append(("outcome", self.outcome))
-        for column, values in pairs:
+        target: list[str] = []
+        for column, values in (("task_id", self.task_id), ("instance_id", self.instance_id)):
             if values is not None:
-                clauses.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
+                target.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
                 params.extend(values)
+        if target:
+            clauses.append(f"target_id IN (SELECT id FROM targets WHERE {' AND '.join(target)})")
+        if with_outcome and self.outcome is not None:
+            clauses.append(
+                f"outcome IN ({', '.join('?' * len(self.outcome))})" if self.outcome else "0"
+            )
+            params.extend(self.outcome)
         if self.since_us is not None:
             clauses.append("at_us >= ?")
             params.append(self.since_us)

@@ -32,6 +32,7 @@ storage so the frame's dtypes are the same whether or not pyarrow is installed.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
@@ -44,7 +45,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLUMNS",
-    "SELECT_COLUMNS",
+    "FRAME_SELECT",
+    "FRAME_SQL",
+    "TARGETS_SQL",
+    "WRITERS_SQL",
     "column_dtypes",
     "empty_frame",
     "frame_from_rows",
@@ -53,28 +57,36 @@ __all__ = [
     "write_csv",
 ]
 
-SELECT_COLUMNS: tuple[str, ...] = (
-    "id",
-    "at_us",
-    "instance_id",
-    "task_id",
-    "task_name",
-    "date_from_ms",
-    "outcome",
-    "status_code",
-    "message",
-    "error_code",
-    "error_msg",
-    "request_id",
-    "elapsed_ms",
-    "attempts",
-    "dry_run",
-    "project_id",
-    "endpoint",
-    "actor",
-    "completed_at_us",
+_OUTCOME_CODE = (
+    "CASE outcome "
+    + " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(OUTCOME_CATEGORIES))
+    + " ELSE -1 END"
 )
-"""The database columns read for a frame, in the order rows arrive."""
+
+FRAME_SELECT: tuple[tuple[str, str], ...] = (
+    ("id", "id"),
+    ("at_us", "at_us"),
+    ("target_id", "target_id"),
+    ("date_from_ms", "date_from_ms"),
+    ("outcome_code", _OUTCOME_CODE),  # categories' codes, computed by SQLite: no Python strings
+    ("status_code", "status_code"),
+    ("message", "message"),
+    ("error_code", "error_code"),
+    ("error_msg", "error_msg"),
+    ("request_id", "request_id"),
+    ("elapsed_ms", "elapsed_ms"),
+    ("attempts", "attempts"),
+    ("dry_run", "dry_run"),
+    ("writer_id", "writer_id"),
+    ("completed_at_us", "completed_at_us"),
+)
+"""(name, SQL expression) of the ``attempts`` columns a frame is built from, in row order."""
+
+FRAME_SQL = ", ".join(expression for _, expression in FRAME_SELECT)
+TARGETS_SQL = "SELECT id, instance_id, task_id, task_name FROM targets"
+WRITERS_SQL = "SELECT id, project_id, endpoint, actor FROM writers"
+"""The targets and writers a frame's rows point to. Read them *after* the rows: they are only
+ever added to, so every id the rows name is then there."""
 
 COLUMNS: tuple[str, ...] = (
     "id",
@@ -132,7 +144,7 @@ def column_dtypes() -> dict[str, Any]:
         elif name == "date_from":
             dtypes[name] = pd.DatetimeTZDtype("ms", "UTC")
         elif name == "outcome":
-            dtypes[name] = pd.CategoricalDtype(list(OUTCOME_CATEGORIES))
+            dtypes[name] = _outcome_dtype()
         elif name == "elapsed_ms":
             dtypes[name] = pd.Float64Dtype()
         elif name == "dry_run":
@@ -140,72 +152,129 @@ def column_dtypes() -> dict[str, Any]:
     return dtypes
 
 
-def _times(values: Sequence[int | None], unit: str) -> Any:
-    """Integer epoch values (None allowed) → tz-aware UTC datetimes, NaT for None."""
+def _outcome_dtype() -> pd.CategoricalDtype:
+    import pandas as pd
+
+    return pd.CategoricalDtype(list(OUTCOME_CATEGORIES))
+
+
+def _grid(rows: Sequence[Sequence[Any]]) -> Any:
+    """Rows → a 2-D object array without a Python-level transpose (the costly part)."""
+    import numpy as np
+
+    width = len(FRAME_SELECT)
+    if not rows:
+        return np.empty((0, width), dtype=object)
+    flat = itertools.chain.from_iterable(rows)
+    return np.fromiter(flat, dtype=object, count=len(rows) * width).reshape(len(rows), width)
+
+
+def _mask(column: Any) -> Any:
+    """Where an object column holds None (SQLite's NULL; it never returns NaN)."""
+    import pandas as pd
+
+    return pd.isna(column)
+
+
+def _int64(column: Any, *, nullable: bool = True) -> tuple[Any, Any]:
+    """(int64 values, missing mask) from an object column; missing values hold NaT's integer,
+    so the same values serve an ``Int64`` column (masked) and a datetime column (NaT).
+    """
+    import numpy as np
+
+    mask = _mask(column) if nullable else np.zeros(len(column), dtype=bool)
+    if mask.any():
+        return np.where(mask, _NAT, column).astype(np.int64), mask
+    return column.astype(np.int64), mask
+
+
+def _ints(values_and_mask: tuple[Any, Any]) -> Any:
+    import pandas as pd
+
+    values, mask = values_and_mask
+    return pd.arrays.IntegerArray(values, mask)
+
+
+def _floats(column: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    ints = np.fromiter(
-        (_NAT if v is None else v for v in values), dtype=np.int64, count=len(values)
-    )
-    naive = pd.DatetimeIndex(ints.view(f"datetime64[{unit}]"))
-    return naive.tz_localize("UTC").array
+    mask = _mask(column)
+    values = np.where(mask, 0.0, column).astype(np.float64)
+    return pd.arrays.FloatingArray(values, mask)
 
 
-def _ints(values: Sequence[int | None]) -> Any:
+def _times(values_and_mask: tuple[Any, Any], unit: str) -> Any:
+    """Integer epoch values (masked ones hold NaT) → tz-aware UTC datetimes."""
+    import pandas as pd
+
+    values, _ = values_and_mask
+    return pd.DatetimeIndex(values.view(f"datetime64[{unit}]")).tz_localize("UTC").array
+
+
+def _strings(column: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-    data = np.fromiter((0 if v is None else v for v in values), dtype=np.int64, count=len(values))
-    return pd.arrays.IntegerArray(data, mask)
+    return pd.array(np.ascontiguousarray(column), dtype=pd.StringDtype("python"))
 
 
-def _floats(values: Sequence[float | None]) -> Any:
+def _looked_up(ids: Any, table: Sequence[Sequence[Any]], names: Sequence[str]) -> dict[str, Any]:
+    """String columns per row from a small ``(id, *names)`` table: each distinct string is made
+    once and spread with ``take`` (an id missing from the table gives NA).
+    """
     import numpy as np
-    import pandas as pd
 
-    mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
-    data = np.fromiter(
-        (0.0 if v is None else v for v in values), dtype=np.float64, count=len(values)
-    )
-    return pd.arrays.FloatingArray(data, mask)
-
-
-def _strings(values: Sequence[str | None]) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    objects = np.empty(len(values), dtype=object)
-    objects[:] = values
-    return pd.array(objects, dtype=pd.StringDtype("python"))
-
-
-def frame_from_rows(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
-    """A frame from database rows in ``SELECT_COLUMNS`` order (see module doc for the dtypes)."""
-    import numpy as np
-    import pandas as pd
-
-    if rows:
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    ordered = sorted(table, key=lambda entry: int(entry[0]))
+    known = np.array([entry[0] for entry in ordered], dtype=np.int64)
+    if len(known):
+        position = np.searchsorted(known, ids).clip(0, len(known) - 1)
+        position = np.where(known[position] == ids, position, -1)
     else:
-        columns = [() for _ in SELECT_COLUMNS]
-    raw = dict(zip(SELECT_COLUMNS, columns, strict=True))
-    dry = np.fromiter((bool(v) for v in raw["dry_run"]), dtype=bool, count=len(raw["dry_run"]))
+        position = np.full(len(ids), -1)
+    columns = {}
+    for index, name in enumerate(names, start=1):
+        values = np.empty(len(ordered), dtype=object)
+        values[:] = [entry[index] for entry in ordered]
+        columns[name] = _strings(values).take(position, allow_fill=True)
+    return columns
+
+
+def frame_from_rows(
+    rows: Sequence[Sequence[Any]],
+    targets: Sequence[Sequence[Any]] = (),
+    writers: Sequence[Sequence[Any]] = (),
+) -> pd.DataFrame:
+    """A frame from ``FRAME_SQL`` rows plus the ``TARGETS_SQL`` and ``WRITERS_SQL`` rows."""
+    import numpy as np
+    import pandas as pd
+
+    grid = _grid(rows)
+    raw = {name: grid[:, index] for index, (name, _) in enumerate(FRAME_SELECT)}
+    dry = raw["dry_run"].astype(bool)
+    outcome_codes = raw["outcome_code"].astype(np.int8)
+    date_from = _int64(raw["date_from_ms"])
     data: dict[str, Any] = {
-        "id": _ints(raw["id"]),
-        "at": _times(raw["at_us"], "us"),
-        "date_from": _times(raw["date_from_ms"], "ms"),
-        "date_from_ms": _ints(raw["date_from_ms"]),
-        "outcome": pd.Categorical(raw["outcome"], categories=OUTCOME_CATEGORIES),
-        "status_code": _ints(raw["status_code"]),
+        "id": _ints(_int64(raw["id"], nullable=False)),
+        "at": _times(_int64(raw["at_us"], nullable=False), "us"),
+        "date_from": _times(date_from, "ms"),
+        "date_from_ms": _ints(date_from),
+        "outcome": pd.Categorical.from_codes(outcome_codes, dtype=_outcome_dtype()),
+        "status_code": _ints(_int64(raw["status_code"])),
         "elapsed_ms": _floats(raw["elapsed_ms"]),
-        "attempts": _ints(raw["attempts"]),
+        "attempts": _ints(_int64(raw["attempts"], nullable=False)),
         "dry_run": pd.arrays.BooleanArray(dry, np.zeros(len(dry), dtype=bool)),
-        "completed_at": _times(raw["completed_at_us"], "us"),
+        "completed_at": _times(_int64(raw["completed_at_us"]), "us"),
+        **_looked_up(
+            raw["target_id"].astype(np.int64), targets, ("instance_id", "task_id", "task_name")
+        ),
+        **_looked_up(
+            raw["writer_id"].astype(np.int64), writers, ("project_id", "endpoint", "actor")
+        ),
     }
     for name in _STRING_COLUMNS:
-        data[name] = _strings(raw[name])
+        if name not in data:
+            data[name] = _strings(raw[name])
     frame: pd.DataFrame = pd.DataFrame({name: data[name] for name in COLUMNS})
     return frame
 
@@ -245,12 +314,12 @@ def read_csv(source: str | os.PathLike[str] | IO[str]) -> pd.DataFrame:
     frame: pd.DataFrame = pd.DataFrame(index=raw.index)
     for name in COLUMNS:
         if name in _INT_COLUMNS:
-            frame[name] = _ints(_optional_ints(raw[name]))
+            frame[name] = _ints(_int64(_optional_ints(raw[name])))
         elif name in _US_COLUMNS:
             parsed = pd.to_datetime(raw[name], utc=True, format="ISO8601")
             frame[name] = parsed.dt.as_unit("us")
         elif name == "date_from":
-            frame[name] = _times(_optional_ints(raw["date_from_ms"]), "ms")
+            frame[name] = _times(_int64(_optional_ints(raw["date_from_ms"])), "ms")
         elif name == "dry_run":
             frame[name] = raw[name].map({"True": True, "False": False}).astype("boolean")
         else:
@@ -262,10 +331,14 @@ def _int_or_none(text: str) -> int | None:
     return int(text) if text.strip() else None
 
 
-def _optional_ints(column: pd.Series) -> list[int | None]:
+def _optional_ints(column: pd.Series) -> Any:
+    """An object array of Python ints and None, as SQLite would have returned them."""
+    import numpy as np
     import pandas as pd
 
-    return [None if pd.isna(value) else int(value) for value in column]
+    values = np.empty(len(column), dtype=object)
+    values[:] = [None if pd.isna(value) else int(value) for value in column]
+    return values
 
 
 _OUTCOME_STYLE = {

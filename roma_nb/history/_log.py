@@ -21,24 +21,35 @@ dry run.
 
 from __future__ import annotations
 
-import math
 import os
-import socket
-import uuid
+import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import ValidationError
-from ..models import OUTCOMES, ResetResult
+from ..models import ResetResult
 from ._context import RecordContext
 from ._errors import HistoryError
-from ._filters import Ids, Query, When, build_query, to_epoch_us
-from ._frame import SELECT_COLUMNS, frame_from_rows, style_frame, write_csv
+from ._filters import Ids, When, build_query
+from ._frame import style_frame, write_csv
 from ._paths import default_history_path
+from ._reads import read_frame, read_records
+from ._rows import (
+    INSERT_SQL,
+    OUTCOME_COLUMNS,
+    NewRow,
+    TargetKey,
+    WriterKey,
+    finished_row,
+    int64,
+    now_us,
+    outcome_values,
+    pending_row,
+    process_gone,
+    target_key,
+)
 from ._schema import MIGRATIONS, Migration
 from ._store import Durability, Store
 
@@ -53,109 +64,32 @@ INTERRUPTED_MESSAGE = (
     "the reset may or may not have happened (resetting again to the same instant is safe)"
 )
 
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-_INSERT = (
-    "INSERT INTO attempts (at_us, instance_id, task_id, task_name, date_from_ms, outcome, "
-    "status_code, message, error_code, error_msg, request_id, elapsed_ms, attempts, dry_run, "
-    "project_id, endpoint, actor, completed_at_us, writer_host, writer_pid, writer_token) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_FIND_TARGET = (
+    "SELECT id FROM targets WHERE instance_id = ? AND task_id = ? AND task_name IS ? "
+    "ORDER BY id LIMIT 1"
+)
+_ADD_TARGET = "INSERT INTO targets (instance_id, task_id, task_name) VALUES (?, ?, ?)"
+_FIND_WRITER = (
+    "SELECT id FROM writers WHERE project_id IS ? AND endpoint IS ? AND actor IS ? "
+    "AND host IS ? AND pid IS ? AND token IS ? ORDER BY id LIMIT 1"
+)
+_ADD_WRITER = (
+    "INSERT INTO writers (project_id, endpoint, actor, host, pid, token) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_ROW_FOR_COMPLETE = (
+    "SELECT t.instance_id, t.task_id, t.task_name, a.date_from_ms, a.outcome, a.interrupted "
+    "FROM attempts AS a JOIN targets AS t ON t.id = a.target_id WHERE a.id = ?"
 )
 _COMPLETE = (
-    "UPDATE attempts SET at_us = ?, task_name = ?, outcome = ?, status_code = ?, message = ?, "
-    "error_code = ?, error_msg = ?, request_id = ?, elapsed_ms = ?, attempts = ?, "
-    "completed_at_us = ?, interrupted = 0 "
-    "WHERE id = ? AND instance_id = ? AND task_id = ? AND date_from_ms IS ? "
-    "AND (outcome = 'pending' OR interrupted = 1)"
+    f"UPDATE attempts SET target_id = ?, "
+    f"{', '.join(f'{name} = ?' for name in OUTCOME_COLUMNS)}, "
+    "completed_at_us = ?, interrupted = 0 WHERE id = ?"
 )
-_SELECT = ", ".join(SELECT_COLUMNS)
-
-_process: tuple[int, str] | None = None
-
-
-def _writer_token() -> str:
-    """A random id of this process, renewed after a fork: tells a reused pid from its owner."""
-    global _process
-    pid = os.getpid()
-    if _process is None or _process[0] != pid:
-        _process = (pid, uuid.uuid4().hex)
-    return _process[1]
-
-
-def _now_us() -> int:
-    return to_epoch_us(datetime.now(timezone.utc))
-
-
-def _int64(name: str, value: object, *, optional: bool = True) -> int | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{name} must be an integer, not {type(value).__name__}.")
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise ValidationError(f"{name} {value} does not fit in 64 bits; it cannot be recorded.")
-    return value
-
-
-def _text(name: str, value: object, *, optional: bool = True) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise ValidationError(f"{name} must be a string, not {type(value).__name__}.")
-    return value
-
-
-def _elapsed(value: float | None) -> float | None:
-    """SQLite stores NaN as NULL; say so by storing None on purpose."""
-    if value is None or math.isnan(value):
-        return None
-    return float(value)
-
-
-def _outcome_values(result: ResetResult) -> list[Any]:
-    """The fields ``complete`` and ``append`` take from a result, checked to be storable."""
-    if result.outcome not in OUTCOMES:
-        raise ValidationError(f"outcome {result.outcome!r} is not one of {', '.join(OUTCOMES)}.")
-    return [
-        to_epoch_us(result.at),
-        _text("task_name", result.task_name),
-        result.outcome,
-        _int64("status_code", result.status_code),
-        _text("message", result.message),
-        _text("error_code", result.error_code),
-        _text("error_msg", result.error_msg),
-        _text("request_id", result.request_id),
-        _elapsed(result.elapsed_ms),
-        _int64("attempts", result.attempts, optional=False),
-    ]
-
-
-def _from_us(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
-
-
-def _process_gone(pid: int, token: str | None) -> bool:
-    """True only when the writer process on this host certainly no longer runs."""
-    if pid == os.getpid():
-        return token != _writer_token()  # our pid, but an earlier process's row
-    if os.name != "posix":
-        return False  # os.kill(pid, 0) is not a probe on Windows
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # EPERM: it exists, under another user
-        return False
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    row_id: int
-    at_us: int
-    host: str | None
-    pid: int | None
-    token: str | None
+_PENDING = (
+    "SELECT a.id, a.at_us, w.host, w.pid, w.token FROM attempts AS a "
+    "LEFT JOIN writers AS w ON w.id = a.writer_id WHERE a.outcome = 'pending'"
+)
+_CHUNK = 500  # ids per UPDATE, well under SQLite's bound-parameter limit
 
 
 class ResultLog:
@@ -163,8 +97,11 @@ class ResultLog:
 
     Thread-safe, and safe for several processes (kernels) appending to the same file at once.
     ``context`` stamps every row (project, endpoint label, actor) unless a call gives its own.
-    ``durability="full"`` (default) syncs each write to disk before returning; ``"normal"``
-    survives a killed process but not a power cut, and is faster.
+    Every write survives a killed process. ``durability="full"`` (default) also syncs ``begin``,
+    ``append`` and ``extend`` to disk before they return, so they survive a power cut;
+    ``complete`` reaches the disk with the next synced write (a completion lost to a power cut
+    leaves its row ``pending``: "may have happened", never a false "done"). ``"normal"`` syncs
+    nothing eagerly, for bulk work.
     """
 
     def __init__(
@@ -177,6 +114,9 @@ class ResultLog:
     ) -> None:
         self._path = None if path is None else Path(os.fspath(path)).expanduser()
         self.context = context if context is not None else RecordContext()
+        # Ids of targets / writers rows known to be committed, so a batch looks each up once.
+        self._targets: dict[TargetKey, int] = {}
+        self._writers: dict[WriterKey, int] = {}
         self._store = Store(self._path, durability=durability, migrations=_migrations)
 
     @classmethod
@@ -203,41 +143,6 @@ class ResultLog:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _row(
-        self,
-        values: list[Any],
-        *,
-        instance_id: object,
-        task_id: object,
-        date_from: object,
-        dry_run: bool,
-        context: RecordContext | None,
-        completed_at_us: int | None,
-    ) -> list[Any]:
-        """A full ``_INSERT`` parameter list; ``values`` as ``_outcome_values`` makes them."""
-        ctx = context if context is not None else self.context
-        if not isinstance(dry_run, bool):
-            raise ValidationError("dry_run must be True or False.")
-        at_us, task_name, outcome, *answer, attempts = values
-        return [
-            at_us,
-            _text("instance_id", instance_id, optional=False),
-            _text("task_id", task_id, optional=False),
-            task_name,
-            _int64("date_from", date_from),
-            outcome,
-            *answer,
-            attempts,
-            int(dry_run),
-            _text("project_id", ctx.project_id),
-            ctx.endpoint_label,
-            _text("actor", ctx.actor),
-            completed_at_us,
-            socket.gethostname(),
-            os.getpid(),
-            _writer_token(),
-        ]
-
     def begin(
         self,
         instance_id: str,
@@ -252,56 +157,48 @@ class ResultLog:
 
         The row is on disk when this returns, so call it first and send second.
         """
-        pending = [_now_us(), _text("task_name", task_name), "pending", *[None] * 6, 0]
-        row = self._row(
-            pending,
-            instance_id=instance_id,
-            task_id=task_id,
-            date_from=date_from,
-            dry_run=dry_run,
-            context=context,
-            completed_at_us=None,
-        )
-        rowid = self._store.write(_INSERT, row).lastrowid
-        assert rowid is not None
-        return rowid
+        row = pending_row(instance_id, task_id, task_name, date_from, dry_run, self._ctx(context))
+        last = self._insert([row])
+        assert last is not None
+        return last
 
     def complete(self, row_id: int, result: ResetResult) -> None:
         """Fill the row ``begin`` returned with what became of the attempt.
 
-        The result must be for the same instance, task and ``date_from``; a row can be completed
+        ``at`` stays the time ``begin`` recorded (the attempt's start, as written ahead). The
+        result must be for the same instance, task and ``date_from``; a row can be completed
         once (or after ``mark_interrupted`` guessed ``unknown``): anything else is a
         ``HistoryError``, because silently overwriting an audit record would hide a bug.
         """
-        values = _outcome_values(result)
-        params = [
-            *values,
-            _now_us(),
-            _int64("row_id", row_id, optional=False),
-            result.instance_id,
-            result.task_id,
-            _int64("date_from", result.date_from),
-        ]
-        if self._store.write(_COMPLETE, params).rowcount == 1:
-            return
-        found = self._store.read(
-            "SELECT instance_id, task_id, date_from_ms, outcome FROM attempts WHERE id = ?",
-            (row_id,),
-        )
-        if not found:
-            raise HistoryError(f"history row {row_id} does not exist; nothing was completed.")
-        instance_id, task_id, date_from, outcome = found[0]
-        if (instance_id, task_id, date_from) != (
-            result.instance_id,
-            result.task_id,
-            result.date_from,
-        ):
-            raise HistoryError(
-                f"history row {row_id} is for task {task_id!r} of instance {instance_id!r} with "
-                f"date_from {date_from!r}, not for the result given "
-                f"({result.task_id!r}, {result.instance_id!r}, {result.date_from!r})."
-            )
-        raise HistoryError(f"history row {row_id} is already completed ({outcome}); left as is.")
+        values = outcome_values(result)
+        row_id = int64("row_id", row_id, optional=False) or 0
+        date_from = int64("date_from", result.date_from)
+        new_targets: dict[TargetKey, int] = {}
+        # Not synced on its own: losing it to a power cut leaves the row pending, the safe side.
+        with self._store.transaction(durable=False) as conn:
+            found = conn.execute(_ROW_FOR_COMPLETE, (row_id,)).fetchone()
+            if found is None:
+                raise HistoryError(f"history row {row_id} does not exist; nothing was completed.")
+            instance_id, task_id, task_name, row_date_from, outcome, interrupted = found
+            if (instance_id, task_id, row_date_from) != (
+                result.instance_id,
+                result.task_id,
+                date_from,
+            ):
+                raise HistoryError(
+                    f"history row {row_id} is for task {task_id!r} of instance {instance_id!r} "
+                    f"with date_from {row_date_from!r}, not for the result given "
+                    f"({result.task_id!r}, {result.instance_id!r}, {date_from!r})."
+                )
+            if outcome != "pending" and not interrupted:
+                raise HistoryError(
+                    f"history row {row_id} is already completed ({outcome}); left as is."
+                )
+            # The answer may bring the task's name; keep the one from begin otherwise.
+            target = target_key(instance_id, task_id, result.task_name or task_name)
+            target_id = self._target_id(conn, target, new_targets)
+            conn.execute(_COMPLETE, (target_id, *values, now_us(), row_id))
+        self._targets.update(new_targets)
 
     def append(
         self,
@@ -315,9 +212,9 @@ class ResultLog:
         ``dry_run`` defaults to ``result.outcome == "dry-run"``; pass it for a target skipped
         during a dry run. Returns the row id.
         """
-        rowid = self._store.write(_INSERT, self._finished_row(result, dry_run, context)).lastrowid
-        assert rowid is not None
-        return rowid
+        last = self._insert([finished_row(result, dry_run, self._ctx(context))])
+        assert last is not None
+        return last
 
     def extend(
         self,
@@ -327,81 +224,89 @@ class ResultLog:
         context: RecordContext | None = None,
     ) -> int:
         """Record many finished attempts in one transaction (all or none); return how many."""
-        rows = [self._finished_row(result, dry_run, context) for result in results]
-        return self._store.write_many(_INSERT, rows)
-
-    def _finished_row(
-        self, result: ResetResult, dry_run: bool | None, context: RecordContext | None
-    ) -> list[Any]:
-        is_dry = result.outcome == "dry-run" if dry_run is None else dry_run
-        if result.outcome == "dry-run" and is_dry is False:
-            raise ValidationError("a result with outcome 'dry-run' cannot be recorded as real.")
-        return self._row(
-            _outcome_values(result),
-            instance_id=result.instance_id,
-            task_id=result.task_id,
-            date_from=result.date_from,
-            dry_run=is_dry,
-            context=context,
-            completed_at_us=_now_us(),
-        )
+        ctx = self._ctx(context)
+        rows = [finished_row(result, dry_run, ctx) for result in results]
+        self._insert(rows)
+        return len(rows)
 
     def mark_interrupted(self, *, older_than: timedelta | None = None) -> int:
         """Turn pending rows that will never be completed into ``unknown``; return how many.
 
         A pending row qualifies when the process that wrote it ran on this host and is gone (a
-        killed kernel), or, with ``older_than``, when it started longer ago than that (for rows
-        written on other hosts). The message says the reset may have happened. Run it after a
-        crash, before deciding what to retry.
+        killed kernel), or, with ``older_than``, when it started longer ago than that (rows
+        written on other hosts). Its message then says the reset may have happened. Run it after
+        a crash, before deciding what to retry.
         """
-        rows = self._store.read(
-            "SELECT id, at_us, writer_host, writer_pid, writer_token FROM attempts "
-            "WHERE outcome = 'pending'"
-        )
-        host = socket.gethostname()
-        cutoff = None if older_than is None else _now_us() - older_than // timedelta(microseconds=1)
+        cutoff = None if older_than is None else now_us() - older_than // timedelta(microseconds=1)
         stale = [
-            pending.row_id
-            for pending in (_Pending(*row) for row in rows)
-            if (cutoff is not None and pending.at_us < cutoff)
-            or (
-                pending.host == host
-                and pending.pid is not None
-                and _process_gone(pending.pid, pending.token)
-            )
+            row_id
+            for row_id, at_us, host, pid, token in self._store.read(_PENDING)
+            if (cutoff is not None and at_us < cutoff) or process_gone(host, pid, token)
         ]
-        if not stale:
-            return 0
         changed = 0
-        for start in range(0, len(stale), 500):  # stay under SQLite's bound-variable limit
-            chunk = stale[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for start in range(0, len(stale), _CHUNK):
+            chunk = stale[start : start + _CHUNK]
             cursor = self._store.write(
                 "UPDATE attempts SET outcome = 'unknown', interrupted = 1, message = ?, "
-                f"completed_at_us = ? WHERE outcome = 'pending' AND id IN ({marks})",
-                [INTERRUPTED_MESSAGE, _now_us(), *chunk],
+                "completed_at_us = ? "
+                f"WHERE outcome = 'pending' AND id IN ({','.join('?' * len(chunk))})",
+                [INTERRUPTED_MESSAGE, now_us(), *chunk],
             )
             changed += cursor.rowcount
         return changed
+
+    def _ctx(self, context: RecordContext | None) -> RecordContext:
+        return context if context is not None else self.context
+
+    def _insert(self, rows: Sequence[NewRow]) -> int | None:
+        """Insert rows in one transaction; return the last row id (None when there were none)."""
+        new_targets: dict[TargetKey, int] = {}
+        new_writers: dict[WriterKey, int] = {}
+        last: int | None = None
+        with self._store.transaction() as conn:
+            params = [
+                (
+                    self._target_id(conn, row.target, new_targets),
+                    self._writer_id(conn, row.writer, new_writers),
+                    *row.values,
+                )
+                for row in rows
+            ]
+            if len(params) == 1:
+                last = conn.execute(INSERT_SQL, params[0]).lastrowid
+            elif params:
+                conn.executemany(INSERT_SQL, params)
+        # Only once committed: an id from a rolled-back transaction must never be reused.
+        self._targets.update(new_targets)
+        self._writers.update(new_writers)
+        return last
+
+    def _target_id(
+        self, conn: sqlite3.Connection, key: TargetKey, new: dict[TargetKey, int]
+    ) -> int:
+        known = self._targets.get(key) or new.get(key)
+        if known is None:
+            found = conn.execute(_FIND_TARGET, key).fetchone()
+            known = int(found[0]) if found else conn.execute(_ADD_TARGET, key).lastrowid
+            assert known is not None
+            new[key] = known
+        return known
+
+    def _writer_id(
+        self, conn: sqlite3.Connection, key: WriterKey, new: dict[WriterKey, int]
+    ) -> int:
+        known = self._writers.get(key) or new.get(key)
+        if known is None:
+            found = conn.execute(_FIND_WRITER, key).fetchone()
+            known = int(found[0]) if found else conn.execute(_ADD_WRITER, key).lastrowid
+            assert known is not None
+            new[key] = known
+        return known
 
     # -- reading ---------------------------------------------------------------------------
 
     def __len__(self) -> int:
         return int(self._store.read("SELECT count(*) FROM attempts")[0][0])
-
-    def _rows(self, query: Query, *, latest: bool) -> list[tuple[Any, ...]]:
-        if not latest:
-            where, params = query.where()
-            return self._store.read(f"SELECT {_SELECT} FROM attempts{where} ORDER BY id", params)
-        where, params = query.where(with_outcome=False)
-        outer, outer_params = query.outcome_clause()
-        return self._store.read(
-            f"SELECT {_SELECT} FROM (SELECT {_SELECT}, ROW_NUMBER() OVER ("
-            "PARTITION BY instance_id, task_id ORDER BY at_us DESC, id DESC) AS rank "
-            f"FROM attempts{where}) AS ranked"
-            f"{outer + ' AND' if outer else ' WHERE'} rank = 1 ORDER BY id",
-            params + outer_params,
-        )
 
     def records(
         self,
@@ -415,7 +320,8 @@ class ResultLog:
         latest: bool = False,
     ) -> list[dict[str, Any]]:
         """Rows as plain dicts of Python values (``at`` and ``completed_at`` aware datetimes,
-        ``date_from_ms`` the exact integer), without pandas. Same filters as ``to_frame``.
+        ``date_from_ms`` the exact integer), without pandas. Same filters as ``to_frame``;
+        ``latest=True`` as ``latest_per_task`` (whose ``dry_run`` default is False).
         """
         query = build_query(
             task_id=task_id,
@@ -425,22 +331,7 @@ class ResultLog:
             until=until,
             dry_run=dry_run,
         )
-        records = []
-        for row in self._rows(query, latest=latest):
-            raw = dict(zip(SELECT_COLUMNS, row, strict=True))
-            records.append(
-                {
-                    "id": raw["id"],
-                    "at": _from_us(raw["at_us"]),
-                    **{k: raw[k] for k in SELECT_COLUMNS[2:14]},
-                    "dry_run": bool(raw["dry_run"]),
-                    "project_id": raw["project_id"],
-                    "endpoint": raw["endpoint"],
-                    "actor": raw["actor"],
-                    "completed_at": _from_us(raw["completed_at_us"]),
-                }
-            )
-        return records
+        return read_records(self._store, query, latest=latest)
 
     def to_frame(
         self,
@@ -467,7 +358,7 @@ class ResultLog:
             until=until,
             dry_run=dry_run,
         )
-        return frame_from_rows(self._rows(query, latest=False))
+        return read_frame(self._store, query, latest=False)
 
     def latest_per_task(
         self,
@@ -493,7 +384,7 @@ class ResultLog:
             until=until,
             dry_run=dry_run,
         )
-        return frame_from_rows(self._rows(query, latest=True))
+        return read_frame(self._store, query, latest=True)
 
     def display_frame(self, *, limit: int | None = 500, **filters: Any) -> Styler:
         """``to_frame(**filters)`` styled for a notebook (see ``style_frame``): the ``limit``

@@ -45,17 +45,45 @@ Migration = Callable[[sqlite3.Connection], None]
 
 
 def _v1_attempts(conn: sqlite3.Connection) -> None:
-    """One row per attempt. Times are integer microseconds (``at_us``) so they round-trip exactly;
-    ``writer_*`` identify the process that wrote a pending row, to tell a crash from a slow call.
+    """One row per attempt in ``attempts``; what it targeted in ``targets``; who wrote it in
+    ``writers``; and a ``history`` view joining them for people who open the file with sqlite3.
+
+    Times are integer microseconds (``at_us``) so they round-trip exactly. A batch repeats the
+    same writer (process + project + endpoint label + actor) and the same few tasks on every row,
+    so those are stored once: rows stay small and reading 100,000 of them creates far fewer
+    Python strings. A writer's ``host`` / ``pid`` / ``token`` tell a crashed writer's pending
+    rows from a slow call's.
     """
     conn.execute(
         """
-        CREATE TABLE attempts (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            at_us INTEGER NOT NULL,
+        CREATE TABLE writers (
+            id INTEGER PRIMARY KEY,
+            project_id TEXT,
+            endpoint TEXT,
+            actor TEXT,
+            host TEXT,
+            pid INTEGER,
+            token TEXT
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE targets (
+            id INTEGER PRIMARY KEY,
             instance_id TEXT NOT NULL,
             task_id TEXT NOT NULL,
-            task_name TEXT,
+            task_name TEXT
+        )
+        """
+    )
+    conn.execute("CREATE INDEX targets_task ON targets (task_id, instance_id)")
+    conn.execute(
+        """
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,  -- rows are never deleted, so ids are never reused
+            at_us INTEGER NOT NULL,
+            target_id INTEGER NOT NULL REFERENCES targets (id),
             date_from_ms INTEGER,
             outcome TEXT NOT NULL,
             status_code INTEGER,
@@ -66,19 +94,29 @@ def _v1_attempts(conn: sqlite3.Connection) -> None:
             elapsed_ms REAL,
             attempts INTEGER NOT NULL DEFAULT 0,
             dry_run INTEGER NOT NULL DEFAULT 0,
-            project_id TEXT,
-            endpoint TEXT,
-            actor TEXT,
+            writer_id INTEGER NOT NULL REFERENCES writers (id),
             completed_at_us INTEGER,
-            interrupted INTEGER NOT NULL DEFAULT 0,
-            writer_host TEXT,
-            writer_pid INTEGER,
-            writer_token TEXT
+            interrupted INTEGER NOT NULL DEFAULT 0
         )
         """
     )
-    conn.execute("CREATE INDEX attempts_task ON attempts (task_id, instance_id)")
+    conn.execute("CREATE INDEX attempts_target ON attempts (target_id)")
     conn.execute("CREATE INDEX attempts_at ON attempts (at_us)")
+    conn.execute("CREATE INDEX attempts_pending ON attempts (id) WHERE outcome = 'pending'")
+    conn.execute(
+        """
+        CREATE VIEW history AS
+        SELECT a.id,
+               strftime('%Y-%m-%dT%H:%M:%fZ', a.at_us / 1000000.0, 'unixepoch') AS at,
+               t.instance_id, t.task_id, t.task_name, a.date_from_ms, a.outcome,
+               a.status_code, a.message, a.error_code, a.error_msg, a.request_id,
+               a.elapsed_ms, a.attempts, a.dry_run, w.project_id, w.endpoint, w.actor,
+               a.at_us, a.completed_at_us, a.interrupted, a.target_id, a.writer_id
+        FROM attempts AS a
+        JOIN targets AS t ON t.id = a.target_id
+        LEFT JOIN writers AS w ON w.id = a.writer_id
+        """
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (_v1_attempts,)
@@ -115,7 +153,7 @@ def _inspect(conn: sqlite3.Connection, label: str, known: int) -> _State:
         tables = tuple(
             row[0]
             for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
                 "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
             )
         )

@@ -6,10 +6,14 @@ so threads never share a connection mid-statement, a long read on one connection
 a write on another (WAL lets them overlap), and short-lived worker threads leave nothing behind.
 An in-memory history is one private database, so its pool has exactly one connection.
 
-Durability: WAL with ``synchronous=FULL`` makes every commit reach the disk before ``begin`` or
-``complete`` returns, so a pending row survives a killed kernel and a power cut alike.
-``synchronous=NORMAL`` survives a killed process but may lose the last commits on a power cut;
-it is offered for bulk work. ``busy_timeout`` makes concurrent writers queue instead of failing.
+Durability: every commit survives a killed process (WAL). With ``durability="full"`` a commit
+also reaches the disk before it returns (``synchronous=FULL``), so a pending row survives a power
+cut too. A transaction may ask for ``durable=False``: it is then committed with
+``synchronous=NORMAL`` and reaches the disk with the next durable commit, a checkpoint or close.
+``ResultLog.complete`` uses that: a completion lost to a power cut leaves its row ``pending``,
+which reads as "may have happened" — the truth on that side — so it need not pay a second
+fsync per attempt. ``durability="normal"`` relaxes every commit, for bulk work. ``busy_timeout``
+makes concurrent writers queue instead of failing.
 """
 
 from __future__ import annotations
@@ -139,29 +143,34 @@ class Store:
             self._open = 0
             self._pid = os.getpid()
 
-    def write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
-        """One statement in its own ``BEGIN IMMEDIATE`` transaction, durable when it returns."""
-        with self.connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = conn.execute(sql, params)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return cursor
+    @contextlib.contextmanager
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on error.
 
-    def write_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        """Many rows in one transaction: all or nothing."""
+        IMMEDIATE takes the write lock up front, so a concurrent writer waits in ``busy_timeout``
+        instead of failing half-way with "database is locked". ``durable=False``: see module doc.
+        """
+        relax = not durable and self._synchronous == "FULL"
         with self.connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+            if relax:
+                conn.execute("PRAGMA synchronous = NORMAL")
             try:
-                conn.executemany(sql, rows)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return len(rows)
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                if relax:
+                    conn.execute("PRAGMA synchronous = FULL")
+
+    def write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
+        """One statement in its own transaction, durable when it returns."""
+        with self.transaction() as conn:
+            return conn.execute(sql, params)
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """All rows of one query, read from one consistent snapshot."""
