@@ -202,6 +202,7 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
         finally:
             self._quiet = False
         self._sync_select()
+        self._summarise()
         self.info.value = messages_html(self._info_lines(result.total, len(result.shown)))
 
     def _info_lines(self, total: int, shown: int) -> list[tuple[str, str]]:
