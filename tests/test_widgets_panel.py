@@ -1,0 +1,388 @@
+"""``ResetPanel`` driven through its child widgets in plain pytest, against the sandbox.
+
+Values are set and buttons clicked as a person would (``Button.click()`` even works on a
+disabled button, which is how a double click or a stale click is simulated); assertions are on
+the model, the preview frame, the sandbox's recorded resets and the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from roma_nb.auth import TokenAuth
+from roma_nb.client import RomaClient
+from roma_nb.dates import to_epoch_ms
+from roma_nb.errors import ApiError
+from roma_nb.history import ResultLog
+from roma_nb.panel import forget_instances
+from roma_nb.sandbox import Sandbox
+from roma_nb.widgets import ResetPanel
+
+NOW = to_epoch_ms("2024-06-01T12:00:00Z")
+WALL = datetime(2024, 6, 1, 9, 30)  # typed in Asia/Shanghai
+WALL_MS = to_epoch_ms("2024-06-01T01:30:00Z")
+
+
+@pytest.fixture(autouse=True)
+def _clean_memory() -> Iterator[None]:
+    forget_instances()
+    yield
+    forget_instances()
+
+
+@pytest.fixture
+def client(roma_sandbox: Sandbox) -> Iterator[RomaClient]:
+    with RomaClient(
+        roma_sandbox.url,
+        project_id=roma_sandbox.project_id,
+        auth=TokenAuth(roma_sandbox.token),
+        label="SANDBOX",
+    ) as client:
+        yield client
+
+
+def make_panel(client: RomaClient, **options: Any) -> ResetPanel:
+    options.setdefault("background", False)
+    options.setdefault("clock", lambda: NOW)
+    return ResetPanel(client, **options)
+
+
+@pytest.fixture
+def panel(client: RomaClient) -> ResetPanel:
+    return make_panel(client)
+
+
+def pick(
+    panel: ResetPanel, count: int, *, wall: datetime = WALL, zone: str = "Asia/Shanghai"
+) -> list[str]:
+    """Choose the first instance, ``count`` tasks and a time, through the child widgets."""
+    dropdown = panel.instance_picker.dropdown
+    dropdown.value = dropdown.options[1][1]
+    select = panel.task_picker.select
+    ids = [value for _label, value in select.options[:count]]
+    select.value = tuple(ids)
+    panel.date_picker.zone.value = zone
+    panel.date_picker.input.value = wall
+    return ids
+
+
+def confirm(panel: ResetPanel) -> None:
+    panel.preview_button.click()
+    panel.confirm_button.click()
+    panel.confirm_box.value = True
+
+
+def css_classes(widget: Any) -> set[str]:
+    found = set(getattr(widget, "_dom_classes", ()))
+    for child in getattr(widget, "children", ()):
+        found |= css_classes(child)
+    return found
+
+
+# -- the whole flow -----------------------------------------------------------------------------
+
+
+def test_preview_confirm_run_through_the_widgets(panel: ResetPanel, roma_sandbox: Sandbox) -> None:
+    assert panel.preview_button.disabled and panel.stop_button.disabled
+    assert "Select an instance" in panel.hint.value
+    ids = pick(panel, 3)
+    assert panel.model.task_ids == tuple(ids)
+    assert panel.model.resolution().ms == WALL_MS
+    assert not panel.preview_button.disabled
+    assert panel.confirm_button.disabled and panel.run_button.disabled
+
+    panel.preview_button.click()
+    assert panel.model.previewed is not None
+    assert panel.preview_html.value.count("</tr>") == 1 + 3  # header and one row per call
+    assert str(WALL_MS) in panel.preview_html.value
+    assert not panel.confirm_button.disabled and panel.run_button.disabled
+
+    panel.confirm_button.click()
+    shown = panel.confirmation_html.value
+    assert "REAL resets" in shown and "on SANDBOX" in shown
+    assert "2024-06-01T01:30:00Z = 2024-06-01 09:30:00 CST (+08:00) in Asia/Shanghai" in shown
+    assert all(task_id in shown for task_id in ids)
+    assert panel.confirm_box.layout.display is None
+    assert panel.run_button.disabled  # the box is not ticked yet
+    panel.confirm_box.value = True
+    assert not panel.run_button.disabled
+    assert roma_sandbox.resets == []
+
+    panel.run_button.click()
+    assert sorted((r.task_id, r.date_from) for r in roma_sandbox.resets) == sorted(
+        (t, WALL_MS) for t in ids
+    )
+    assert "Done: 3 success" in panel.status.value
+    assert panel.progress_bar.value == panel.progress_bar.max == 3
+    assert panel.results_html.value.count("success") == 3
+    assert list(panel.results["outcome"]) == ["success"] * 3
+    assert panel.run_button.disabled and panel.confirm_box.layout.display == "none"
+    assert panel.errors == []
+
+
+def test_a_second_click_on_run_sends_nothing_more(panel: ResetPanel, roma_sandbox: Sandbox) -> None:
+    pick(panel, 2)
+    confirm(panel)
+    panel.run_button.click()
+    panel.run_button.click()  # a double click, or a click on the now disabled button
+    assert len(roma_sandbox.resets) == 2
+    assert "Nothing was sent" in panel.sink.notices[-1]
+    assert panel.errors == []
+
+
+def test_double_click_during_a_background_run_sends_once(
+    client: RomaClient, roma_sandbox: Sandbox
+) -> None:
+    panel = make_panel(client, background=True, concurrency=2)
+    ids = pick(panel, 4)
+    confirm(panel)
+    roma_sandbox.set_latency(30)
+    panel.run_button.click()
+    assert panel.run_button.disabled and panel.preview_button.disabled
+    panel.run_button.click()
+    assert panel.wait(timeout=60)
+    assert sorted(r.task_id for r in roma_sandbox.resets) == sorted(ids)
+    assert any("ignored" in n or "Nothing was sent" in n for n in panel.sink.notices)
+    assert "Done: 4 success" in panel.status.value
+    assert panel.stop_button.disabled and panel.errors == []
+
+
+def test_run_without_ticking_the_confirmation_sends_nothing(
+    panel: ResetPanel, roma_sandbox: Sandbox
+) -> None:
+    pick(panel, 1)
+    panel.preview_button.click()
+    panel.run_button.click()  # disabled, clicked anyway
+    panel.confirm_button.click()
+    panel.run_button.click()
+    assert roma_sandbox.resets == []
+    assert len(panel.sink.notices) == 2
+    assert all("Nothing was sent" in n for n in panel.sink.notices)
+    assert panel.errors == []
+
+
+def test_changing_the_selection_after_confirming_voids_the_confirmation(
+    panel: ResetPanel, roma_sandbox: Sandbox
+) -> None:
+    ids = pick(panel, 2)
+    confirm(panel)
+    panel.task_picker.select.value = (ids[0],)
+    assert panel.confirm_box.value is False
+    assert panel.confirm_box.layout.display == "none"
+    assert panel.confirmation_html.value == ""
+    assert panel.run_button.disabled and panel.confirm_button.disabled
+    assert "changed since this preview" in panel.preview_html.value
+    panel.run_button.click()
+    panel.confirm_box.value = True  # ticking a hidden box does not bring it back
+    panel.run_button.click()
+    assert roma_sandbox.resets == []
+    panel.date_picker.input.value = datetime(2024, 6, 1, 9, 31)
+    confirm(panel)
+    panel.date_picker.zone.value = "UTC"  # same digits, another instant
+    assert panel.run_button.disabled
+    assert roma_sandbox.resets == []
+
+
+def test_stop_button_skips_what_was_not_sent(client: RomaClient, roma_sandbox: Sandbox) -> None:
+    panel = make_panel(client, background=True, concurrency=1)
+    pick(panel, 8)
+    confirm(panel)
+    roma_sandbox.set_latency(20)
+    panel.progress_bar.observe(
+        lambda change: panel.stop_button.click() if change["new"] == 1 else None, "value"
+    )
+    panel.run_button.click()
+    assert panel.wait(timeout=60)
+    outcomes = [r.outcome for r in panel.model.last_results]
+    assert outcomes[0] == "success" and "skipped" in outcomes
+    assert set(outcomes) <= {"success", "skipped"}
+    sent = {r.task_id for r in panel.model.last_results if r.outcome == "success"}
+    assert {r.task_id for r in roma_sandbox.resets} == sent
+    assert any("Stop requested" in n for n in panel.sink.notices)
+    assert "skipped" in panel.status.value
+    assert (panel.results["outcome"] == "skipped").sum() == outcomes.count("skipped")
+    assert panel.errors == []
+
+
+def test_dry_run_toggle_sends_nothing_and_records_dry_runs(
+    panel: ResetPanel, roma_sandbox: Sandbox
+) -> None:
+    pick(panel, 2)
+    panel.dry_run_box.value = True
+    confirm(panel)
+    assert "a DRY RUN" in panel.confirmation_html.value
+    panel.run_button.click()
+    assert roma_sandbox.resets == []
+    frame = panel.results
+    assert list(frame["outcome"]) == ["dry-run", "dry-run"]
+    assert frame["dry_run"].all()
+    assert "Done: 2 dry-run" in panel.status.value
+
+
+def test_toggling_dry_run_after_confirming_needs_a_new_preview(
+    panel: ResetPanel, roma_sandbox: Sandbox
+) -> None:
+    pick(panel, 1)
+    panel.dry_run_box.value = True
+    confirm(panel)
+    panel.dry_run_box.value = False
+    assert panel.run_button.disabled and not panel.confirm_box.value
+    panel.run_button.click()
+    assert roma_sandbox.resets == []
+
+
+# -- errors are shown, never raised, never lost -------------------------------------------------
+
+
+def test_a_refused_task_shows_in_the_output_and_the_results(
+    panel: ResetPanel, roma_sandbox: Sandbox
+) -> None:
+    ids = pick(panel, 2)
+    roma_sandbox.inject("task_running", match=ids[1], times=None)
+    confirm(panel)
+    panel.run_button.click()
+    assert [r.task_id for r in roma_sandbox.resets] == [ids[0]]
+    failed = [n for n in panel.sink.notices if n.startswith("FAILED")]
+    assert len(failed) == 1 and ids[1] in failed[0] and "running" in failed[0]
+    assert "request id" in failed[0]
+    assert "1 failed, 1 success" in panel.status.value
+    assert "FDI.3023" in panel.results_html.value
+    assert any(ids[1] in o["text"] for o in panel.output.outputs)
+
+
+def test_retry_unknown_button(panel: ResetPanel, roma_sandbox: Sandbox) -> None:
+    ids = pick(panel, 2)
+    roma_sandbox.inject("drop", match=ids[1], times=1)
+    confirm(panel)
+    panel.run_button.click()
+    assert any(n.startswith("UNKNOWN") for n in panel.sink.notices)
+    assert not panel.retry_button.disabled
+    assert panel.retry_button.description == "Retry unknown (1)"
+    roma_sandbox.clear_records()
+    panel.retry_button.click()
+    assert [(r.task_id, r.date_from) for r in roma_sandbox.resets] == [(ids[1], WALL_MS)]
+    assert panel.retry_button.disabled
+    assert panel.retry_button.description == "Retry unknown (0)"
+    panel.retry_button.click()
+    assert "Nothing to retry" in panel.sink.notices[-1]
+
+
+def test_callback_exceptions_land_in_errors_and_the_output(
+    panel: ResetPanel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pick(panel, 1)
+
+    def broken(instance_id: str, task_id: str) -> int:
+        raise RuntimeError("monitor logs exploded")
+
+    monkeypatch.setattr(panel.model.catalog, "last_log_start", broken)
+    panel.date_picker.last_log_button.click()
+    assert [type(e) for e in panel.errors] == [RuntimeError]
+    text = panel.output.outputs[-1]["text"]
+    assert "The last monitor log preset failed" in text
+    assert "Traceback" in text and "monitor logs exploded" in text
+
+
+def test_api_errors_of_a_refresh_are_messages(panel: ResetPanel, roma_sandbox: Sandbox) -> None:
+    pick(panel, 1)
+    roma_sandbox.inject("server_error", match="/tasks", times=None)
+    panel.task_picker.refresh_button.click()
+    assert len(panel.errors) == 1 and isinstance(panel.errors[0], ApiError)
+    assert "Refreshing the tasks" in panel.output.outputs[-1]["text"]
+    assert "could not be listed" in panel.task_picker.info.value
+
+
+def test_dst_and_cleared_picker_block_the_preview_with_a_message(panel: ResetPanel) -> None:
+    pick(panel, 1, wall=datetime(2024, 10, 27, 2, 30), zone="Europe/Paris")
+    assert panel.preview_button.disabled
+    assert "occurs twice in Europe/Paris" in panel.hint.value
+    panel.date_picker.choice_buttons.value = "later"
+    assert not panel.preview_button.disabled
+    assert panel.preview()["date_from"].tolist() == [to_epoch_ms("2024-10-27T01:30:00Z")]
+    panel.date_picker.input.value = None
+    assert panel.preview_button.disabled
+    assert "No time is picked" in panel.hint.value
+    panel.preview_button.click()  # disabled, clicked anyway: a message, not an exception
+    assert "No time is picked" in str(panel.errors[-1])
+
+
+# -- code drives the same panel -----------------------------------------------------------------
+
+
+def test_select_preview_run_from_code_show_in_the_widgets(
+    panel: ResetPanel, roma_sandbox: Sandbox
+) -> None:
+    instance = panel.model.catalog.instances()[1]
+    ids = [e.task_id for e in panel.model.catalog.tasks(instance.id).entries[:2]]
+    panel.select(instance_id=instance.id, task_ids=ids, date_from=WALL, tz="Asia/Shanghai")
+    assert panel.instance_picker.value == instance.id
+    assert panel.task_picker.value == tuple(ids)
+    assert panel.date_picker.input.value == WALL
+    assert panel.date_picker.zone.value == "Asia/Shanghai"
+    assert str(WALL_MS) in panel.date_picker.live.value
+    frame = panel.preview()
+    assert frame["date_from"].tolist() == [WALL_MS, WALL_MS]
+    assert "Confirm" in panel.hint.value
+    assert "on SANDBOX" in panel.confirmation_text()
+    results = panel.run(confirm=True)
+    assert [r.outcome for r in results] == ["success", "success"]
+    assert sorted(r.task_id for r in roma_sandbox.resets) == sorted(ids)
+    assert "Done: 2 success" in panel.status.value
+    panel.select(date_from=None)
+    assert panel.date_picker.mode.value == "empty"
+    panel.select(dry_run=True)
+    assert panel.dry_run_box.value is True
+
+
+def test_a_rerun_cell_preselects_the_instance_and_lists_its_tasks(
+    client: RomaClient, panel: ResetPanel
+) -> None:
+    pick(panel, 1)
+    chosen = panel.instance_picker.value
+    again = make_panel(client)
+    assert again.instance_picker.value == chosen
+    assert again.model.instance_id == chosen
+    assert len(again.task_picker.select.options) > 0
+    assert again.task_picker.value == ()
+
+
+def test_the_panel_writes_to_the_log_it_is_given(client: RomaClient) -> None:
+    log = ResultLog()
+    panel = make_panel(client, log=log)
+    pick(panel, 1)
+    confirm(panel)
+    panel.run_button.click()
+    assert len(log) == 1
+    assert panel.model.log is log
+
+
+def test_every_interactive_part_has_a_stable_class_and_a_description(panel: ResetPanel) -> None:
+    classes = css_classes(panel)
+    expected = {
+        "roma-reset-panel", "roma-env-banner", "roma-env-sandbox", "roma-instance-picker",
+        "roma-instance-select", "roma-instance-refresh", "roma-instance-message",
+        "roma-task-picker", "roma-task-filter", "roma-task-select", "roma-task-info",
+        "roma-task-selected", "roma-task-clear", "roma-task-refresh", "roma-date-picker",
+        "roma-date-mode", "roma-date-input", "roma-date-zone", "roma-date-choice",
+        "roma-preset-hour-ago", "roma-preset-today", "roma-preset-last-log",
+        "roma-date-retention", "roma-date-live", "roma-date-messages", "roma-dry-run",
+        "roma-preview", "roma-confirm", "roma-hint", "roma-preview-table", "roma-confirmation",
+        "roma-confirm-check", "roma-run", "roma-stop", "roma-progress", "roma-status",
+        "roma-retry-unknown", "roma-results-table", "roma-output",
+    }  # fmt: skip
+    assert expected <= classes
+    interactive = [
+        panel.instance_picker.dropdown, panel.instance_picker.refresh_button,
+        panel.task_picker.filter, panel.task_picker.select, panel.task_picker.clear_button,
+        panel.task_picker.refresh_button, panel.date_picker.mode, panel.date_picker.input,
+        panel.date_picker.zone, panel.date_picker.choice_buttons,
+        panel.date_picker.hour_ago_button, panel.date_picker.today_button,
+        panel.date_picker.last_log_button, panel.date_picker.retention_days, panel.dry_run_box,
+        panel.preview_button, panel.confirm_button, panel.confirm_box, panel.run_button,
+        panel.stop_button, panel.retry_button,
+    ]  # fmt: skip
+    assert all(widget.description for widget in interactive)
