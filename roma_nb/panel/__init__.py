@@ -11,14 +11,17 @@ from __future__ import annotations
 from .catalog import Catalog, SearchResult, TaskEntry, TaskIndex
 from .choice import DateChoice, Resolution, choice_from_value, hour_ago, start_of_today
 from .errors import ConfirmationRequired, PanelError, PlanChanged, RunInProgress
+from .logs import TrackedLog, default_log
 from .memory import forget_instances, recall_instance, remember_instance
-from .model import UNSET, PanelModel, default_log
+from .model import UNSET, PanelModel
 from .plan import PlannedTask, ResetPlan
 from .preview import PREVIEW_COLUMNS, preview_frame
+from .runs import BatchRunner
 
 __all__ = [
     "PREVIEW_COLUMNS",
     "UNSET",
+    "BatchRunner",
     "Catalog",
     "ConfirmationRequired",
     "DateChoice",
@@ -32,6 +35,7 @@ __all__ = [
     "SearchResult",
     "TaskEntry",
     "TaskIndex",
+    "TrackedLog",
     "choice_from_value",
     "default_log",
     "forget_instances",

@@ -20,7 +20,6 @@ where they can be tested without a browser:
 from __future__ import annotations
 
 import enum
-import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,24 +30,23 @@ from typing import TYPE_CHECKING
 from ..client import Progress, StopSignal
 from ..dates import DEFAULT_RETENTION, Ambiguous, Nonexistent, resolve_zone
 from ..errors import ValidationError
-from ..history import SANDBOX_LABEL, HistoryError, RecordContext, ResultLog
+from ..history import SANDBOX_LABEL, ResultLog
 from ..models import Instance, ResetResult
 from .catalog import Catalog, TaskEntry
 from .choice import DateChoice, Resolution, choice_from_value
-from .errors import ConfirmationRequired, PanelError, PlanChanged, RunInProgress
+from .errors import ConfirmationRequired, PanelError, PlanChanged
+from .logs import TrackedLog, default_log
 from .memory import remember_instance
 from .plan import PlannedTask, ResetPlan, describe_changes
 from .preview import preview_frame
-from .tracking import TrackedLog
+from .runs import BatchRunner, Done
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..client import RomaClient
 
-__all__ = ["UNSET", "Done", "PanelModel", "default_log"]
-
-logger = logging.getLogger("roma_nb.panel")
+__all__ = ["UNSET", "PanelModel"]
 
 
 class _Unset(enum.Enum):
@@ -58,49 +56,9 @@ class _Unset(enum.Enum):
 UNSET = _Unset.UNSET
 """``select``'s "leave this as it is" (``None`` already means "empty" for ``date_from``)."""
 
-Done = Callable[[list[ResetResult] | None, BaseException | None], None]
-"""Called when a background run ends: ``(results, None)`` or ``(None, error)``."""
-
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def default_log(client: RomaClient) -> tuple[ResultLog, str | None]:
-    """The history a panel writes to when none is given, and a note if it is not durable.
-
-    Against the SANDBOX an in-memory log: nothing real happens there, and the user's audit trail
-    should not fill with practice runs. Against a real service ``ResultLog.default()``, the
-    durable per-user history shared by every notebook: an in-memory log would die with the
-    kernel, which is exactly when the trace of a half-finished batch is needed. If that file
-    cannot be opened the panel still works, in memory, and says so.
-    """
-    sandbox = client.environment == SANDBOX_LABEL
-    context = RecordContext(
-        project_id=client.project_id,
-        endpoint_label=SANDBOX_LABEL if sandbox else client.endpoint,
-    )
-    if sandbox:
-        return ResultLog(context=context), None
-    try:
-        return ResultLog.default(context=context), None
-    except (HistoryError, OSError) as exc:
-        note = (
-            f"The durable history could not be opened ({exc}); this panel records its attempts "
-            "in memory only. Pass log=ResultLog('/path/to/history.sqlite') to keep them."
-        )
-        logger.warning(note)
-        return ResultLog(context=context), note
-
-
-class _AnyStop:
-    """A stop signal set when the model's own event or the caller's signal is set."""
-
-    def __init__(self, *signals: StopSignal | None) -> None:
-        self._signals = [s for s in signals if s is not None]
-
-    def is_set(self) -> bool:
-        return any(s.is_set() for s in self._signals)
 
 
 class PanelModel:
@@ -133,9 +91,9 @@ class PanelModel:
             self.log, self.log_note = default_log(client)
         else:
             self.log, self.log_note = log, None
-        self.concurrency = concurrency
         self.clock: Callable[[], int] = clock if clock is not None else _now_ms
         self._tracked = TrackedLog(self.log)
+        self._runner = BatchRunner(client, self._tracked, concurrency=concurrency)
         self._lock = threading.RLock()
         self._instance_id: str | None = None
         self._tasks: tuple[TaskEntry, ...] = ()
@@ -143,15 +101,6 @@ class PanelModel:
         self._retention = retention
         self._dry_run = False
         self._previewed: ResetPlan | None = None
-        self._running = False
-        self._stop_event = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_plan: ResetPlan | None = None
-        """The plan of the most recent run (its targets are what ``retry_unknown`` draws from)."""
-        self.last_results: list[ResetResult] = []
-        """One result per target of ``last_plan``, updated by ``retry_unknown``."""
-        self.progress: tuple[int, int] = (0, 0)
-        """``(done, total)`` of the current or last run."""
         self._created = datetime.now(timezone.utc)
 
     def __repr__(self) -> str:
@@ -214,8 +163,8 @@ class PanelModel:
         self._dry_run = bool(value)
 
     @property
-    def running(self) -> bool:
-        return self._running
+    def concurrency(self) -> int:
+        return self._runner.concurrency
 
     def select(
         self,
@@ -406,7 +355,7 @@ class PanelModel:
         ``is_set()``) stops the batch like ``stop()`` does. Never raises for one task's failure.
         """
         plan = self._claim(confirm, dry_run)
-        return self._execute(plan, progress, stop, merge=False)
+        return self._runner.execute(plan, progress, stop)
 
     def run_in_background(
         self,
@@ -421,15 +370,11 @@ class PanelModel:
         joins the thread.
         """
         plan = self._claim(confirm, dry_run)
-        return self._launch(plan, progress, stop, done, merge=False)
+        return self._runner.launch(plan, progress, stop, done)
 
     def _claim(self, confirm: bool, dry_run: bool | None) -> ResetPlan:
         with self._lock:
-            if self._running:
-                raise RunInProgress(
-                    f"A run is already in flight on {self.environment}; this one was refused, "
-                    "not queued. Wait for it, or press Stop."
-                )
+            self._runner.check_idle(self.environment)
             if confirm is not True:
                 raise ConfirmationRequired(
                     "Nothing was sent: running needs confirm=True, after preview() and reading "
@@ -447,117 +392,45 @@ class PanelModel:
             downgrade = mode and current == replace(previewed, dry_run=True)
             if not downgrade:
                 self._check_same(previewed, current)
+            self._runner.claim(self.environment)
             self._previewed = None
-            self._start()
             return current
 
-    def _start(self) -> None:
-        self._running = True
-        self._stop_event = threading.Event()
+    @property
+    def running(self) -> bool:
+        return self._runner.running
 
-    def _launch(
-        self,
-        plan: ResetPlan,
-        progress: Progress | None,
-        stop: StopSignal | None,
-        done: Done | None,
-        *,
-        merge: bool,
-    ) -> threading.Thread:
-        def work() -> None:
-            try:
-                results = self._execute(plan, progress, stop, merge=merge)
-            except BaseException as exc:
-                logger.exception("background run failed")
-                if done is not None:
-                    done(None, exc)
-                return
-            if done is not None:
-                done(results, None)
+    @property
+    def progress(self) -> tuple[int, int]:
+        """``(done, total)`` of the current or last run."""
+        return self._runner.progress
 
-        thread = threading.Thread(target=work, name="roma-panel-run", daemon=True)
-        with self._lock:
-            self._thread = thread
-        try:
-            thread.start()
-        except BaseException:
-            with self._lock:
-                self._running = False
-            raise
-        return thread
+    @property
+    def last_plan(self) -> ResetPlan | None:
+        """The plan of the most recent run (what ``retry_unknown`` draws from)."""
+        return self._runner.last_plan
 
-    def _execute(
-        self, plan: ResetPlan, progress: Progress | None, stop: StopSignal | None, *, merge: bool
-    ) -> list[ResetResult]:
-        """Send the plan (the run is already claimed) and release the claim, whatever happens."""
-        total = len(plan.targets)
-        self.progress = (0, total)
-
-        def on_progress(done: int, count: int, result: ResetResult) -> None:
-            self.progress = (done, count)
-            if progress is not None:
-                progress(done, count, result)
-
-        try:
-            results = self.client.reset_many(
-                plan.task_records(),
-                plan.date_from,
-                concurrency=self.concurrency,
-                log=self._tracked,
-                dry_run=plan.dry_run,
-                progress=on_progress,
-                stop=_AnyStop(self._stop_event, stop),
-            )
-        finally:
-            with self._lock:
-                self._running = False
-        with self._lock:
-            if merge and self.last_plan is not None:
-                fresh = {(r.instance_id, r.task_id): r for r in results}
-                self.last_results = [
-                    fresh.get((r.instance_id, r.task_id), r) for r in self.last_results
-                ]
-            else:
-                self.last_plan = plan
-                self.last_results = list(results)
-        return results
+    @property
+    def last_results(self) -> list[ResetResult]:
+        """One result per target of ``last_plan``, updated by ``retry_unknown``."""
+        return self._runner.last_results
 
     def stop(self) -> bool:
         """Ask the running batch to stop: targets not yet sent become ``skipped``.
 
         Returns False when nothing was running. Requests already sent are not recalled.
         """
-        with self._lock:
-            if not self._running:
-                return False
-            self._stop_event.set()
-            return True
+        return self._runner.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background run to end; True when none is running any more."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-            return not thread.is_alive()
-        return True
+        return self._runner.wait(timeout)
 
     # -- retrying ---------------------------------------------------------------------------
 
     def unknown_targets(self) -> list[ResetResult]:
         """The last run's results whose outcome is ``unknown`` (may or may not have happened)."""
-        return [r for r in self.last_results if r.outcome == "unknown"]
-
-    def _retry_plan(self) -> ResetPlan:
-        with self._lock:
-            if self._running:
-                raise RunInProgress("A run is already in flight; retry when it has finished.")
-            plan, unknown = self.last_plan, self.unknown_targets()
-            if plan is None or not unknown:
-                raise PanelError("Nothing to retry: no target of the last run is unknown.")
-            ids = {r.task_id for r in unknown}
-            retry = replace(plan, targets=tuple(t for t in plan.targets if t.task_id in ids))
-            self._start()
-            return retry
+        return self._runner.unknown_targets()
 
     def retry_unknown(
         self, progress: Progress | None = None, stop: StopSignal | None = None
@@ -567,7 +440,7 @@ class PanelModel:
         Safe because a reset to the same instant is idempotent; the person already confirmed
         these targets and this instant. ``last_results`` is updated in place of the old ones.
         """
-        return self._execute(self._retry_plan(), progress, stop, merge=True)
+        return self._runner.execute(self._runner.claim_retry(), progress, stop, merge=True)
 
     def retry_unknown_in_background(
         self,
@@ -575,7 +448,7 @@ class PanelModel:
         stop: StopSignal | None = None,
         done: Done | None = None,
     ) -> threading.Thread:
-        return self._launch(self._retry_plan(), progress, stop, done, merge=True)
+        return self._runner.launch(self._runner.claim_retry(), progress, stop, done, merge=True)
 
     # -- results ----------------------------------------------------------------------------
 

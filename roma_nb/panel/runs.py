@@ -1,0 +1,183 @@
+"""``BatchRunner``: one batch at a time through ``reset_many``, stoppable, on a thread if asked.
+
+The model decides *whether* a plan may run (preview, confirmation); this module makes sure only
+one runs at a time and keeps what the last one did. Claiming is separate from running so a
+caller can claim synchronously (the click that started a run is the one that holds it) and then
+send on a background thread, leaving the kernel free to process the Stop click.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..client import Progress, Recorder, StopSignal
+from ..models import ResetResult
+from .errors import PanelError, RunInProgress
+from .plan import ResetPlan
+
+if TYPE_CHECKING:
+    from ..client import RomaClient
+
+__all__ = ["BatchRunner", "Done"]
+
+logger = logging.getLogger("roma_nb.panel")
+
+Done = Callable[[list[ResetResult] | None, BaseException | None], None]
+"""Called when a background run ends: ``(results, None)`` or ``(None, error)``."""
+
+
+class _AnyStop:
+    """A stop signal that is set when any of its signals is set."""
+
+    def __init__(self, *signals: StopSignal | None) -> None:
+        self._signals = [s for s in signals if s is not None]
+
+    def is_set(self) -> bool:
+        return any(s.is_set() for s in self._signals)
+
+
+class BatchRunner:
+    """Runs claimed plans with ``client.reset_many``, writing every attempt to ``recorder``."""
+
+    def __init__(self, client: RomaClient, recorder: Recorder, *, concurrency: int = 8) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.client = client
+        self.recorder = recorder
+        self.concurrency = concurrency
+        self._lock = threading.Lock()
+        self._running = False
+        self._stop_event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_plan: ResetPlan | None = None
+        self.last_results: list[ResetResult] = []
+        self.progress: tuple[int, int] = (0, 0)
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def check_idle(self, environment: str) -> None:
+        if self._running:
+            raise RunInProgress(
+                f"A run is already in flight on {environment}; this one was refused, not "
+                "queued. Wait for it, or press Stop."
+            )
+
+    def claim(self, environment: str) -> None:
+        """Hold the one run slot, or raise ``RunInProgress``; ``execute`` releases it."""
+        with self._lock:
+            self.check_idle(environment)
+            self._running = True
+            self._stop_event = threading.Event()
+
+    def unknown_targets(self) -> list[ResetResult]:
+        return [r for r in self.last_results if r.outcome == "unknown"]
+
+    def claim_retry(self) -> ResetPlan:
+        """Claim a run of the last plan's unknown targets (same instant, same mode)."""
+        with self._lock:
+            if self._running:
+                raise RunInProgress("A run is already in flight; retry when it has finished.")
+            plan, unknown = self.last_plan, self.unknown_targets()
+            if plan is None or not unknown:
+                raise PanelError("Nothing to retry: no target of the last run is unknown.")
+            ids = {r.task_id for r in unknown}
+            self._running = True
+            self._stop_event = threading.Event()
+            return replace(plan, targets=tuple(t for t in plan.targets if t.task_id in ids))
+
+    def execute(
+        self,
+        plan: ResetPlan,
+        progress: Progress | None,
+        stop: StopSignal | None,
+        *,
+        merge: bool = False,
+    ) -> list[ResetResult]:
+        """Send a claimed plan and release the claim, whatever happens.
+
+        ``merge=True`` (a retry) replaces the matching entries of ``last_results`` instead of
+        starting a new ``last_plan``.
+        """
+        self.progress = (0, len(plan.targets))
+
+        def on_progress(done: int, total: int, result: ResetResult) -> None:
+            self.progress = (done, total)
+            if progress is not None:
+                progress(done, total, result)
+
+        try:
+            results = self.client.reset_many(
+                plan.task_records(),
+                plan.date_from,
+                concurrency=self.concurrency,
+                log=self.recorder,
+                dry_run=plan.dry_run,
+                progress=on_progress,
+                stop=_AnyStop(self._stop_event, stop),
+            )
+            with self._lock:
+                if merge and self.last_plan is not None:
+                    fresh = {(r.instance_id, r.task_id): r for r in results}
+                    self.last_results = [
+                        fresh.get((r.instance_id, r.task_id), r) for r in self.last_results
+                    ]
+                else:
+                    self.last_plan = plan
+                    self.last_results = list(results)
+        finally:
+            with self._lock:
+                self._running = False
+        return results
+
+    def launch(
+        self,
+        plan: ResetPlan,
+        progress: Progress | None,
+        stop: StopSignal | None,
+        done: Done | None,
+        *,
+        merge: bool = False,
+    ) -> threading.Thread:
+        """``execute`` a claimed plan on a daemon thread; ``done`` hears how it ended."""
+
+        def work() -> None:
+            try:
+                results = self.execute(plan, progress, stop, merge=merge)
+            except BaseException as exc:
+                logger.exception("background run failed")
+                if done is not None:
+                    done(None, exc)
+                return
+            if done is not None:
+                done(results, None)
+
+        thread = threading.Thread(target=work, name="roma-panel-run", daemon=True)
+        self._thread = thread
+        try:
+            thread.start()
+        except BaseException:
+            with self._lock:
+                self._running = False
+            raise
+        return thread
+
+    def stop(self) -> bool:
+        """Set the running batch's stop flag; False when nothing runs."""
+        with self._lock:
+            if not self._running:
+                return False
+            self._stop_event.set()
+            return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
