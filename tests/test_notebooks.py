@@ -1,0 +1,259 @@
+"""The three notebooks, executed by a real Jupyter kernel against the sandbox over its socket.
+
+The kernel is another process: what it sent is read from the sandbox's records, what it recorded
+from the history file it was pointed at (``ROMA_NB_HISTORY``), and what it showed from the
+executed notebook's outputs and saved widget state.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from browser.kernels import isolated_env, output_text, run_notebook, widget_state
+
+from roma_nb.history import ResultLog
+from roma_nb.models import ResetResult
+
+pytestmark = pytest.mark.notebook
+
+Sandbox = Any
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+RUNBOOK = NOTEBOOKS / "reset_combined_task.ipynb"
+TYPED = "2024-01-02T03:04"
+SHANGHAI_MS = int(datetime(2024, 1, 2, 3, 4, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()) * 1000
+
+
+@pytest.fixture(scope="session")
+def jupyter_dirs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One isolated Jupyter/IPython/matplotlib home per session (its caches are reused)."""
+    return tmp_path_factory.mktemp("jupyter")
+
+
+@pytest.fixture
+def history_path(tmp_path: Path) -> Path:
+    return tmp_path / "history.sqlite"
+
+
+@pytest.fixture
+def kernel_env(roma_sandbox: Sandbox, jupyter_dirs: Path, history_path: Path) -> dict[str, str]:
+    return isolated_env(jupyter_dirs, {**roma_sandbox.env, "ROMA_NB_HISTORY": str(history_path)})
+
+
+def two_tasks(sandbox: Sandbox) -> tuple[Any, list[str]]:
+    instance = sandbox.state.instances[1]
+    return instance, [t.task_id for t in sandbox.state.combined_tasks(instance.id)[:2]]
+
+
+def history_rows(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with ResultLog(path) as log:
+        return log.records()
+
+
+def widget_texts(notebook: Any) -> str:
+    """Every string value of every saved widget model (labels, HTML, options)."""
+    return json.dumps([model.get("state", {}) for model in widget_state(notebook).values()])
+
+
+def widget_value(notebook: Any, css_class: str) -> str:
+    """The ``value`` of the one saved widget with ``css_class`` (the panel's stable hooks)."""
+    (value,) = [
+        str(model["state"].get("value"))
+        for model in widget_state(notebook).values()
+        if css_class in model["state"].get("_dom_classes", [])
+    ]
+    return value
+
+
+# -- the runbook -----------------------------------------------------------------------------------
+
+
+def test_runbook_headless_with_defaults_records_a_dry_run_and_sends_nothing(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path
+) -> None:
+    instance, task_ids = two_tasks(roma_sandbox)
+    notebook = run_notebook(
+        RUNBOOK,
+        env=kernel_env,
+        parameters={
+            "instance_id": instance.name,
+            "task_ids": task_ids,
+            "date_from": TYPED,
+            "tz": "Asia/Shanghai",
+        },
+    )
+    assert roma_sandbox.resets == []
+    rows = history_rows(history_path)
+    assert sorted(r["task_id"] for r in rows) == sorted(task_ids)
+    assert {(r["outcome"], r["dry_run"], r["date_from_ms"]) for r in rows} == {
+        ("dry-run", True, SHANGHAI_MS)
+    }
+    text = output_text(notebook)
+    assert roma_sandbox.url.split("//")[1] in text  # step 1 names the environment
+    assert "2024-01-01T19:04:00Z" in text  # step 3: the typed time read in Asia/Shanghai
+    assert "2 dry-run" in text  # the conclusion: this run's rows
+    # The panel is prefilled: the instant, and both tasks in its selection summary.
+    assert str(SHANGHAI_MS) in widget_value(notebook, "roma-date-live")
+    selected = widget_value(notebook, "roma-task-selected")
+    assert all(t in selected for t in task_ids)
+
+
+def test_runbook_sends_only_with_dry_run_false_and_confirm_true_via_papermill(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path, tmp_path: Path
+) -> None:
+    """The documented headless command, run as a user would: the papermill CLI."""
+    instance, task_ids = two_tasks(roma_sandbox)
+    output = tmp_path / "out.ipynb"
+    command = [
+        *(sys.executable, "-m", "papermill", str(RUNBOOK), str(output)),
+        *("-k", "python3", "--no-progress-bar", "--log-level", "WARNING"),
+        *("-p", "instance_id", instance.id, "-y", json.dumps({"task_ids": task_ids})),
+        *("-p", "date_from", TYPED, "-p", "tz", "Asia/Shanghai"),
+        *("-p", "dry_run", "False", "-p", "confirm", "True"),
+    ]
+    done = subprocess.run(
+        command, env=kernel_env, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted((r.task_id, r.date_from) for r in roma_sandbox.resets) == sorted(
+        (t, SHANGHAI_MS) for t in task_ids
+    )
+    rows = history_rows(history_path)
+    assert {(r["task_id"], r["outcome"], r["dry_run"]) for r in rows} == {
+        (t, "success", False) for t in task_ids
+    }
+    saved = output.read_text(encoding="utf-8")
+    assert "2 success" in saved
+    assert roma_sandbox.token not in saved  # the saved notebook carries no credential
+
+
+def test_runbook_dry_run_false_without_confirm_sends_and_records_nothing(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path
+) -> None:
+    instance, task_ids = two_tasks(roma_sandbox)
+    notebook = run_notebook(
+        RUNBOOK,
+        env=kernel_env,
+        parameters={
+            "instance_id": instance.id,
+            "task_ids": task_ids,
+            "date_from": SHANGHAI_MS,
+            "dry_run": False,
+        },
+    )
+    assert roma_sandbox.resets == []
+    assert history_rows(history_path) == []
+    assert "needs confirm=True" in output_text(notebook)
+
+
+def test_runbook_refuses_tasks_that_are_not_combined_tasks_of_the_instance(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path
+) -> None:
+    from nbclient.exceptions import CellExecutionError
+
+    instance, task_ids = two_tasks(roma_sandbox)
+    normal = next(t for t in roma_sandbox.state.tasks(instance.id) if t.ext_type != "CDC")
+    with pytest.raises(CellExecutionError, match=normal.task_id):
+        run_notebook(
+            RUNBOOK,
+            env=kernel_env,
+            parameters={
+                "instance_id": instance.id,
+                "task_ids": [*task_ids, normal.task_id],
+                "date_from": TYPED,
+                "dry_run": False,
+                "confirm": True,
+            },
+        )
+    assert roma_sandbox.resets == []
+    assert history_rows(history_path) == []
+
+
+def test_runbook_without_parameters_shows_the_panel_and_sends_nothing(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path
+) -> None:
+    notebook = run_notebook(RUNBOOK, env=kernel_env)
+    assert roma_sandbox.resets == []
+    assert history_rows(history_path) == []
+    text = output_text(notebook)
+    assert "choose the instance and tasks in the panel" in text
+    classes = {
+        c for m in widget_state(notebook).values() for c in m["state"].get("_dom_classes", [])
+    }
+    assert {"roma-reset-panel", "roma-instance-select", "roma-task-select", "roma-run"} <= classes
+    widgets = widget_texts(notebook)
+    for instance in roma_sandbox.state.instances:
+        assert instance.name in widgets
+
+
+# -- exploring and troubleshooting ----------------------------------------------------------------
+
+
+def images(notebook: Any) -> int:
+    return sum(
+        "image/png" in output.get("data", {})
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    )
+
+
+def test_explore_notebook_tables_and_plots(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str]
+) -> None:
+    notebook = run_notebook(NOTEBOOKS / "explore_tasks.ipynb", env=kernel_env)
+    assert images(notebook) == 3
+    text = output_text(notebook)
+    combined = sum(
+        len(roma_sandbox.state.combined_tasks(i.id)) for i in roma_sandbox.state.instances
+    )
+    assert f"{combined} combined tasks in {len(roma_sandbox.state.instances)} instances" in text
+    for instance in roma_sandbox.state.instances:
+        assert instance.name in text
+    assert roma_sandbox.resets == []
+
+
+def test_troubleshoot_notebook_decodes_logs_and_shows_the_task_history(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path
+) -> None:
+    """Defaults pick the most recently failed combined task; its reset history is shown."""
+    instance = next(i for i in roma_sandbox.state.instances if i.status == "RUNNING")
+    failing = [
+        t for t in roma_sandbox.state.combined_tasks(instance.id) if t.execute_status == "ERROR"
+    ]
+    assert failing
+    with ResultLog(history_path) as log:
+        for index, task in enumerate(failing):
+            log.append(
+                ResetResult(
+                    instance.id,
+                    task.task_id,
+                    "success",
+                    date_from=1_700_000_000_000,
+                    task_name=task.task_name,
+                    status_code=200,
+                    request_id=f"earlier-reset-{index:03d}",
+                )
+            )
+    notebook = run_notebook(
+        NOTEBOOKS / "troubleshoot_task.ipynb", env=kernel_env, parameters={"tz": "Asia/Shanghai"}
+    )
+    text = output_text(notebook)
+    picked = next(t for t in failing if f"using the most recently failed task, {t.task_id}" in text)
+    mine = failing.index(picked)
+    assert f"earlier-reset-{mine:03d}" in text
+    others = [f"earlier-reset-{i:03d}" for i in range(len(failing)) if i != mine]
+    assert not any(other in text for other in others)  # only this task's history
+    assert "reader (source side)" in text or "writer (target side)" in text
+    assert "start (Asia/Shanghai)" in text
+    assert images(notebook) == 1
+    assert picked.task_id in widget_value(notebook, "roma-task-selected")
+    assert roma_sandbox.resets == []
