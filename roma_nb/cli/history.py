@@ -25,7 +25,7 @@ from ..history import (
     default_history_path,
     empty_frame,
 )
-from ..history._frame import write_csv
+from ..history._exports import write_csv
 
 __all__ = ["register", "run"]
 

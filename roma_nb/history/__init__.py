@@ -18,12 +18,14 @@ from __future__ import annotations
 
 from ._context import SANDBOX_LABEL, RecordContext, default_actor, endpoint_label
 from ._errors import HistoryError
+from ._exports import read_csv, read_parquet
 from ._filters import OUTCOME_CATEGORIES, parse_when
-from ._frame import COLUMNS, column_dtypes, empty_frame, read_csv, style_frame
+from ._frame import COLUMNS, column_dtypes, empty_frame
 from ._log import INTERRUPTED_MESSAGE, ResultLog
 from ._paths import ENV_VAR, default_history_path, user_data_dir
 from ._schema import FORMAT, MIGRATIONS
 from ._store import Durability
+from ._style import style_frame
 
 __all__ = [
     "COLUMNS",
@@ -44,6 +46,7 @@ __all__ = [
     "endpoint_label",
     "parse_when",
     "read_csv",
+    "read_parquet",
     "style_frame",
     "user_data_dir",
 ]

@@ -10,7 +10,7 @@ Columns, in this order (``COLUMNS``), and their dtypes (``column_dtypes()``):
 ``instance_id``     ``string``
 ``task_id``         ``string``
 ``task_name``       ``string``
-``date_from``       ``datetime64[ms,UTC]`` the instant sent; ``NaT`` when none was sent
+``date_from``       ``datetime64[ms,UTC]`` the instant sent; ``NaT`` when none (or see below)
 ``date_from_ms``    ``Int64``             the exact integer sent (epoch ms), the source of truth
 ``outcome``         ``category``          ``pending``, ``success``, ``failed``, ``unknown``,
                                           ``dry-run``, ``skipped``
@@ -23,25 +23,24 @@ Columns, in this order (``COLUMNS``), and their dtypes (``column_dtypes()``):
 ``completed_at``    ``datetime64[us,UTC]`` when the outcome was recorded; ``NaT`` while pending
 ==================  ====================  ===================================================
 
-``date_from`` uses millisecond resolution, which represents every positive int64 the API accepts
-(up to 2**63-1 ms, year 292278994) exactly; the single value it cannot show is -2**63 (pandas'
-``NaT`` marker), which ``date_from_ms`` still holds. Strings use the ``string`` dtype with Python
-storage so the frame's dtypes are the same whether or not pyarrow is installed.
+``date_from_ms`` is the truth: every int64 round-trips exactly (the API accepts up to 2**63-1).
+``date_from`` shows it as a time when it falls in years 1..9999, and is ``NaT`` beyond: pandas
+could hold later instants in millisecond resolution, but such a ``Timestamp`` cannot be printed,
+formatted or turned into a ``datetime``, which would make a harmless look at a bad row raise.
+Strings use the ``string`` dtype with Python storage so the frame's dtypes are the same whether
+or not pyarrow is installed.
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
-import os
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from ._filters import OUTCOME_CATEGORIES
 
 if TYPE_CHECKING:
     import pandas as pd
-    from pandas.io.formats.style import Styler
 
 __all__ = [
     "COLUMNS",
@@ -50,11 +49,16 @@ __all__ = [
     "TARGETS_SQL",
     "WRITERS_SQL",
     "column_dtypes",
+    "date_from_array",
     "empty_frame",
+    "float_array",
     "frame_from_rows",
-    "read_csv",
-    "style_frame",
-    "write_csv",
+    "int64_values",
+    "int_array",
+    "object_array",
+    "outcome_array",
+    "string_array",
+    "time_array",
 ]
 
 _OUTCOME_CODE = (
@@ -112,7 +116,7 @@ COLUMNS: tuple[str, ...] = (
 )
 """The frame's columns, in order. Stable: new columns are only ever appended."""
 
-_STRING_COLUMNS = (
+STRING_COLUMNS = (
     "instance_id",
     "task_id",
     "task_name",
@@ -124,9 +128,11 @@ _STRING_COLUMNS = (
     "endpoint",
     "actor",
 )
-_INT_COLUMNS = ("id", "date_from_ms", "status_code", "attempts")
+INT_COLUMNS = ("id", "date_from_ms", "status_code", "attempts")
 _US_COLUMNS = ("at", "completed_at")
 _NAT = -(2**63)  # numpy's NaT as int64
+_MIN_DATETIME_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+_MAX_DATETIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 def column_dtypes() -> dict[str, Any]:
@@ -135,9 +141,9 @@ def column_dtypes() -> dict[str, Any]:
 
     dtypes: dict[str, Any] = {}
     for name in COLUMNS:
-        if name in _STRING_COLUMNS:
+        if name in STRING_COLUMNS:
             dtypes[name] = pd.StringDtype("python")
-        elif name in _INT_COLUMNS:
+        elif name in INT_COLUMNS:
             dtypes[name] = pd.Int64Dtype()
         elif name in _US_COLUMNS:
             dtypes[name] = pd.DatetimeTZDtype("us", "UTC")
@@ -150,6 +156,22 @@ def column_dtypes() -> dict[str, Any]:
         elif name == "dry_run":
             dtypes[name] = pd.BooleanDtype()
     return dtypes
+
+
+def object_array(values: Sequence[Any]) -> Any:
+    """A 1-D numpy object array holding ``values`` as they are (None stays None)."""
+    import numpy as np
+
+    array = np.empty(len(values), dtype=object)
+    array[:] = list(values)
+    return array
+
+
+def outcome_array(values: Sequence[str | None]) -> Any:
+    """A categorical with every outcome as a category (unknown text becomes NaN)."""
+    import pandas as pd
+
+    return pd.Categorical(list(values), dtype=_outcome_dtype())
 
 
 def _outcome_dtype() -> pd.CategoricalDtype:
@@ -176,7 +198,7 @@ def _mask(column: Any) -> Any:
     return pd.isna(column)
 
 
-def _int64(column: Any, *, nullable: bool = True) -> tuple[Any, Any]:
+def int64_values(column: Any, *, nullable: bool = True) -> tuple[Any, Any]:
     """(int64 values, missing mask) from an object column; missing values hold NaT's integer,
     so the same values serve an ``Int64`` column (masked) and a datetime column (NaT).
     """
@@ -188,14 +210,14 @@ def _int64(column: Any, *, nullable: bool = True) -> tuple[Any, Any]:
     return column.astype(np.int64), mask
 
 
-def _ints(values_and_mask: tuple[Any, Any]) -> Any:
+def int_array(values_and_mask: tuple[Any, Any]) -> Any:
     import pandas as pd
 
     values, mask = values_and_mask
     return pd.arrays.IntegerArray(values, mask)
 
 
-def _floats(column: Any) -> Any:
+def float_array(column: Any) -> Any:
     import numpy as np
     import pandas as pd
 
@@ -204,7 +226,7 @@ def _floats(column: Any) -> Any:
     return pd.arrays.FloatingArray(values, mask)
 
 
-def _times(values_and_mask: tuple[Any, Any], unit: str) -> Any:
+def time_array(values_and_mask: tuple[Any, Any], unit: str) -> Any:
     """Integer epoch values (masked ones hold NaT) → tz-aware UTC datetimes."""
     import pandas as pd
 
@@ -212,7 +234,16 @@ def _times(values_and_mask: tuple[Any, Any], unit: str) -> Any:
     return pd.DatetimeIndex(values.view(f"datetime64[{unit}]")).tz_localize("UTC").array
 
 
-def _strings(column: Any) -> Any:
+def date_from_array(values_and_mask: tuple[Any, Any]) -> Any:
+    """``date_from`` times from exact ``date_from_ms`` values: NaT outside years 1..9999."""
+    import numpy as np
+
+    values, mask = values_and_mask
+    shown = np.where((values < _MIN_DATETIME_MS) | (values > _MAX_DATETIME_MS), _NAT, values)
+    return time_array((shown, mask), "ms")
+
+
+def string_array(column: Any) -> Any:
     import numpy as np
     import pandas as pd
 
@@ -236,7 +267,7 @@ def _looked_up(ids: Any, table: Sequence[Sequence[Any]], names: Sequence[str]) -
     for index, name in enumerate(names, start=1):
         values = np.empty(len(ordered), dtype=object)
         values[:] = [entry[index] for entry in ordered]
-        columns[name] = _strings(values).take(position, allow_fill=True)
+        columns[name] = string_array(values).take(position, allow_fill=True)
     return columns
 
 
@@ -253,18 +284,18 @@ def frame_from_rows(
     raw = {name: grid[:, index] for index, (name, _) in enumerate(FRAME_SELECT)}
     dry = raw["dry_run"].astype(bool)
     outcome_codes = raw["outcome_code"].astype(np.int8)
-    date_from = _int64(raw["date_from_ms"])
+    date_from = int64_values(raw["date_from_ms"])
     data: dict[str, Any] = {
-        "id": _ints(_int64(raw["id"], nullable=False)),
-        "at": _times(_int64(raw["at_us"], nullable=False), "us"),
-        "date_from": _times(date_from, "ms"),
-        "date_from_ms": _ints(date_from),
+        "id": int_array(int64_values(raw["id"], nullable=False)),
+        "at": time_array(int64_values(raw["at_us"], nullable=False), "us"),
+        "date_from": date_from_array(date_from),
+        "date_from_ms": int_array(date_from),
         "outcome": pd.Categorical.from_codes(outcome_codes, dtype=_outcome_dtype()),
-        "status_code": _ints(_int64(raw["status_code"])),
-        "elapsed_ms": _floats(raw["elapsed_ms"]),
-        "attempts": _ints(_int64(raw["attempts"], nullable=False)),
+        "status_code": int_array(int64_values(raw["status_code"])),
+        "elapsed_ms": float_array(raw["elapsed_ms"]),
+        "attempts": int_array(int64_values(raw["attempts"], nullable=False)),
         "dry_run": pd.arrays.BooleanArray(dry, np.zeros(len(dry), dtype=bool)),
-        "completed_at": _times(_int64(raw["completed_at_us"]), "us"),
+        "completed_at": time_array(int64_values(raw["completed_at_us"]), "us"),
         **_looked_up(
             raw["target_id"].astype(np.int64), targets, ("instance_id", "task_id", "task_name")
         ),
@@ -272,9 +303,9 @@ def frame_from_rows(
             raw["writer_id"].astype(np.int64), writers, ("project_id", "endpoint", "actor")
         ),
     }
-    for name in _STRING_COLUMNS:
+    for name in STRING_COLUMNS:
         if name not in data:
-            data[name] = _strings(raw[name])
+            data[name] = string_array(raw[name])
     frame: pd.DataFrame = pd.DataFrame({name: data[name] for name in COLUMNS})
     return frame
 
@@ -282,99 +313,3 @@ def frame_from_rows(
 def empty_frame() -> pd.DataFrame:
     """The frame of an empty history: no rows, every column, every dtype."""
     return frame_from_rows([])
-
-
-def write_csv(frame: pd.DataFrame, target: str | os.PathLike[str] | IO[str]) -> None:
-    """CSV with ISO times (UTC) and empty cells for missing values.
-
-    CSV cannot tell an empty text from a missing one: both read back as missing. Parquet can.
-    """
-    frame.to_csv(target, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-
-
-def read_csv(source: str | os.PathLike[str] | IO[str]) -> pd.DataFrame:
-    """Read a CSV written by ``ResultLog.to_csv`` back into a frame with the history's dtypes.
-
-    ``date_from`` is rebuilt from the exact ``date_from_ms`` integers rather than parsed.
-    """
-    import pandas as pd
-
-    dtypes = column_dtypes()
-    text_columns = dict.fromkeys(_STRING_COLUMNS, "string")
-    raw = pd.read_csv(
-        source,
-        dtype={**text_columns, "outcome": "string", "dry_run": "string", "elapsed_ms": "Float64"},
-        keep_default_na=False,
-        na_values=[""],
-        converters=dict.fromkeys(_INT_COLUMNS, _int_or_none),
-    )
-    missing = [name for name in COLUMNS if name not in raw.columns]
-    if missing:
-        raise ValueError(f"not a roma_nb history CSV: missing columns {', '.join(missing)}")
-    frame: pd.DataFrame = pd.DataFrame(index=raw.index)
-    for name in COLUMNS:
-        if name in _INT_COLUMNS:
-            frame[name] = _ints(_int64(_optional_ints(raw[name])))
-        elif name in _US_COLUMNS:
-            parsed = pd.to_datetime(raw[name], utc=True, format="ISO8601")
-            frame[name] = parsed.dt.as_unit("us")
-        elif name == "date_from":
-            frame[name] = _times(_int64(_optional_ints(raw["date_from_ms"])), "ms")
-        elif name == "dry_run":
-            frame[name] = raw[name].map({"True": True, "False": False}).astype("boolean")
-        else:
-            frame[name] = raw[name].astype(dtypes[name])
-    return frame
-
-
-def _int_or_none(text: str) -> int | None:
-    return int(text) if text.strip() else None
-
-
-def _optional_ints(column: pd.Series) -> Any:
-    """An object array of Python ints and None, as SQLite would have returned them."""
-    import numpy as np
-    import pandas as pd
-
-    values = np.empty(len(column), dtype=object)
-    values[:] = [None if pd.isna(value) else int(value) for value in column]
-    return values
-
-
-_OUTCOME_STYLE = {
-    "success": "background-color: #d4edda; color: #155724",
-    "failed": "background-color: #f8d7da; color: #721c24",
-    "unknown": "background-color: #ffe5b4; color: #7a4100; font-weight: bold",
-    "pending": "background-color: #fff3cd; color: #856404; font-style: italic",
-    "dry-run": "background-color: #e2e3f3; color: #383d6e",
-    "skipped": "background-color: #e9ecef; color: #495057",
-}
-
-
-def _format_time(value: Any) -> str:
-    import pandas as pd
-
-    if value is None or pd.isna(value):
-        return ""
-    text: str = value.strftime("%Y-%m-%d %H:%M:%S")
-    return f"{text} UTC"
-
-
-def style_frame(frame: pd.DataFrame) -> Styler:
-    """A pandas ``Styler`` for notebooks: outcome coloured, times readable; data unchanged.
-
-    Needs jinja2 (pandas' own requirement for styling).
-    """
-
-    def colour(column: pd.Series) -> list[str]:
-        return [_OUTCOME_STYLE.get(str(value), "") for value in column]
-
-    styler = frame.style
-    if "outcome" in frame.columns:
-        styler = styler.apply(colour, subset=["outcome"], axis=0)
-    times = {name: _format_time for name in ("at", "completed_at", "date_from") if name in frame}
-    styler = styler.format(times, na_rep="")  # type: ignore[arg-type]
-    if "elapsed_ms" in frame.columns:
-        styler = styler.format({"elapsed_ms": "{:,.0f} ms"}, na_rep="")
-    styled: Styler = styler.hide(axis="index")
-    return styled

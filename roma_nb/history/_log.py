@@ -32,8 +32,8 @@ from typing import IO, TYPE_CHECKING, Any
 from ..models import ResetResult
 from ._context import RecordContext
 from ._errors import HistoryError
+from ._exports import write_csv, write_parquet
 from ._filters import Ids, When, build_query
-from ._frame import style_frame, write_csv
 from ._paths import default_history_path
 from ._reads import read_frame, read_records
 from ._rows import (
@@ -52,6 +52,7 @@ from ._rows import (
 )
 from ._schema import MIGRATIONS, Migration
 from ._store import Durability, Store
+from ._style import style_frame
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -400,16 +401,10 @@ class ResultLog:
         write_csv(self.to_frame(**filters), target)
 
     def to_parquet(self, target: str | os.PathLike[str], **filters: Any) -> None:
-        """Export ``to_frame(**filters)`` as Parquet, dtypes preserved. Needs the ``parquet``
-        extra (pyarrow): ``pip install 'roma-nb[parquet]'``.
+        """Export ``to_frame(**filters)`` as Parquet, values and dtypes kept exactly
+        (``read_parquet`` reads it back). Needs the ``parquet`` extra: pyarrow.
         """
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise HistoryError(
-                "Parquet export needs pyarrow: pip install 'roma-nb[parquet]'"
-            ) from None
-        self.to_frame(**filters).to_parquet(target, index=False)
+        write_parquet(self.to_frame(**filters), target)
 
     # -- lifetime --------------------------------------------------------------------------
 

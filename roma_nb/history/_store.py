@@ -88,8 +88,15 @@ class Store:
             )
         except sqlite3.Error as exc:
             raise HistoryError(f"cannot open {self.label}: {exc}") from None
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        except sqlite3.Error as exc:  # reading the header already failed: corrupt
+            conn.close()
+            raise HistoryError(
+                f"{self.label} cannot be read as a roma_nb history ({exc}); it may be corrupt. "
+                "It was left untouched."
+            ) from None
         return conn
 
     @contextlib.contextmanager
