@@ -142,7 +142,6 @@ def test_double_click_during_a_background_run_sends_once(
     confirm(panel)
     roma_sandbox.set_latency(30)
     panel.run_button.click()
-    assert panel.run_button.disabled and panel.preview_button.disabled
     panel.run_button.click()
     assert panel.wait(timeout=60)
     assert sorted(r.task_id for r in roma_sandbox.resets) == sorted(ids)
@@ -192,11 +191,23 @@ def test_stop_button_skips_what_was_not_sent(client: RomaClient, roma_sandbox: S
     pick(panel, 8)
     confirm(panel)
     roma_sandbox.set_latency(20)
-    panel.progress_bar.observe(
-        lambda change: panel.stop_button.click() if change["new"] == 1 else None, "value"
-    )
+    during: list[dict[str, bool]] = []
+
+    def after_first(change: dict[str, Any]) -> None:
+        if change["new"] == 1:  # called on the run's thread while the batch is in flight
+            during.append(
+                {
+                    name: getattr(panel, f"{name}_button").disabled
+                    for name in ("preview", "confirm", "run", "stop", "retry")
+                }
+            )
+            panel.stop_button.click()
+
+    panel.progress_bar.observe(after_first, "value")
     panel.run_button.click()
     assert panel.wait(timeout=60)
+    assert during == [{"preview": True, "confirm": True, "run": True, "stop": False, "retry": True}]
+    assert panel.stop_button.disabled
     outcomes = [r.outcome for r in panel.model.last_results]
     assert outcomes[0] == "success" and "skipped" in outcomes
     assert set(outcomes) <= {"success", "skipped"}
