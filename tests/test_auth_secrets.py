@@ -1,7 +1,8 @@
 """No token, password, AK or SK in any repr, str, exception or log line, even at DEBUG.
 
 Every auth is used over a real socket against the sandbox with DEBUG logging on for httpx,
-httpcore and roma_nb, including the failure paths (wrong password, wrong SK, expired token).
+httpcore and roma_nb, directly and through ``RomaClient``, including the failure paths (wrong
+password, wrong SK, expired token, a broken SK in the environment).
 Then every emitted log line, every repr and str, and every exception with its whole chain is
 searched for each secret. httpcore logs response headers at DEBUG, so the IAM token in
 ``X-Subject-Token`` does reach the logging system: the test also checks that this header was
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from roma_nb.auth import AkSkAuth, PasswordAuth, TokenAuth
+from roma_nb.client import RomaClient
 from roma_nb.config import resolve_settings
 from roma_nb.errors import ConfigurationError, RomaError
 from roma_nb.sandbox import Sandbox
@@ -92,6 +94,11 @@ def test_no_secret_is_shown_anywhere(roma_sandbox: Sandbox, debug_log: Capture) 
     statuses += use(password_auth)
     roma_sandbox.expire_tokens()
     statuses += use(password_auth)  # a 0307, a second login, the call re-sent
+    with RomaClient(
+        roma_sandbox.url, project_id=roma_sandbox.project_id, auth=password_auth
+    ) as client:
+        assert client.list_instances()
+        shown.extend([repr(client), str(client)])
     assert statuses == [200] * 8
     assert len(roma_sandbox.logins) == 2
 
