@@ -163,7 +163,6 @@ def login_body(
 class _Token:
     value: str = field(repr=False)
     refresh_at: float  # on the monotonic clock
-    expires_at: float
 
 
 def _normalise_iam_endpoint(url: str) -> str:
@@ -197,6 +196,9 @@ class PasswordAuth(httpx.Auth):
     ``project_name`` is a region id, else the global one. ``verify`` is used for the IAM call
     (``True``, ``False`` or an ``ssl.SSLContext``); ``transport`` / ``async_transport`` replace
     the network for the sync / async login (tests). ``clock`` is a monotonic clock (tests).
+
+    When IAM refuses the credentials (a 4xx other than 408/429), this object never asks again
+    and re-raises that error: repeating a wrong password would get the account locked.
     """
 
     requires_request_body = True  # the body must be kept to re-send it after a re-login
@@ -448,7 +450,7 @@ class PasswordAuth(httpx.Auth):
             )
             lifetime = DEFAULT_LIFETIME_S
         margin = refresh_margin(lifetime)
-        token = _Token(value, started + lifetime - margin, started + lifetime)
+        token = _Token(value, started + lifetime - margin)
         with self._state_lock:
             self._token = token
             self._logins += 1
