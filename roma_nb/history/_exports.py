@@ -41,8 +41,12 @@ def _check_columns(frame: pd.DataFrame, what: str) -> None:
 
 
 def write_csv(frame: pd.DataFrame, target: str | os.PathLike[str] | IO[str]) -> None:
-    """CSV with ISO times (UTC) and empty cells for missing values."""
-    frame.to_csv(target, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    """CSV with ISO times (UTC) and empty cells for missing values.
+
+    RFC 4180 line ends: with "\n" alone the csv module would leave a bare "\r" in a value (a
+    server's message may hold one) unquoted, and readers would split the row there.
+    """
+    frame.to_csv(target, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
 
 
 def read_csv(source: str | os.PathLike[str] | IO[str]) -> pd.DataFrame:
