@@ -39,7 +39,7 @@ _EXPORTS: dict[str, str] = {
     "TokenAuth": "roma_nb.auth",
     "TransportError": "roma_nb.errors",
     "ValidationError": "roma_nb.errors",
-    "connect": "roma_nb.connect",
+    "connect": "roma_nb.connection",
     "from_epoch_ms": "roma_nb.dates",
     "to_epoch_ms": "roma_nb.dates",
 }

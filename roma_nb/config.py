@@ -1,8 +1,8 @@
 """Where to connect and how to authenticate: explicit arguments, then environment, then files.
 
 Pure resolution (nothing here opens a connection): the client imports these functions, and
-``roma_nb.connect`` turns a :class:`Settings` into a client. The names are those users of the
-official SDK already have (``roma-api.md`` §4) plus ours (``DESIGN.md``):
+``roma_nb.connection.connect`` turns a :class:`Settings` into a client. The names are those users
+of the official SDK already have (``roma-api.md`` §4) plus ours (``DESIGN.md``):
 
 ============================  =====================================================================
 ``ROMA_NB_ENDPOINT``          endpoint URL, or ``sandbox``

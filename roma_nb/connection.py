@@ -103,7 +103,7 @@ def connect(
         settings.endpoint,
         project_id=settings.project_id,
         auth=settings.auth,
-        verify=settings.verify,  # type: ignore[arg-type]
+        verify=settings.verify,
         label=settings.label,
         **client_options,
     )

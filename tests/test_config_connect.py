@@ -11,7 +11,7 @@ import pytest
 import trustme
 
 from roma_nb.auth import AkSkAuth, TokenAuth
-from roma_nb.connect import SANDBOX_LABEL, connect, embedded_sandbox
+from roma_nb.connection import SANDBOX_LABEL, connect, embedded_sandbox
 from roma_nb.errors import ConfigurationError, TransportError
 
 if TYPE_CHECKING:

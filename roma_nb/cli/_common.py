@@ -96,7 +96,7 @@ def add_format_argument(parser: argparse.ArgumentParser) -> None:
 
 def client_from_args(args: argparse.Namespace) -> RomaClient:
     """``connect()`` with the flags as explicit arguments (``--endpoint sandbox`` included)."""
-    from ..connect import connect
+    from ..connection import connect
 
     endpoint: str | None = args.endpoint
     if endpoint is not None and endpoint.strip().lower() == "sandbox":

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import ssl
 import time
 from collections.abc import Iterable
 from types import TracebackType
@@ -16,11 +18,13 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
+from ..config import resolve_verify
 from ..dates import validate_date_from
 from ..errors import ApiError, parse_retry_after
 from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
 from ._base import (
     DEFAULT_TIMEOUT,
+    KEEPALIVE_EXPIRY,
     MONITORS_PAGE_LIMIT,
     TASKS_PAGE_LIMIT,
     BaseRomaClient,
@@ -50,7 +54,7 @@ class AsyncRomaClient(BaseRomaClient):
         project_id: str | None = None,
         auth: httpx.Auth | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-        verify: bool | str = True,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
         label: str | None = None,
@@ -61,10 +65,16 @@ class AsyncRomaClient(BaseRomaClient):
         )
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
         )
         self._http = httpx.AsyncClient(
-            auth=auth, timeout=self.timeout, verify=verify, transport=transport, limits=limits
+            auth=auth,
+            timeout=self.timeout,
+            verify=resolve_verify(verify),
+            transport=transport,
+            limits=limits,
         )
 
     async def __aenter__(self) -> AsyncRomaClient:

@@ -39,6 +39,11 @@ logger = logging.getLogger("roma_nb.client")
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, read=60.0)
 """Connect fast, but give a reset a full minute: a read timeout makes its outcome unknown."""
 
+KEEPALIVE_EXPIRY = 4.0
+"""Drop idle connections before common servers do (uvicorn and many proxies close at 5 s): a
+reset sent on a connection the server is closing would fail *after* sending, which makes its
+outcome unknown for no reason."""
+
 JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 USER_AGENT = "roma-nb/0.1"
 

@@ -8,6 +8,8 @@ CPU than ``httpx.AsyncClient`` with ``gather`` (issue 6's measurements; ``bench/
 from __future__ import annotations
 
 import logging
+import os
+import ssl
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -16,11 +18,13 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
+from ..config import resolve_verify
 from ..dates import validate_date_from
 from ..errors import ApiError, parse_retry_after
 from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
 from ._base import (
     DEFAULT_TIMEOUT,
+    KEEPALIVE_EXPIRY,
     MONITORS_PAGE_LIMIT,
     TASKS_PAGE_LIMIT,
     BaseRomaClient,
@@ -44,7 +48,8 @@ class RomaClient(BaseRomaClient):
     """Blocking ROMA Connect FDI client. Use as a context manager, or call ``close()``.
 
     ``endpoint`` is the ROMA Connect base URL (or give ``region``); ``auth`` any ``httpx.Auth``
-    (``TokenAuth``, ``PasswordAuth``, ``AkSkAuth``); ``verify`` a bool or a CA bundle path;
+    (``TokenAuth``, ``PasswordAuth``, ``AkSkAuth``); ``verify`` a bool, a CA bundle path or an
+    ``ssl.SSLContext`` (default: on, or ``ROMA_NB_CA_BUNDLE`` when set);
     ``transport`` lets tests plug in ``httpx.MockTransport`` or the sandbox's ASGI app.
     """
 
@@ -56,7 +61,7 @@ class RomaClient(BaseRomaClient):
         project_id: str | None = None,
         auth: httpx.Auth | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-        verify: bool | str = True,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext | None = None,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
         label: str | None = None,
@@ -67,10 +72,16 @@ class RomaClient(BaseRomaClient):
         )
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
         )
         self._http = httpx.Client(
-            auth=auth, timeout=self.timeout, verify=verify, transport=transport, limits=limits
+            auth=auth,
+            timeout=self.timeout,
+            verify=resolve_verify(verify),
+            transport=transport,
+            limits=limits,
         )
 
     def __enter__(self) -> RomaClient:
