@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import subprocess
 import sys
 import threading
+import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -312,3 +314,29 @@ def test_resultlog_is_a_batch_recorder() -> None:
         recorder.complete(row, result())
         recorder.append(result("t2", outcome="skipped"), dry_run=True)
         assert [r["outcome"] for r in log.records()] == ["success", "skipped"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
+def test_a_forked_child_writes_with_its_own_connections(path: Path) -> None:
+    with ResultLog(path, context=CTX) as log:
+        log.append(result("parent-before"))  # the pool now holds a connection
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads, 3.12+
+            pid = os.fork()
+        if pid == 0:  # the child: must not touch the parent's connections
+            status = 1
+            try:
+                log.append(result("child"))
+                status = 0 if len(log) == 2 else 1
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        log.append(result("parent-after"))
+        assert [r["task_id"] for r in log.records()] == ["parent-before", "child", "parent-after"]
+        writers = {r["actor"] for r in log.records()}
+        assert writers == {"ada"}
+    conn = sqlite3.connect(path)
+    pids = [row[0] for row in conn.execute("SELECT pid FROM writers ORDER BY id")]
+    conn.close()
+    assert pids == [os.getpid(), pid]  # the child wrote as itself

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -66,6 +67,16 @@ INSERT_SQL = (
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _process: tuple[int, str] | None = None
+_process_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _process_lock
+    _process_lock = threading.Lock()  # another thread may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +89,15 @@ class NewRow:
 
 
 def writer_token() -> str:
-    """A random id of this process, renewed after a fork."""
+    """A random id of this process, renewed after a fork. Made under a lock: two threads making
+    two tokens would make this process look dead to ``process_gone`` for one of them.
+    """
     global _process
     pid = os.getpid()
-    if _process is None or _process[0] != pid:
-        _process = (pid, uuid.uuid4().hex)
-    return _process[1]
+    with _process_lock:
+        if _process is None or _process[0] != pid:
+            _process = (pid, uuid.uuid4().hex)
+        return _process[1]
 
 
 def process_gone(host: str | None, pid: int | None, token: str | None) -> bool:

@@ -57,6 +57,7 @@ class Store:
         self._open = 0  # connections alive (idle or borrowed), for the in-memory limit
         self._pid = os.getpid()
         self._closed = False
+        self._inherited: list[sqlite3.Connection] = []
         if path is not None:
             check_header(path)
         conn = self._connect()
@@ -146,7 +147,10 @@ class Store:
         if os.getpid() != self._pid:
             if self.path is None:
                 raise HistoryError("an in-memory history cannot be used from a forked process.")
-            self._idle = []  # the parent's; closing them here could disturb its locks
+            # The parent's connections: never used nor closed here (closing could disturb the
+            # parent's file locks), only kept so that garbage collection does not close them.
+            self._inherited.extend(self._idle)
+            self._idle = []
             self._open = 0
             self._pid = os.getpid()
 
