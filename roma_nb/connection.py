@@ -24,6 +24,7 @@ import httpx
 
 from .auth import TokenAuth
 from .config import resolve_settings, wants_sandbox
+from .models import SANDBOX_LABEL
 
 if TYPE_CHECKING:
     from .client import RomaClient
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SANDBOX_LABEL", "connect", "embedded_sandbox"]
 
-SANDBOX_LABEL = "SANDBOX"
 
 _lock = threading.Lock()
 _sandbox: Sandbox | None = None

@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 
 __all__ = [
     "OUTCOMES",
+    "SANDBOX_LABEL",
     "Instance",
     "MonitorLog",
     "Outcome",
@@ -36,6 +37,9 @@ idempotent.
 """
 
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
+SANDBOX_LABEL = "SANDBOX"
+"""The environment label of the local sandbox, shown in banners and stamped on history rows."""
 
 
 def _text(data: Mapping[str, Any], key: str) -> str | None:

@@ -202,10 +202,7 @@ def _open_log(client: RomaClient, path: Path | None) -> tuple[ResultLog, str]:
     from ..history import SANDBOX_LABEL, RecordContext, ResultLog
 
     sandbox = client.environment == SANDBOX_LABEL
-    context = RecordContext(
-        project_id=client.project_id,
-        endpoint_label=SANDBOX_LABEL if sandbox else client.endpoint,
-    )
+    context = RecordContext.of(client)
     if path is not None:
         return ResultLog(path, context=context), str(path)
     if sandbox:

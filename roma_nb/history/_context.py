@@ -12,11 +12,12 @@ import os
 import socket
 import sys
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
-__all__ = ["SANDBOX_LABEL", "RecordContext", "default_actor", "endpoint_label"]
+from ..models import SANDBOX_LABEL
 
-SANDBOX_LABEL = "SANDBOX"
+__all__ = ["SANDBOX_LABEL", "RecordContext", "default_actor", "endpoint_label"]
 
 
 def _user() -> str:
@@ -85,3 +86,25 @@ class RecordContext:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "endpoint_label", endpoint_label(self.endpoint_label))
+
+    @classmethod
+    def of(cls, client: Located) -> RecordContext:
+        """The context of rows written for ``client``: its project, and SANDBOX or its host."""
+        sandbox = client.environment == SANDBOX_LABEL
+        return cls(
+            project_id=client.project_id,
+            endpoint_label=SANDBOX_LABEL if sandbox else client.endpoint,
+        )
+
+
+class Located(Protocol):
+    """What ``RecordContext.of`` reads from a client (the history never imports the client)."""
+
+    @property
+    def project_id(self) -> str: ...
+
+    @property
+    def environment(self) -> str: ...
+
+    @property
+    def endpoint(self) -> str: ...

@@ -34,12 +34,8 @@ def default_log(client: RomaClient) -> tuple[ResultLog, str | None]:
     kernel, which is exactly when the trace of a half-finished batch is needed. If that file
     cannot be opened the panel still works, in memory, and says so.
     """
-    sandbox = client.environment == SANDBOX_LABEL
-    context = RecordContext(
-        project_id=client.project_id,
-        endpoint_label=SANDBOX_LABEL if sandbox else client.endpoint,
-    )
-    if sandbox:
+    context = RecordContext.of(client)
+    if client.environment == SANDBOX_LABEL:
         return ResultLog(context=context), None
     try:
         return ResultLog.default(context=context), None
