@@ -1,0 +1,165 @@
+"""The runbook's reset panel in a real browser: Voilà on 127.0.0.1, Debian's Chromium, Playwright.
+
+Voilà serves ``notebooks/reset_combined_task.ipynb`` configured as ``make demo`` configures it
+(``ROMA_NB_ENDPOINT=sandbox``): each page load runs the runbook in a new kernel, whose
+``connect()`` starts its own sandbox. The runbook shows that sandbox's endpoint in step 1; the
+test reads it from the page and asks the sandbox's control plane (``GET /_sandbox/resets``) what
+the kernel really sent.
+
+The same typed wall time, with zone UTC chosen in the panel, must send the same ``date_from``
+whatever zone the *browser* is in. ipywidgets' aware ``DatetimePicker`` would send instants 8 h
+apart for UTC and Asia/Shanghai browsers: the bug this panel exists to prevent.
+
+Set ``ROMA_NB_SCREENSHOTS=DIR`` to keep the screenshots (``panel.png`` is the README's).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from browser.chromium import MISSING_REASON, chromium_path, launch
+from browser.kernels import isolated_env
+from browser.panel_page import PanelPage
+from browser.servers import Server, start_voila
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium_path() is None, reason=MISSING_REASON),
+]
+
+RUNBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "reset_combined_task.ipynb"
+TYPED = "2024-01-02T03:04"
+TYPED_AS_UTC_MS = 1_704_164_640_000  # 2024-01-02T03:04:00Z
+_ENDPOINT = re.compile(r"http://127\.0\.0\.1:\d+")
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    base = tmp_path_factory.mktemp("voila")
+    env = isolated_env(
+        base / "home",
+        {"ROMA_NB_ENDPOINT": "sandbox", "ROMA_NB_HISTORY": str(base / "history.sqlite")},
+    )
+    server = start_voila(RUNBOOK, env=env, log_path=base / "voila.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+def keep_screenshot(path: Path, name: str) -> None:
+    folder = os.environ.get("ROMA_NB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, Path(folder) / name)
+
+
+def sandbox_endpoint(page: Any) -> str:
+    """The embedded sandbox's URL, as step 1 of the runbook shows it."""
+    found = _ENDPOINT.search(page.locator("body").inner_text())
+    assert found is not None, "step 1 of the runbook shows the endpoint"
+    return found.group(0)
+
+
+def sent(sandbox: str) -> list[tuple[str, str, int | None]]:
+    """What the kernel's sandbox recorded, from its control plane."""
+    records = httpx.get(f"{sandbox}/_sandbox/resets", timeout=10).json()
+    return sorted((r["instance_id"], r["task_id"], r["date_from"]) for r in records)
+
+
+@pytest.mark.parametrize("browser_zone", ["UTC", "Asia/Shanghai"])
+def test_typed_time_with_zone_utc_sends_the_same_date_from_in_any_browser_zone(
+    voila: Server, browser: Any, browser_zone: str, tmp_path: Path
+) -> None:
+    context = browser.new_context(
+        timezone_id=browser_zone, viewport={"width": 1280, "height": 2400}
+    )
+    page = context.new_page()
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    try:
+        assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == browser_zone
+        page.goto(f"{voila.url}/")
+        panel = PanelPage(page)
+        panel.wait_until_shown()
+        assert "SANDBOX" in panel.banner()
+        sandbox = sandbox_endpoint(page)
+
+        instance_id = panel.choose_instance(1)
+        task_ids = panel.choose_tasks(2)
+        panel.type_time(TYPED, "UTC")
+        panel.expect_instant(TYPED_AS_UTC_MS)
+        panel.set_dry_run(False)  # the runbook starts in dry-run mode
+        preview = panel.preview(rows=2)
+        for task_id in task_ids:
+            assert task_id in preview.inner_text()
+        confirmation = panel.confirm()
+        for text in ("SANDBOX", instance_id, *task_ids, str(TYPED_AS_UTC_MS)):
+            assert text in confirmation.inner_text()
+        shot = tmp_path / f"panel-{browser_zone.replace('/', '-')}.png"
+        panel.panel.screenshot(path=str(shot))
+        keep_screenshot(shot, shot.name)
+
+        results = panel.run(rows=2)
+        rows = results.locator("tbody tr").all_inner_texts()
+        assert all(sum(task_id in row for row in rows) == 1 for task_id in task_ids)
+        assert all("success" in row and str(TYPED_AS_UTC_MS) in row for row in rows)
+
+        assert sent(sandbox) == sorted((instance_id, t, TYPED_AS_UTC_MS) for t in task_ids)
+        assert page_errors == []
+    finally:
+        context.close()
+
+
+def test_the_zone_chosen_in_the_panel_decides_the_instant(
+    voila: Server, browser: Any, tmp_path: Path
+) -> None:
+    """Browser in UTC, panel zone Asia/Shanghai: the digits are read in Shanghai (UTC+8).
+
+    The time is yesterday 02:00 in Shanghai, so no retention warning clutters the screenshot
+    kept as the README's ``panel.png``.
+    """
+    shanghai = ZoneInfo("Asia/Shanghai")
+    day = (datetime.now(shanghai) - timedelta(days=1)).date()
+    wall = datetime(day.year, day.month, day.day, 2, 0)
+    expected = int(wall.replace(tzinfo=shanghai).timestamp()) * 1000
+    context = browser.new_context(timezone_id="UTC", viewport={"width": 1280, "height": 2400})
+    page = context.new_page()
+    try:
+        page.goto(f"{voila.url}/")
+        panel = PanelPage(page)
+        panel.wait_until_shown()
+        sandbox = sandbox_endpoint(page)
+        instance_id = panel.choose_instance(0)
+        task_ids = panel.choose_tasks(3)
+        panel.type_time(wall.strftime("%Y-%m-%dT%H:%M"), "Asia/Shanghai")
+        panel.expect_instant(expected)
+        panel.set_dry_run(False)
+        preview = panel.preview(rows=3)
+        assert "+08:00" in preview.inner_text()
+        confirmation = panel.confirm()
+        assert str(expected) in confirmation.inner_text()
+        shot = tmp_path / "panel.png"
+        panel.panel.screenshot(path=str(shot))
+        keep_screenshot(shot, "panel.png")
+        panel.run(rows=3)
+        assert sent(sandbox) == sorted((instance_id, t, expected) for t in task_ids)
+    finally:
+        context.close()
