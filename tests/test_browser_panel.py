@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from browser.chromium import MISSING_REASON, chromium_path, launch
+from browser.chromium import MISSING_REASON, chromium_browser, chromium_path
 from browser.kernels import isolated_env
 from browser.panel_page import PanelPage
 from browser.servers import Server, start_voila
@@ -56,12 +56,8 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
+    with chromium_browser() as chromium:
         yield chromium
-        chromium.close()
 
 
 def keep_screenshot(path: Path, name: str) -> None:

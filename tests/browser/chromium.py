@@ -8,10 +8,12 @@ harmless warning about ``/dev/shm``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LAUNCH_ARGS", "MISSING_REASON", "chromium_path", "launch"]
+__all__ = ["LAUNCH_ARGS", "MISSING_REASON", "chromium_browser", "chromium_path", "launch"]
 
 _CANDIDATES = (Path("/usr/lib/chromium/chromium"), Path("/usr/bin/chromium"))
 
@@ -44,3 +46,16 @@ def launch(playwright: Any) -> Any:
     if path is None:
         raise RuntimeError(MISSING_REASON)
     return playwright.chromium.launch(executable_path=str(path), args=list(LAUNCH_ARGS))
+
+
+@contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """Playwright started and Chromium launched for the ``with`` block, both stopped after."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
