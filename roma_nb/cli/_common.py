@@ -35,6 +35,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "Column",
+    "HelpFormatter",
     "add_connection_arguments",
     "add_format_argument",
     "client_from_args",
@@ -55,6 +56,16 @@ FORMATS = ("table", "csv", "json")
 _CELL_WIDTH = 60
 _DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd])\s*", re.IGNORECASE)
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Wraps one-paragraph texts to the terminal; keeps texts with line breaks (examples) as
+    written, so ``--help`` reads well in both."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "\n".join(indent + line for line in text.splitlines())
+        return super()._fill_text(text, width, indent)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 from ._common import (
     EXIT_OK,
     Column,
+    HelpFormatter,
     add_connection_arguments,
     add_format_argument,
     client_from_args,
@@ -30,6 +31,7 @@ COLUMNS = (
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "instances",
+        formatter_class=HelpFormatter,
         help="list the project's ROMA Connect instances",
         description="List the ROMA Connect instances of the project (every page).",
         epilog="Example: roma-nb instances --format csv > instances.csv",

@@ -16,6 +16,7 @@ from ..models import MonitorLog
 from ._common import (
     EXIT_OK,
     Column,
+    HelpFormatter,
     add_connection_arguments,
     add_format_argument,
     client_from_args,
@@ -72,6 +73,7 @@ LOG_COLUMNS = (
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "monitors",
+        formatter_class=HelpFormatter,
         help="monitor state of an instance's tasks, or one task's decoded monitor logs",
         description=(
             "Without --task: the monitoring state of every task of INSTANCE. With --task: that "
@@ -81,7 +83,6 @@ def register(subparsers: Any) -> None:
             "Examples: roma-nb monitors roma-prod-cn-north-4 --execute-status ERROR\n"
             "          roma-nb monitors roma-prod-cn-north-4 --task TASK_ID --since 24h"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("instance", metavar="INSTANCE", help="instance id or name")
     parser.add_argument("--task", metavar="TASK_ID", help="show this task's monitor logs")

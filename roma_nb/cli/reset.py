@@ -33,6 +33,7 @@ from ._common import (
     EXIT_FAILED,
     EXIT_OK,
     Column,
+    HelpFormatter,
     add_connection_arguments,
     add_format_argument,
     client_from_args,
@@ -81,6 +82,7 @@ def _positive_days(text: str) -> timedelta:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "reset",
+        formatter_class=HelpFormatter,
         help="reset combined tasks' progress to an instant (plan first; sends only with --yes)",
         description=(
             "Reset the progress of one or more combined tasks of INSTANCE so they re-read the "
@@ -88,16 +90,17 @@ def register(subparsers: Any) -> None:
             "--yes. Every attempt is recorded in the history (see `roma-nb history`)."
         ),
         epilog=(
-            "exit codes: 0 every task succeeded (or was dry-run); 1 any task failed, is unknown "
-            "or was skipped; 2 bad arguments or configuration (nothing sent); 3 plan shown "
-            "without --yes (nothing sent).\n\n"
+            "exit codes:\n"
+            "  0  every task succeeded (or was dry-run)\n"
+            "  1  any task failed, is unknown or was skipped\n"
+            "  2  bad arguments or configuration: nothing sent\n"
+            "  3  plan shown without --yes: nothing sent\n\n"
             "examples:\n"
             "  roma-nb reset roma-prod-cn-north-4 TASK_A TASK_B --date-from 2024-05-01T02:00 "
             "--tz Asia/Shanghai\n"
             "  roma-nb reset INSTANCE_ID TASK_A --date-from 1714528800000 --yes\n"
             "  roma-nb reset INSTANCE_ID TASK_A --date-from 2024-05-01T02:00Z --dry-run"
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("instance", metavar="INSTANCE", help="instance id or name")
     parser.add_argument("task_ids", metavar="TASK_ID", nargs="+", help="combined task ids")

@@ -8,6 +8,7 @@ from typing import Any
 from ._common import (
     EXIT_OK,
     Column,
+    HelpFormatter,
     add_connection_arguments,
     add_format_argument,
     client_from_args,
@@ -34,6 +35,7 @@ _STATUS = {"running": 1, "stopped": 0}
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "tasks",
+        formatter_class=HelpFormatter,
         help="list an instance's combined tasks (or all its tasks)",
         description=(
             "List the combined (CDC) tasks of an instance, every page. Combined tasks are the "
