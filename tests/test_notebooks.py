@@ -115,7 +115,8 @@ def test_runbook_sends_only_with_dry_run_false_and_confirm_true_via_papermill(
     command = [
         *(sys.executable, "-m", "papermill", str(RUNBOOK), str(output)),
         *("-k", "python3", "--no-progress-bar", "--log-level", "WARNING"),
-        *("-p", "instance_id", instance.id, "-y", json.dumps({"task_ids": task_ids})),
+        *("-p", "instance_id", instance.id),
+        *("-y", "task_ids: [" + ", ".join(f'"{t}"' for t in task_ids) + "]"),
         *("-p", "date_from", TYPED, "-p", "tz", "Asia/Shanghai"),
         *("-p", "dry_run", "False", "-p", "confirm", "True"),
     ]
