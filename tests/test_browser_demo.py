@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import httpx
 import pytest
-from browser.chromium import MISSING_REASON, chromium_browser, chromium_path
+from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
 from browser.kernels import isolated_env
 from browser.lab_page import open_and_run_all
 from browser.panel_page import PanelPage
@@ -112,6 +112,7 @@ def test_demo_prints_one_url_that_opens_a_usable_runbook(
         (task_id,) = panel.choose_tasks(1)
         expect(page.locator(".roma-preview")).to_be_visible()
         page.screenshot(path=str(tmp_path / "lab.png"))
+        keep_screenshot(tmp_path / "lab.png", "lab.png")
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0

@@ -10,14 +10,12 @@ The same typed wall time, with zone UTC chosen in the panel, must send the same 
 whatever zone the *browser* is in. ipywidgets' aware ``DatetimePicker`` would send instants 8 h
 apart for UTC and Asia/Shanghai browsers: the bug this panel exists to prevent.
 
-Set ``ROMA_NB_SCREENSHOTS=DIR`` to keep the screenshots (``panel.png`` is the README's).
+``ROMA_NB_SCREENSHOTS=docs`` keeps the screenshots there (``docs/panel.png`` is the README's).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from browser.chromium import MISSING_REASON, chromium_browser, chromium_path
+from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
 from browser.kernels import isolated_env
 from browser.panel_page import PanelPage
 from browser.servers import Server, start_voila
@@ -58,13 +56,6 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def browser() -> Iterator[Any]:
     with chromium_browser() as chromium:
         yield chromium
-
-
-def keep_screenshot(path: Path, name: str) -> None:
-    folder = os.environ.get("ROMA_NB_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, Path(folder) / name)
 
 
 def sandbox_endpoint(page: Any) -> str:

@@ -8,12 +8,21 @@ harmless warning about ``/dev/shm``).
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LAUNCH_ARGS", "MISSING_REASON", "chromium_browser", "chromium_path", "launch"]
+__all__ = [
+    "LAUNCH_ARGS",
+    "MISSING_REASON",
+    "chromium_browser",
+    "chromium_path",
+    "keep_screenshot",
+    "launch",
+]
 
 _CANDIDATES = (Path("/usr/lib/chromium/chromium"), Path("/usr/bin/chromium"))
 
@@ -59,3 +68,15 @@ def chromium_browser() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def keep_screenshot(path: Path, name: str) -> None:
+    """Copy a test's screenshot to ``$ROMA_NB_SCREENSHOTS/name`` when that variable is set.
+
+    ``ROMA_NB_SCREENSHOTS=docs pytest tests/test_browser_panel.py`` refreshes the README's
+    ``docs/panel.png``; without it screenshots stay in the test's temporary directory.
+    """
+    folder = os.environ.get("ROMA_NB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, Path(folder) / name)
