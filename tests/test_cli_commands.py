@@ -137,8 +137,9 @@ def test_monitor_state_and_decoded_logs(
     assert {r["task_id"] for r in state} == {t.task_id for t in roma_sandbox.state.tasks(inst.id)}
 
     task = roma_sandbox.state.combined_tasks(inst.id)[0]
-    code, out, _ = run(capsys, "monitors", inst.name, "--task", task.task_id, "--format", "json")
+    code, out, _ = run(capsys, "monitors", inst.name, task.task_id, "--format", "json")
     logs = json.loads(out)
+    assert run(capsys, "monitors", inst.name, "--task", task.task_id, "--format", "json")[1] == out
     raw = roma_sandbox.state.monitor_logs(task)
     assert len(logs) == len(raw) > 0
     starts = [r["start_time"] for r in logs]
@@ -175,7 +176,7 @@ def test_monitor_time_filters_need_a_task(
 ) -> None:
     code, _, err = run(capsys, "monitors", instance(roma_sandbox).id, "--since", "24h")
     assert code == 2
-    assert "--task" in err
+    assert "TASK_ID" in err
 
 
 # -- reset -----------------------------------------------------------------------------------------

@@ -76,16 +76,19 @@ def register(subparsers: Any) -> None:
         formatter_class=HelpFormatter,
         help="monitor state of an instance's tasks, or one task's decoded monitor logs",
         description=(
-            "Without --task: the monitoring state of every task of INSTANCE. With --task: that "
+            "Without TASK_ID: the monitoring state of every task of INSTANCE. With TASK_ID: that "
             "task's monitor logs, oldest first, status codes decoded (reader/writer side)."
         ),
         epilog=(
             "Examples: roma-nb monitors roma-prod-cn-north-4 --execute-status ERROR\n"
-            "          roma-nb monitors roma-prod-cn-north-4 --task TASK_ID --since 24h"
+            "          roma-nb monitors roma-prod-cn-north-4 TASK_ID --since 24h"
         ),
     )
     parser.add_argument("instance", metavar="INSTANCE", help="instance id or name")
-    parser.add_argument("--task", metavar="TASK_ID", help="show this task's monitor logs")
+    parser.add_argument(
+        "task_id", metavar="TASK_ID", nargs="?", help="show this task's monitor logs instead"
+    )
+    parser.add_argument("--task", metavar="TASK_ID", help="the same as TASK_ID")
     parser.add_argument("--name", help="(state) only tasks whose name contains this text")
     parser.add_argument(
         "--execute-status", metavar="STATUS", help="(state) only tasks in this execute status"
@@ -113,14 +116,17 @@ def _sorted_logs(logs: list[MonitorLog]) -> list[MonitorLog]:
 
 def run(args: argparse.Namespace) -> int:
     def body() -> int:
-        if args.task is None and (args.since or args.until):
-            raise ValidationError("--since and --until select monitor logs: give --task too.")
+        if args.task_id and args.task and args.task_id != args.task:
+            raise ValidationError("Give the task once: TASK_ID or --task, not two different ones.")
+        task = args.task_id or args.task
+        if task is None and (args.since or args.until):
+            raise ValidationError("--since and --until select monitor logs: give a TASK_ID too.")
         begin = None if args.since is None else parse_time(args.since, args.tz)
         end = None if args.until is None else parse_time(args.until, args.tz)
         with client_from_args(args) as client:
             instance = resolve_instance(client, args.instance)
-            if args.task is not None:
-                logs = client.monitor_logs(instance.id, args.task, begin_time=begin, end_time=end)
+            if task is not None:
+                logs = client.monitor_logs(instance.id, task, begin_time=begin, end_time=end)
                 render(_sorted_logs(logs), LOG_COLUMNS, args.format)
             else:
                 monitors = client.task_monitors(
