@@ -1,7 +1,7 @@
 """``roma-nb monitors``: monitoring state of an instance's tasks, or one task's decoded logs.
 
-Without ``--task`` it lists every task's monitor state (last execution, reader/writer position).
-With ``--task`` it lists that task's monitor logs, each numeric ``status`` code decoded into
+Without a ``TASK_ID`` it lists every task's monitor state (last execution, reader/writer position).
+With one it lists that task's monitor logs, each numeric ``status`` code decoded into
 words and the side of the sync it comes from (reader 100-499, writer 500-899, other 900+), which
 is what someone asking "why did this task stop?" needs first.
 """
