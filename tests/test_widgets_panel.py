@@ -103,7 +103,8 @@ def test_preview_confirm_run_through_the_widgets(panel: ResetPanel, roma_sandbox
 
     panel.confirm_button.click()
     shown = panel.confirmation_html.value
-    assert "REAL resets" in shown and "on SANDBOX" in shown
+    assert "sends resets to the SANDBOX" in shown and "on SANDBOX" in shown
+    assert "REAL" not in shown
     assert "2024-06-01T01:30:00Z = 2024-06-01 09:30:00 CST (+08:00) in Asia/Shanghai" in shown
     assert all(task_id in shown for task_id in ids)
     assert panel.confirm_box.layout.display is None

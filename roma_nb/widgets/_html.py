@@ -55,4 +55,5 @@ def frame_html(
     note = ""
     if total > limit:
         note = f"<div><i>Showing {limit:,} of {total:,} {esc(what)}.</i></div>"
-    return note + f'<div style="max-height:28em;overflow:auto">{table}</div>'
+    box = "max-height:28em;max-width:calc(100vw - 48px);overflow:auto;font-size:90%"
+    return note + f'<div style="{box}">{table}</div>'

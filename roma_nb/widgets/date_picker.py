@@ -81,6 +81,7 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
             options=[("A time", "time"), ("Empty: let the service decide", "empty")],
             value="empty" if start.kind == "empty" else "time",
             description="date_from",
+            style={"button_width": "auto"},
         )
         self.mode.add_class("roma-date-mode")
         self.input = w.NaiveDatetimePicker(

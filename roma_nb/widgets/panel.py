@@ -144,15 +144,16 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             value=False,
             description="Dry run: send nothing, record what would be sent",
             indent=False,
+            layout=w.Layout(width="auto"),
         )
         self.dry_run_box.add_class("roma-dry-run")
         self.preview_button = w.Button(description="Preview", icon="eye")
         self.preview_button.add_class("roma-preview")
         self.confirm_button = w.Button(description="Confirm…", icon="check")
         self.confirm_button.add_class("roma-confirm")
-        self.preview_html = w.HTML()
+        self.preview_html = w.HTML(layout=w.Layout(width="100%"))
         self.preview_html.add_class("roma-preview-table")
-        self.confirmation_html = w.HTML()
+        self.confirmation_html = w.HTML(layout=w.Layout(width="100%"))
         self.confirmation_html.add_class("roma-confirmation")
         self.confirm_box = w.Checkbox(
             value=False,
@@ -173,7 +174,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.status.add_class("roma-status")
         self.retry_button = w.Button(description="Retry unknown", icon="redo")
         self.retry_button.add_class("roma-retry-unknown")
-        self.results_html = w.HTML()
+        self.results_html = w.HTML(layout=w.Layout(width="100%"))
         self.results_html.add_class("roma-results-table")
 
     def _wire(self) -> None:
@@ -327,10 +328,15 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         text = self.model.confirmation_text()
         plan = self.model.previewed
         tone = "#e8f5e9" if self.model.is_sandbox else "#fdecea"
-        mode = "a DRY RUN" if plan is not None and plan.dry_run else "REAL resets"
+        if plan is not None and plan.dry_run:
+            headline = "Please read: this records a DRY RUN; nothing is sent."
+        elif self.model.is_sandbox:
+            headline = "Please read: this sends resets to the SANDBOX (nothing real)."
+        else:
+            headline = "Please read: this sends REAL resets."
         self.confirmation_html.value = (
             f'<div style="background:{tone};padding:6px;border-radius:4px">'
-            f"<b>Please read: this sends {esc(mode)}.</b>{pre_html(text)}</div>"
+            f"<b>{esc(headline)}</b>{pre_html(text)}</div>"
         )
         self.confirm_box.value = False
         self.confirm_box.layout.display = None
