@@ -109,6 +109,7 @@ class AsyncRomaClient(BaseRomaClient):
         throttle = throttle or Throttle(1)
         policy = self.retry
         attempt = 0
+        resent = 0  # requests an auth flow sent again inside one attempt (re-login after 0307)
         while True:
             if not await self._start(throttle, stop if attempt == 0 else None):
                 raise Skipped
@@ -128,8 +129,9 @@ class AsyncRomaClient(BaseRomaClient):
                     await asyncio.sleep(policy.delay(attempt) or 0.0)
                     continue
                 raise transport_failure(
-                    exc, call, self.endpoint, attempt, self.timeout.read
+                    exc, call, self.endpoint, attempt + resent, self.timeout.read
                 ) from None
+            resent += len(response.history)
             if policy.should_retry_status(response.status_code, attempt):
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 delay = policy.delay(attempt, retry_after)
@@ -138,7 +140,7 @@ class AsyncRomaClient(BaseRomaClient):
                     throttle.finish(throttled=True, retry_after=retry_after, backoff=delay)
                     continue
             throttle.finish()
-            return response, attempt
+            return response, attempt + resent
 
     async def _get(self, call: Call) -> Any:
         response, _ = await self._send(call)
