@@ -258,8 +258,8 @@ def test_any_200_answer_to_a_read_is_records_or_a_roma_error(
 ) -> None:
     """A 200 with a body of the wrong shape lists what it can, or says it cannot; no loop.
 
-    Records without an id make the pager run on (see the xfail test below): for those bodies
-    only the absence of a crash is checked here.
+    Records without an id are told apart by their content, so a repeated page ends the listing
+    too (``test_records_without_ids_do_not_make_the_listing_run_on``).
     """
     call, record_type = READS[read]
     server = Server(200, body, headers)
@@ -294,12 +294,6 @@ def has_records_without_ids(body: bytes) -> bool:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Pager gives each id-less record a fresh position id on every page, so the same "
-    "page again always brings 'new' records and the listing runs on to max_pages=10000 "
-    "requests; remove this mark once the same page again ends the listing",
-)
 @pytest.mark.parametrize("read", [r for r in READS if r != "get_task"])
 def test_records_without_ids_do_not_make_the_listing_run_on(read: str) -> None:
     body = {"total": 500_000, "instances": [{}, {"name": "x"}], "entities": [{}, {"name": "x"}]}
@@ -311,12 +305,6 @@ def test_records_without_ids_do_not_make_the_listing_run_on(read: str) -> None:
     assert len(server.requests) <= 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="BaseRomaClient._decode catches ValueError from response.json() but not the "
-    "RecursionError json.loads raises on deep nesting; remove this mark once it does",
-)
 @pytest.mark.parametrize("body", DEEP, ids=["lists", "objects"])
 @pytest.mark.parametrize("read", ["reset_combined_task", *READS])
 def test_a_200_answer_nested_too_deep_is_a_roma_error(read: str, body: bytes) -> None:

@@ -318,7 +318,7 @@ class BaseRomaClient:
         if response.is_success:
             try:
                 return response.json() if response.content.strip() else {}
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested beyond the parser
                 raise api_error_from_response(
                     response.status_code,
                     response.headers,

@@ -20,6 +20,7 @@ I/O): the sync and async clients drive the same object.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -89,9 +90,12 @@ class Pager:
         """The offset to request next, or None when the listing is complete."""
         return None if self._done else self._offset
 
-    def _item_id(self, item: Mapping[str, Any], position: int) -> str:
+    def _item_id(self, item: Mapping[str, Any]) -> str:
+        """The item's id; for a record without one, its content (so a repeated page is seen)."""
         value = item.get(self.id_key)
-        return str(value) if value is not None else f"\0position-{self._pages}-{position}"
+        if value is not None:
+            return str(value)
+        return "\0" + json.dumps(item, sort_keys=True, default=repr)
 
     def feed(self, page: Page) -> None:
         """Take the page that answered ``next_offset()`` and work out what to ask next."""
@@ -100,7 +104,7 @@ class Pager:
         self._pages += 1
         if page.total is not None:
             self._total = page.total
-        ids = [self._item_id(item, i) for i, item in enumerate(page.items)]
+        ids = [self._item_id(item) for item in page.items]
         repeats_first_page = False
         if self._probing:
             self._probing = False
