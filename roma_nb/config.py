@@ -1,6 +1,7 @@
 """Where to connect and how to authenticate: explicit arguments, then environment, then files.
 
-Pure resolution (nothing here opens a connection): the client imports these functions, and
+Pure resolution (nothing here opens a connection): the client imports these functions (the auth
+classes only load when credentials are resolved, which keeps the client's import light), and
 ``roma_nb.connection.connect`` turns a :class:`Settings` into a client. The names are those users
 of the official SDK already have (``roma-api.md`` §4) plus ours (``DESIGN.md``):
 
@@ -38,7 +39,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .auth import AkSkAuth, PasswordAuth, TokenAuth
 from .auth.masking import HIDDEN, mask_secret
 from .errors import ConfigurationError, ValidationError
 from .ids import check_id
@@ -435,6 +435,8 @@ def resolve_settings(
 
     if found.problems or resolved_endpoint is None or project is None or chosen is None:
         raise ConfigurationError(_missing_message(found.problems))
+    from .auth.password import PasswordAuth
+
     return Settings(
         endpoint=resolved_endpoint,
         project_id=project,
@@ -477,6 +479,9 @@ def _resolve_auth(
     verify: bool | ssl.SSLContext,
 ) -> tuple[httpx.Auth | None, str]:
     """The first complete set of credentials, in the documented order, and where it came from."""
+    from .auth.aksk import AkSkAuth
+    from .auth.token import TokenAuth
+
     if auth is not None:
         return auth, "auth="
     env = found.env
@@ -537,6 +542,8 @@ def _password_auth(
     iam_endpoint: str | None,
     verify: bool | ssl.SSLContext,
 ) -> tuple[httpx.Auth | None, str]:
+    from .auth.password import PasswordAuth
+
     username, domain = login[USERNAME], login[DOMAIN]
     absent = [name for name, value in login.items() if value is None]
     if absent or username is None or domain is None:
