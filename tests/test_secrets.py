@@ -333,13 +333,6 @@ def test_refused_credentials_show_no_secret(sandbox: Sandbox, debug_log: Capture
     check(seen, sandbox)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the sandbox's GET /_sandbox/calls serves each call's body as text, and the body of "
-    "an IAM login (POST /v3/auth/tokens) holds the password; remove this mark once it is "
-    "redacted like the headers",
-)
 def test_the_sandbox_control_plane_serves_no_secret(sandbox: Sandbox) -> None:
     for kind in AUTH_KINDS:
         with RomaClient(

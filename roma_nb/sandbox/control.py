@@ -10,7 +10,7 @@ in ``calls``, and no secret is served: headers in ``/_sandbox/calls`` are redact
                                       ...params}`` -> 201 with the fault
 ``GET /_sandbox/faults``              the queued faults
 ``DELETE /_sandbox/faults``           ``clear()``: remove faults and the rate limit
-``GET /_sandbox/calls``               recorded calls (headers redacted, body as text)
+``GET /_sandbox/calls``               recorded calls (credentials redacted, body as text)
 ``GET /_sandbox/resets``              recorded resets
 ``GET /_sandbox/logins``              recorded IAM logins
 ``DELETE /_sandbox/records``          ``clear_records()``
@@ -69,7 +69,7 @@ def call_to_json(call: Call) -> dict[str, Any]:
         "raw_path": call.raw_path,
         "query": call.query,
         "headers": call.redacted_headers(),
-        "body": call.body.decode("utf-8", errors="replace"),
+        "body": call.redacted_body(),
         "at": call.at.isoformat(),
         "started": call.started,
         "finished": call.finished,

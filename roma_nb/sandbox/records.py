@@ -11,9 +11,11 @@ its ``repr``, and ``Call.redacted_headers()`` is what anything that prints or se
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 __all__ = ["SECRET_HEADERS", "Call", "Login", "Recorder", "ResetRecord", "redact_header"]
 
@@ -21,6 +23,20 @@ __all__ = ["SECRET_HEADERS", "Call", "Login", "Recorder", "ResetRecord", "redact
 SECRET_HEADERS = frozenset(
     {"x-auth-token", "authorization", "x-security-token", "x-subject-token", "cookie"}
 )
+
+
+def _redact_passwords(value: Any) -> Any:
+    """``value`` with every ``password`` member (any depth, any case) replaced by a marker."""
+    if isinstance(value, dict):
+        return {
+            k: "<redacted>"
+            if k.lower() == "password" and not isinstance(v, dict)
+            else _redact_passwords(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_passwords(v) for v in value]
+    return value
 
 
 def redact_header(name: str, value: str) -> str:
@@ -73,6 +89,16 @@ class Call:
     def redacted_headers(self) -> dict[str, str]:
         """Headers safe to print or serve: credentials replaced by a marker."""
         return {key: redact_header(key, value) for key, value in self.headers}
+
+    def redacted_body(self) -> str:
+        """The body as text, safe to serve: an IAM login's password replaced by a marker."""
+        text = self.body.decode("utf-8", errors="replace")
+        if "/auth/tokens" not in self.path:
+            return text
+        try:
+            return json.dumps(_redact_passwords(json.loads(text)))
+        except (ValueError, RecursionError):
+            return f"<redacted {len(self.body)} bytes: not JSON>"
 
 
 @dataclass(frozen=True, slots=True)
