@@ -591,8 +591,16 @@ def to_epoch_ms(
     )
 
 
+def _is_nan(value: numbers.Number) -> bool:
+    """NaN of any numeric type; a signalling Decimal NaN raises when compared, so ask it."""
+    is_nan = getattr(value, "is_nan", None)
+    if callable(is_nan):
+        return bool(is_nan())
+    return value != value  # noqa: PLR0124 -- only NaN differs from itself
+
+
 def _not_integer(value: numbers.Number) -> ValidationError:
-    if value != value:  # noqa: PLR0124 -- only NaN differs from itself
+    if _is_nan(value):
         return ValidationError(
             "NaN is a missing value, not a time; pass None to let the service decide the start "
             "point."

@@ -16,7 +16,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
@@ -404,12 +404,6 @@ def test_odd_objects_are_refused_as_roma_errors(
     assert roma_sandbox.calls == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidOperation,
-    reason="roma_nb.dates._not_integer compares a signalling NaN (value != value), which raises "
-    "decimal.InvalidOperation instead of ValidationError; remove this mark once fixed",
-)
 def test_a_signalling_nan_is_refused_as_a_validation_error(
     client: RomaClient, roma_sandbox: Sandbox
 ) -> None:
