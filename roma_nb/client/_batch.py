@@ -163,16 +163,19 @@ class Throttle:
 
     On a 429/503 three things happen: every worker pauses for the ``Retry-After`` (or the
     backoff); the concurrency limit halves; and, when the last second shows what the gateway
-    accepted, sends are paced at 80 % of that rate — without pacing, a rate-limited gateway would
-    refuse the first sends after every pause and the batch would spend its time waiting out
-    ``Retry-After`` (whole seconds). Successes raise the limit again one worker at a time, and
-    each second without refusal raises the pace by half, until it no longer binds.
+    accepted, sends are paced at 80 % of that rate, and at most half an earlier pace that was
+    still refused. Refusals of sends that were already in flight when the pause began belong to
+    the same episode and count once. Without pacing, a rate-limited gateway would refuse the first
+    sends after every pause and the batch would spend its time waiting out ``Retry-After``
+    (whole seconds). Successes raise the limit again one worker at a time, and
+    each second without refusal raises the pace by 10 %, until it no longer binds.
     """
 
     _GROW_AFTER = 8  # successes in a row before one more worker is allowed
     _WINDOW = 1.0  # seconds of accepted sends that estimate what the gateway allows
     _MIN_SPAN = 0.1  # a burst inside this span is not read as an instant's rate
     _UNPACED = 1000.0  # a pace above this many sends per second is no pace at all
+    _GROWTH = 1.1  # the pace's rise per refusal-free second: gentle, since a refusal costs a pause
 
     def __init__(self, max_concurrency: int) -> None:
         if max_concurrency < 1:
@@ -214,6 +217,17 @@ class Throttle:
             with self._idle:
                 self._idle.wait(timeout=min(wait, 0.1))
 
+    def _slow_down(self, now: float) -> None:
+        """Halve the workers; pace below what the gateway accepted and below the last pace."""
+        self.limit = max(1, self.limit // 2)
+        if self._accepted:
+            span = max(now - self._accepted[0], self._MIN_SPAN)
+            slower = 0.8 * len(self._accepted) / span
+            if self.rate is not None:
+                slower = min(slower, 0.5 * self.rate)
+            self.rate = max(1.0, slower)
+            self._paced_since = now
+
     def finish(
         self, *, throttled: bool = False, retry_after: float | None = None, backoff: float = 0.0
     ) -> None:
@@ -225,12 +239,8 @@ class Throttle:
             if throttled:
                 self.throttled += 1
                 self._successes = 0
-                self.limit = max(1, self.limit // 2)
-                if len(self._accepted) >= 2:
-                    span = max(now - self._accepted[0], self._MIN_SPAN)
-                    slower = 0.8 * len(self._accepted) / span
-                    self.rate = max(1.0, min(slower, self.rate or slower))
-                    self._paced_since = now
+                if now >= self._paused_until:  # a new episode, not another refusal of this one
+                    self._slow_down(now)
                 pause = max(retry_after or 0.0, backoff)
                 self._paused_until = max(self._paused_until, now + pause)
             else:
@@ -240,7 +250,7 @@ class Throttle:
                     self.limit += 1
                     self._successes = 0
                 if self.rate is not None and now - self._paced_since >= self._WINDOW:
-                    self.rate *= 1.5
+                    self.rate *= self._GROWTH
                     self._paced_since = now
                     if self.rate > self._UNPACED:
                         self.rate = None
