@@ -192,3 +192,16 @@ def test_throttle_halves_on_refusal_and_grows_back() -> None:
 def test_throttle_refuses_a_nonsense_concurrency() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Throttle(0)
+
+
+def test_refusals_of_one_episode_slow_the_batch_down_once() -> None:
+    """Sends in flight when the first 429 arrives are refused too: that is still one episode."""
+    throttle = Throttle(8)
+    for _ in range(4):
+        assert throttle.try_start() is None
+    for _ in range(4):
+        throttle.finish(throttled=True, retry_after=5.0)
+    assert throttle.throttled == 4
+    assert throttle.limit == 4
+    wait = throttle.try_start()
+    assert wait is not None and wait > 4.0
