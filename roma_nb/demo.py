@@ -48,6 +48,7 @@ __all__ = [
     "RUNBOOK",
     "DemoError",
     "LabServer",
+    "ServerProcess",
     "demo_environment",
     "find_notebooks",
     "free_port",
@@ -141,16 +142,12 @@ def lab_command(workdir: Path, port: int, token: str) -> list[str]:
 
 
 @dataclass
-class LabServer:
-    """A running JupyterLab: its process, URL base and token."""
+class ServerProcess:
+    """A server process we started: its base URL, its log file, and a clean stop."""
 
     process: subprocess.Popen[bytes]
     base_url: str
-    token: str
     log_path: Path
-
-    def url(self, notebook: str = RUNBOOK) -> str:
-        return f"{self.base_url}/lab/tree/{notebook}?token={self.token}"
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -168,6 +165,16 @@ class LabServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+@dataclass
+class LabServer(ServerProcess):
+    """A running JupyterLab: its process, URL base and token."""
+
+    token: str = ""
+
+    def url(self, notebook: str = RUNBOOK) -> str:
+        return f"{self.base_url}/lab/tree/{notebook}?token={self.token}"
 
 
 def start_lab(
@@ -195,7 +202,7 @@ def start_lab(
             # stops JupyterLab with SIGTERM (on SIGINT Jupyter would ask whether to stop).
             start_new_session=True,
         )
-    server = LabServer(process, f"http://127.0.0.1:{port}", token, log_path)
+    server = LabServer(process, f"http://127.0.0.1:{port}", log_path, token)
     try:
         _wait_ready(server)
     except BaseException:

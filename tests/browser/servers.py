@@ -8,7 +8,6 @@ redirect; any answer below 500 means the server is up.
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import sys
 import time
@@ -18,41 +17,20 @@ from pathlib import Path
 
 import httpx
 
+from roma_nb.demo import ServerProcess, free_port
+
 __all__ = ["Server", "free_port", "start_server", "start_voila"]
 
 _READY_TIMEOUT_S = 90.0
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
-class Server:
-    """A server process started by a test, with its base URL and log file."""
+class Server(ServerProcess):
+    """A server process started by a test (``url`` is its base URL)."""
 
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: Path
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM (Jupyter servers shut their kernels down on it), then kill if it hangs."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    @property
+    def url(self) -> str:
+        return self.base_url
 
 
 def start_server(
