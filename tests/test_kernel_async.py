@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from browser.kernels import isolated_env, output_text, run_notebook
@@ -41,7 +42,7 @@ print(json.dumps({"outcomes": [r.outcome for r in results], "ticks": ticks,
 def test_a_cell_awaits_a_batch_on_the_kernels_loop(roma_sandbox: Sandbox, tmp_path: Path) -> None:
     roma_sandbox.set_latency(60)  # 4 rounds of 60 ms: time for the heartbeat to tick
     path = tmp_path / "async.ipynb"
-    cell = {
+    cell: dict[str, Any] = {
         "cell_type": "code",
         "id": "await-batch",
         "metadata": {},
