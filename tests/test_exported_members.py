@@ -13,8 +13,6 @@ def test_all_matches_the_lazy_exports() -> None:
     exports = roma_nb._EXPORTS
     assert roma_nb.__all__ == sorted(exports)
     for name, module in exports.items():
-        if module == "roma_nb.widgets":
-            continue  # checked with the widgets
         value = getattr(roma_nb, name)
         assert getattr(importlib.import_module(module), name) is value
 
