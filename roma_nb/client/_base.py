@@ -409,11 +409,6 @@ class BaseRomaClient:
         )
 
     @staticmethod
-    def _validated_targets(instance_id: str, task_id: str) -> None:
-        check_id("instance_id", instance_id)
-        check_id("task_id", task_id)
-
-    @staticmethod
     def _attach_attempts(error: ApiError, attempts: int) -> ApiError:
         error.attempts = attempts
         return error

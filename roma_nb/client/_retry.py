@@ -62,6 +62,3 @@ class RetryPolicy:
                 return None
             wait = max(wait, retry_after) + random.uniform(0, min(1.0, bound))
         return wait
-
-
-NO_RETRY = RetryPolicy(max_attempts=1)

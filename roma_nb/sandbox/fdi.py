@@ -238,15 +238,6 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-def _failure(task_id: object, task_name: str | None, error: tuple[str, str]) -> dict[str, Any]:
-    return {
-        "task_id": task_id,
-        "task_name": task_name,
-        "error_code": error[0],
-        "error_msg": error[1],
-    }
-
-
 async def batch_operation(request: Request) -> Response:
     """Start or stop several tasks; unknown or already running tasks are listed as failures."""
     state = _state(request)
