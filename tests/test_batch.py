@@ -205,3 +205,22 @@ def test_refusals_of_one_episode_slow_the_batch_down_once() -> None:
     assert throttle.limit == 4
     wait = throttle.try_start()
     assert wait is not None and wait > 4.0
+
+
+def test_rows_say_where_the_requests_went(roma_sandbox: Sandbox) -> None:
+    from roma_nb.history import RecordContext, ResultLog
+
+    plain = ResultLog()
+    with client_for(roma_sandbox) as client:
+        batch = targets(client, 2)
+        client.reset_many(batch, DATE_FROM, log=plain)
+        client.reset_many(batch[:1], DATE_FROM, log=plain, dry_run=True)
+    frame = plain.to_frame()
+    assert set(frame["project_id"]) == {roma_sandbox.project_id}
+    assert set(frame["endpoint"]) == {roma_sandbox.url.removeprefix("http://")}
+    assert plain.context.project_id is None  # the log itself is unchanged
+
+    given = ResultLog(context=RecordContext(project_id="p-given", endpoint_label="SANDBOX"))
+    with client_for(roma_sandbox) as client:
+        client.reset_many(targets(client, 1), DATE_FROM, log=given)
+    assert list(given.to_frame()["project_id"]) == ["p-given"]

@@ -263,6 +263,7 @@ class AsyncRomaClient(BaseRomaClient):
         """
         ms = validate_date_from(date_from)
         resolved = resolve_targets(targets)
+        log = self._located(log)
         throttle = Throttle(concurrency)
         loop = asyncio.get_running_loop()
         slots = asyncio.Semaphore(concurrency)

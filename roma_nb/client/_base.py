@@ -21,7 +21,8 @@ import httpx
 from ..dates import to_epoch_ms, validate_date_from
 from ..errors import ApiError, ConfigurationError, api_error_from_response
 from ..ids import check_id, path_segment
-from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
+from ..models import SANDBOX_LABEL, Instance, MonitorLog, ResetResult, Task, TaskMonitor
+from ._batch import Recorder
 from ._paging import Pager, read_page
 from ._retry import RetryPolicy
 
@@ -407,6 +408,13 @@ class BaseRomaClient:
             elapsed_ms=elapsed_ms,
             attempts=attempts,
         )
+
+    def _located(self, log: Recorder | None) -> Recorder | None:
+        """``log`` stamping rows with this client's project and endpoint (SANDBOX or the host)."""
+        if log is None:
+            return None
+        endpoint = SANDBOX_LABEL if self.environment == SANDBOX_LABEL else self.endpoint
+        return log.located(project_id=self.project_id, endpoint_label=endpoint)
 
     @staticmethod
     def _attach_attempts(error: ApiError, attempts: int) -> ApiError:

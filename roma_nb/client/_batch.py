@@ -57,6 +57,10 @@ class Recorder(Protocol):
 
     def append(self, result: ResetResult, *, dry_run: bool = False) -> int: ...
 
+    def located(self, *, project_id: str | None, endpoint_label: str | None) -> Recorder:
+        """This recorder, stamping rows with the project and endpoint unless it knows them."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ResetTarget:

@@ -272,6 +272,7 @@ class RomaClient(BaseRomaClient):
         """
         ms = validate_date_from(date_from)
         resolved = resolve_targets(targets)
+        log = self._located(log)
         throttle = Throttle(concurrency)
         results: list[ResetResult | None] = [None] * len(resolved)
 

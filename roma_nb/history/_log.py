@@ -21,9 +21,11 @@ dry run.
 
 from __future__ import annotations
 
+import copy
 import os
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -255,6 +257,24 @@ class ResultLog:
             )
             changed += cursor.rowcount
         return changed
+
+    def located(self, *, project_id: str | None, endpoint_label: str | None) -> ResultLog:
+        """This log, writing rows that say where their requests went when its context does not.
+
+        ``reset_many`` calls it with the client's project and endpoint, so rows written through
+        a plain ``ResultLog()`` still carry them; a context given to the log wins. The returned
+        log shares this one's file and connections.
+        """
+        context = replace(
+            self.context,
+            project_id=self.context.project_id or project_id,
+            endpoint_label=self.context.endpoint_label or endpoint_label,
+        )
+        if context == self.context:
+            return self
+        view = copy.copy(self)
+        view.context = context
+        return view
 
     def _ctx(self, context: RecordContext | None) -> RecordContext:
         return context if context is not None else self.context

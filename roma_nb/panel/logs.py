@@ -9,6 +9,7 @@ truth, nothing kept twice.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from typing import TYPE_CHECKING
@@ -83,6 +84,12 @@ class TrackedLog:
 
     def complete(self, row_id: int, result: ResetResult) -> None:
         self.log.complete(row_id, result)
+
+    def located(self, *, project_id: str | None, endpoint_label: str | None) -> TrackedLog:
+        """The same tracking (shared row ids) over ``log.located(...)``."""
+        view = copy.copy(self)
+        view.log = self.log.located(project_id=project_id, endpoint_label=endpoint_label)
+        return view
 
     def append(self, result: ResetResult, *, dry_run: bool | None = None) -> int:
         """``dry_run=None`` leaves the decision to the log (a ``ResultLog`` reads the outcome)."""
