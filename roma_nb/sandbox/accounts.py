@@ -69,6 +69,8 @@ class Accounts:
         self._issued: dict[str, IssuedToken] = {}
         self._rejected: set[str] = set()
         self._denied: set[str] = set()
+        self._bad_signatures: dict[str, list[float]] = {}
+        self._locked_until: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"Accounts(users={sorted(self.users)!r}, access_keys={len(self._keys)})"
@@ -132,9 +134,27 @@ class Accounts:
         with self._lock:
             return credential in self._denied
 
+    def locked_for(self, access_key: str, now: float) -> float:
+        """Seconds ``access_key`` stays locked after too many bad signatures (0 if it is not)."""
+        with self._lock:
+            return max(0.0, self._locked_until.get(access_key, 0.0) - now)
+
+    def bad_signature(self, access_key: str, now: float, *, limit: int, lock_s: float) -> bool:
+        """Count a bad signature; True when it locks the key (the ``limit``-th in ``lock_s``)."""
+        with self._lock:
+            recent = [t for t in self._bad_signatures.get(access_key, []) if t > now - lock_s]
+            recent.append(now)
+            if len(recent) >= limit:
+                self._locked_until[access_key] = now + lock_s
+                recent = []
+            self._bad_signatures[access_key] = recent
+            return not recent
+
     def clear(self) -> None:
-        """Forget issued, rejected and denied credentials (users and keys stay)."""
+        """Forget issued, rejected and denied credentials and AK locks (users and keys stay)."""
         with self._lock:
             self._issued.clear()
             self._rejected.clear()
             self._denied.clear()
+            self._bad_signatures.clear()
+            self._locked_until.clear()

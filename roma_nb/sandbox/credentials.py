@@ -10,7 +10,9 @@ unknown path is 404 APIGW.0101 whoever asks). A request must carry one of:
 * ``Authorization: SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...``: the AK must
   be known, ``X-Sdk-Date`` within ``max_clock_skew_s`` (15 min) of the server clock, and the
   signature must verify over the signed headers, raw path, raw query and body (``signature``);
-  otherwise 401 APIGW.0301.
+  otherwise 401 APIGW.0301. After ``ak_lock_after`` (5) bad signatures within ``ak_lock_s``
+  (5 minutes) the AK is locked for ``ak_lock_s``: every request with it is 401 APIGW.0301, even
+  a correctly signed one, as the real gateway does.
 
 A denied token or AK (``SandboxState.deny``) is 403 APIGW.0302, as is a ``/v2/{project_id}``
 that is not the sandbox's project.
@@ -19,6 +21,7 @@ that is not the sandbox's project.
 from __future__ import annotations
 
 import hmac
+import time
 from datetime import datetime, timezone
 
 from starlette.responses import Response
@@ -78,6 +81,13 @@ def _check_signature(state: SandboxState, incoming: Incoming, header: str) -> Re
     secret_key = state.accounts.secret_key(parsed.access_key)
     if secret_key is None:
         return _unauthorized(incoming, "the access key does not exist")
+    locked = state.accounts.locked_for(parsed.access_key, time.monotonic())
+    if locked:
+        return _unauthorized(
+            incoming,
+            f"the access key is locked for {locked:.0f} s after "
+            f"{state.options.ak_lock_after} failed signature checks",
+        )
     sdk_date = incoming.header("x-sdk-date")
     signed_at = signature.parse_sdk_date(sdk_date or "")
     if sdk_date is None or signed_at is None:
@@ -104,6 +114,12 @@ def _check_signature(state: SandboxState, incoming: Incoming, header: str) -> Re
         return _unauthorized(incoming, "a signed header is missing from the request")
     expected = signature.signature(secret_key, signature.string_to_sign(sdk_date, canonical))
     if not hmac.compare_digest(expected, parsed.signature):
+        state.accounts.bad_signature(
+            parsed.access_key,
+            time.monotonic(),
+            limit=state.options.ak_lock_after,
+            lock_s=state.options.ak_lock_s,
+        )
         return _unauthorized(incoming, "verify aksk signature fail")
     if state.is_denied(parsed.access_key):
         return _forbidden(incoming, "The IAM user is not authorized to access the API.")

@@ -51,8 +51,9 @@ class SandboxOptions:
     Credentials: ``region`` is the project *name* IAM logins may scope to (or they use the
     project id); tokens it issues live ``token_lifetime_s``; ``strict_tokens=True`` refuses
     tokens it did not issue (except ``SandboxState.token``); AK/SK requests must be signed
-    within ``max_clock_skew_s`` of the server clock. ``users`` (name -> (password, domain)) and
-    ``access_keys`` (AK -> SK) add to the seeded ones.
+    within ``max_clock_skew_s`` of the server clock, and ``ak_lock_after`` bad signatures within
+    ``ak_lock_s`` lock the AK for ``ak_lock_s`` (the gateway's 5 in 5 minutes). ``users``
+    (name -> (password, domain)) and ``access_keys`` (AK -> SK) add to the seeded ones.
     """
 
     seed: int = 0
@@ -72,6 +73,8 @@ class SandboxOptions:
     token_lifetime_s: float = 86_400.0
     strict_tokens: bool = False
     max_clock_skew_s: float = 900.0
+    ak_lock_after: int = 5
+    ak_lock_s: float = 300.0
     users: Mapping[str, tuple[str, str]] | None = field(default=None, repr=False)
     access_keys: Mapping[str, str] | None = field(default=None, repr=False)
 
@@ -87,6 +90,8 @@ class SandboxOptions:
             raise ValueError("logs_per_task must be >= 0 and log_days >= 1")
         if self.latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        if self.ak_lock_after < 1 or self.ak_lock_s < 0:
+            raise ValueError("ak_lock_after must be at least 1 and ak_lock_s >= 0")
         if self.token_lifetime_s <= 0 or self.max_clock_skew_s < 0:
             raise ValueError("token_lifetime_s must be positive and max_clock_skew_s >= 0")
         if self.rate_limit_rps is not None:
