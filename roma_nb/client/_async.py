@@ -18,13 +18,11 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from ..config import resolve_verify
 from ..dates import validate_date_from
 from ..errors import ApiError, parse_retry_after
 from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
 from ._base import (
     DEFAULT_TIMEOUT,
-    KEEPALIVE_EXPIRY,
     MONITORS_PAGE_LIMIT,
     TASKS_PAGE_LIMIT,
     BaseRomaClient,
@@ -61,21 +59,17 @@ class AsyncRomaClient(BaseRomaClient):
         max_connections: int = 32,
     ) -> None:
         super().__init__(
-            endpoint, region=region, project_id=project_id, auth=auth, retry=retry, label=label
-        )
-        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        limits = httpx.Limits(
-            max_connections=max_connections,
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=KEEPALIVE_EXPIRY,
-        )
-        self._http = httpx.AsyncClient(
+            endpoint,
+            region=region,
+            project_id=project_id,
             auth=auth,
-            timeout=self.timeout,
-            verify=resolve_verify(verify),
-            transport=transport,
-            limits=limits,
+            timeout=timeout,
+            verify=verify,
+            retry=retry,
+            label=label,
+            max_connections=max_connections,
         )
+        self._http = httpx.AsyncClient(transport=transport, **self._http_options)
 
     async def __aenter__(self) -> AsyncRomaClient:
         return self

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import ssl
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -18,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from ..config import resolve_verify
 from ..dates import to_epoch_ms, validate_date_from
 from ..errors import ApiError, ConfigurationError, api_error_from_response
 from ..ids import check_id, path_segment
@@ -101,8 +104,11 @@ class BaseRomaClient:
         region: str | None = None,
         project_id: str | None = None,
         auth: httpx.Auth | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext | None = None,
         retry: RetryPolicy | None = None,
         label: str | None = None,
+        max_connections: int = 32,
     ) -> None:
         if endpoint is None and region is not None:
             from ..config import resolve_endpoint
@@ -130,6 +136,19 @@ class BaseRomaClient:
         self.retry = retry if retry is not None else RetryPolicy()
         self.environment = label or _environment_label(self.endpoint, self.project_id)
         self._project_path = f"/v2/{path_segment('project_id', self.project_id)}"
+        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        # What the sync and async clients give their httpx client: one connection pool whose idle
+        # connections expire before common servers close them.
+        self._http_options: dict[str, Any] = {
+            "auth": auth,
+            "timeout": self.timeout,
+            "verify": resolve_verify(verify),
+            "limits": httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_connections,
+                keepalive_expiry=KEEPALIVE_EXPIRY,
+            ),
+        }
 
     def __repr__(self) -> str:
         return (
