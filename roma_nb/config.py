@@ -45,6 +45,7 @@ from .ids import check_id
 
 __all__ = [
     "CREDENTIALS_SECTIONS",
+    "ENVIRONMENT_VARIABLES",
     "SANDBOX",
     "Profile",
     "Settings",
@@ -77,6 +78,23 @@ IAM_ENDPOINT = "HUAWEICLOUD_SDK_IAM_ENDPOINT"
 CA_BUNDLE = "ROMA_NB_CA_BUNDLE"
 CREDENTIALS_FILE = "HUAWEICLOUD_SDK_CREDENTIALS_FILE"
 DEFAULT_CREDENTIALS_FILE = "~/.huaweicloud/credentials"
+
+ENVIRONMENT_VARIABLES = (
+    ENDPOINT,
+    REGION,
+    PROJECT_ID,
+    TOKEN,
+    AK,
+    SK,
+    SECURITY_TOKEN,
+    USERNAME,
+    PASSWORD,
+    DOMAIN,
+    IAM_ENDPOINT,
+    CA_BUNDLE,
+    CREDENTIALS_FILE,
+)
+"""Every variable configuration reads (besides ``HUAWEICLOUD_SDK_REGION_ROMA_<REGION>``)."""
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -18,31 +18,16 @@ import pytest
 
 from roma_nb.cli import main
 from roma_nb.cli.reset import EXIT_NOT_CONFIRMED
+from roma_nb.config import ENVIRONMENT_VARIABLES
 from roma_nb.history import ResultLog
 
 Sandbox = Any
-
-_CONFIG_VARS = (
-    "ROMA_NB_ENDPOINT",
-    "ROMA_NB_REGION",
-    "HUAWEICLOUD_SDK_PROJECT_ID",
-    "ROMA_NB_TOKEN",
-    "HUAWEICLOUD_SDK_AK",
-    "HUAWEICLOUD_SDK_SK",
-    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-    "ROMA_NB_USERNAME",
-    "ROMA_NB_PASSWORD",
-    "ROMA_NB_DOMAIN",
-    "HUAWEICLOUD_SDK_IAM_ENDPOINT",
-    "ROMA_NB_CA_BUNDLE",
-    "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
-)
 
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, isolated_home: Path) -> Path:
     """No configuration from the machine; history in a throw-away file."""
-    for name in _CONFIG_VARS:
+    for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     history = isolated_home / "history.sqlite"
     monkeypatch.setenv("ROMA_NB_HISTORY", str(history))

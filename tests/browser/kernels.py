@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from roma_nb.config import ENVIRONMENT_VARIABLES
+
 __all__ = [
     "CONFIG_VARIABLES",
     "error_outputs",
@@ -25,22 +27,7 @@ __all__ = [
     "widget_state",
 ]
 
-CONFIG_VARIABLES = (
-    "ROMA_NB_ENDPOINT",
-    "ROMA_NB_REGION",
-    "HUAWEICLOUD_SDK_PROJECT_ID",
-    "ROMA_NB_TOKEN",
-    "HUAWEICLOUD_SDK_AK",
-    "HUAWEICLOUD_SDK_SK",
-    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-    "ROMA_NB_USERNAME",
-    "ROMA_NB_PASSWORD",
-    "ROMA_NB_DOMAIN",
-    "HUAWEICLOUD_SDK_IAM_ENDPOINT",
-    "ROMA_NB_CA_BUNDLE",
-    "HUAWEICLOUD_SDK_CREDENTIALS_FILE",
-    "ROMA_NB_HISTORY",
-)
+CONFIG_VARIABLES = (*ENVIRONMENT_VARIABLES, "ROMA_NB_HISTORY")
 """Removed from the inherited environment: only what a test sets reaches the kernel."""
 
 _ISOLATED_DIRS = {
