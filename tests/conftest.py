@@ -6,9 +6,11 @@ pytest plugin (``roma_nb/sandbox/pytest_plugin.py``), loaded through its entry p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from debug_capture import DebugCapture, capture_debug_logs
 
 
 @pytest.fixture
@@ -18,3 +20,10 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     return home
+
+
+@pytest.fixture
+def debug_log() -> Iterator[DebugCapture]:
+    """Everything httpx, httpcore and roma_nb log at DEBUG during the test."""
+    with capture_debug_logs() as capture:
+        yield capture

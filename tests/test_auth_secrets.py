@@ -11,47 +11,17 @@ logged (redacted), which proves the capture sees what a user's DEBUG handler wou
 
 from __future__ import annotations
 
-import logging
 import traceback
-from collections.abc import Iterator
 
 import httpx
 import pytest
+from debug_capture import DebugCapture
 
 from roma_nb.auth import AkSkAuth, PasswordAuth, TokenAuth
 from roma_nb.client import RomaClient
 from roma_nb.config import resolve_settings
 from roma_nb.errors import ConfigurationError, RomaError
 from roma_nb.sandbox import Sandbox
-
-LOGGERS = ("httpx", "httpcore", "roma_nb")
-
-
-class Capture(logging.Handler):
-    """Formats every record the way a user's handler would, exception text included."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def debug_log() -> Iterator[Capture]:
-    capture = Capture()
-    saved = []
-    for name in LOGGERS:
-        logger = logging.getLogger(name)
-        saved.append((logger, logger.level))
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(capture)
-    yield capture
-    for logger, level in saved:
-        logger.removeHandler(capture)
-        logger.setLevel(level)
 
 
 class SeenTokens:
@@ -70,7 +40,7 @@ def _exception_text(error: BaseException) -> str:
     return "".join(traceback.format_exception(error)) + repr(error) + str(error)
 
 
-def test_no_secret_is_shown_anywhere(roma_sandbox: Sandbox, debug_log: Capture) -> None:
+def test_no_secret_is_shown_anywhere(roma_sandbox: Sandbox, debug_log: DebugCapture) -> None:
     user = roma_sandbox.users[roma_sandbox.username]
     instances = f"{roma_sandbox.url}/v2/{roma_sandbox.project_id}/instances"
     seen = SeenTokens()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import random
 import subprocess
@@ -35,6 +34,7 @@ from typing import Any
 
 import httpx
 import pytest
+from debug_capture import DebugCapture
 
 from roma_nb.auth import AkSkAuth, PasswordAuth, TokenAuth
 from roma_nb.client import AsyncRomaClient, RetryPolicy, RomaClient
@@ -106,35 +106,6 @@ def as_text(item: object) -> str:
     if isinstance(item, BaseException):
         return "".join(traceback.format_exception(item)) + repr(item) + str(item)
     return repr(item) + "\n" + str(item)
-
-
-class Capture(logging.Handler):
-    """Every record of httpx, httpcore and roma_nb at DEBUG, formatted as a user's handler would."""
-
-    NAMES = ("httpx", "httpcore", "roma_nb")
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def debug_log() -> Iterator[Capture]:
-    capture = Capture()
-    saved = []
-    for name in Capture.NAMES:
-        logger = logging.getLogger(name)
-        saved.append((logger, logger.level))
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(capture)
-    yield capture
-    for logger, level in saved:
-        logger.removeHandler(capture)
-        logger.setLevel(level)
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +232,7 @@ def file_bytes(seen: Seen, where: str, directory: Path) -> None:
 
 @pytest.mark.parametrize("kind", AUTH_KINDS)
 def test_client_history_and_logs_show_no_secret(
-    sandbox: Sandbox, debug_log: Capture, tmp_path: Path, kind: str
+    sandbox: Sandbox, debug_log: DebugCapture, tmp_path: Path, kind: str
 ) -> None:
     seen = Seen()
     targets = targets_of(sandbox)
@@ -308,7 +279,7 @@ def test_client_history_and_logs_show_no_secret(
     check(seen, sandbox)
 
 
-def test_refused_credentials_show_no_secret(sandbox: Sandbox, debug_log: Capture) -> None:
+def test_refused_credentials_show_no_secret(sandbox: Sandbox, debug_log: DebugCapture) -> None:
     seen = Seen()
     for kind in ("password", "aksk"):
         auth = make_auth(sandbox, kind, wrong=True)
@@ -361,7 +332,7 @@ def widget_states(root: Any) -> list[str]:
 
 @pytest.mark.parametrize("kind", AUTH_KINDS)
 def test_the_panel_shows_no_secret(
-    sandbox: Sandbox, debug_log: Capture, tmp_path: Path, kind: str
+    sandbox: Sandbox, debug_log: DebugCapture, tmp_path: Path, kind: str
 ) -> None:
     from roma_nb.widgets import ResetPanel
 
