@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from debug_capture import DebugCapture, capture_debug_logs
 
+from roma_nb.auth import TokenAuth
+from roma_nb.client import RomaClient
+from roma_nb.sandbox import Sandbox
+
 
 @pytest.fixture
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -27,3 +31,25 @@ def debug_log() -> Iterator[DebugCapture]:
     """Everything httpx, httpcore and roma_nb log at DEBUG during the test."""
     with capture_debug_logs() as capture:
         yield capture
+
+
+@pytest.fixture
+def client(roma_sandbox: Sandbox) -> Iterator[RomaClient]:
+    """A client for the session's sandbox, labelled SANDBOX as ``connect("sandbox")`` does."""
+    with RomaClient(
+        roma_sandbox.url,
+        project_id=roma_sandbox.project_id,
+        auth=TokenAuth(roma_sandbox.token),
+        label="SANDBOX",
+    ) as sandbox_client:
+        yield sandbox_client
+
+
+@pytest.fixture
+def fresh_instance_memory() -> Iterator[None]:
+    """The panel remembers instances per environment, process-wide: start and end with none."""
+    from roma_nb.panel import forget_instances
+
+    forget_instances()
+    yield
+    forget_instances()

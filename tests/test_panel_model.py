@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from roma_nb.auth import TokenAuth
 from roma_nb.client import RomaClient
 from roma_nb.dates import to_epoch_ms
 from roma_nb.errors import ValidationError
@@ -23,7 +21,6 @@ from roma_nb.panel import (
     PlanChanged,
     RunInProgress,
     default_log,
-    forget_instances,
     recall_instance,
 )
 from roma_nb.sandbox import Sandbox
@@ -33,22 +30,7 @@ WALL = datetime(2024, 6, 1, 9, 30)  # in Asia/Shanghai: 2024-06-01T01:30:00Z
 WALL_MS = to_epoch_ms("2024-06-01T01:30:00Z")
 
 
-@pytest.fixture(autouse=True)
-def _clean_memory() -> Iterator[None]:
-    forget_instances()
-    yield
-    forget_instances()
-
-
-@pytest.fixture
-def client(roma_sandbox: Sandbox) -> Iterator[RomaClient]:
-    with RomaClient(
-        roma_sandbox.url,
-        project_id=roma_sandbox.project_id,
-        auth=TokenAuth(roma_sandbox.token),
-        label="SANDBOX",
-    ) as client:
-        yield client
+pytestmark = pytest.mark.usefixtures("fresh_instance_memory")
 
 
 @pytest.fixture

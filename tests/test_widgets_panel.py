@@ -7,18 +7,15 @@ the model, the preview frame, the sandbox's recorded resets and the history.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-from roma_nb.auth import TokenAuth
 from roma_nb.client import RomaClient
 from roma_nb.dates import to_epoch_ms
 from roma_nb.errors import ApiError
 from roma_nb.history import ResultLog
-from roma_nb.panel import forget_instances
 from roma_nb.sandbox import Sandbox
 from roma_nb.widgets import ResetPanel
 
@@ -27,22 +24,7 @@ WALL = datetime(2024, 6, 1, 9, 30)  # typed in Asia/Shanghai
 WALL_MS = to_epoch_ms("2024-06-01T01:30:00Z")
 
 
-@pytest.fixture(autouse=True)
-def _clean_memory() -> Iterator[None]:
-    forget_instances()
-    yield
-    forget_instances()
-
-
-@pytest.fixture
-def client(roma_sandbox: Sandbox) -> Iterator[RomaClient]:
-    with RomaClient(
-        roma_sandbox.url,
-        project_id=roma_sandbox.project_id,
-        auth=TokenAuth(roma_sandbox.token),
-        label="SANDBOX",
-    ) as client:
-        yield client
+pytestmark = pytest.mark.usefixtures("fresh_instance_memory")
 
 
 def make_panel(client: RomaClient, **options: Any) -> ResetPanel:

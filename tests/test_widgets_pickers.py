@@ -11,18 +11,14 @@ from roma_nb.auth import TokenAuth
 from roma_nb.client import RomaClient
 from roma_nb.dates import to_epoch_ms
 from roma_nb.errors import ApiError, ValidationError
-from roma_nb.panel import Catalog, DateChoice, PanelError, forget_instances
+from roma_nb.panel import Catalog, DateChoice, PanelError
 from roma_nb.sandbox import Sandbox
 from roma_nb.widgets import DateFromPicker, EnvironmentBanner, InstancePicker, TaskPicker
 
 NOW = to_epoch_ms("2024-06-01T12:00:00Z")
 
 
-@pytest.fixture(autouse=True)
-def _clean_memory() -> Iterator[None]:
-    forget_instances()
-    yield
-    forget_instances()
+pytestmark = pytest.mark.usefixtures("fresh_instance_memory")
 
 
 def make_client(sandbox: Sandbox, label: str = "SANDBOX") -> RomaClient:
