@@ -11,7 +11,7 @@ import pytest
 
 from roma_nb.auth import TokenAuth
 from roma_nb.client import AsyncRomaClient, RetryPolicy, RomaClient
-from roma_nb.client._batch import Throttle
+from roma_nb.client._throttle import Throttle
 from roma_nb.models import ResetResult
 
 Sandbox = Any
