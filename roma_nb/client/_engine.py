@@ -152,8 +152,8 @@ def transport_failure(
     if _is_tls_refusal(exc):
         return TransportError(
             f"{call.action} failed: the TLS certificate of {endpoint} is not trusted. "
-            "If this is a private deployment, pass verify='/path/to/ca.pem' or set "
-            "ROMA_NB_CA_BUNDLE. Nothing was sent.",
+            "If this is a private deployment, pass verify='/path/to/ca.pem', or set "
+            "ROMA_NB_CA_BUNDLE and use roma_nb.connect(). Nothing was sent.",
             attempts=attempts,
         )
     if classify(exc) == "not-sent":
