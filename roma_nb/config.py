@@ -369,8 +369,8 @@ def _missing_message(problems: list[str]) -> str:
 
 
 def environment_label(endpoint: str, project_id: str) -> str:
-    """How the environment is named to people: the host and the project."""
-    return f"{urlsplit(endpoint).netloc} / project {project_id}"
+    """How the environment is named to people: the host (never user info) and the project."""
+    return f"{urlsplit(endpoint).netloc.rsplit('@', 1)[-1]} / project {project_id}"
 
 
 @dataclass

@@ -10,6 +10,7 @@ constructor never reads the environment or files (that is ``connect()``'s and th
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -87,6 +88,16 @@ def _checked_endpoint(endpoint: str | None, region: str | None) -> str:
     return endpoint.rstrip("/")
 
 
+@functools.cache
+def _default_tls() -> ssl.SSLContext:
+    """httpx's own default verifying context, built once per process and shared.
+
+    Building one loads the whole CA bundle, about 50 ms of CPU: every client would pay it (the
+    async client twice, for its batch's blocking client), and a notebook makes many clients.
+    """
+    return httpx.create_ssl_context()
+
+
 def _host_label(endpoint: str) -> str:
     """``host[:port]``: how history rows name a real endpoint (no user info, path or query)."""
     parts = urlsplit(endpoint)
@@ -138,7 +149,7 @@ class BaseRomaClient(Generic[TransportT]):
         self._http_options: dict[str, Any] = {
             "auth": auth,
             "timeout": self.timeout,
-            "verify": tls_verify(verify),
+            "verify": _default_tls() if verify is True else tls_verify(verify),
             "limits": httpx.Limits(
                 max_connections=max_connections,
                 max_keepalive_connections=max_connections,
