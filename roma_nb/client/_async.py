@@ -20,14 +20,14 @@ import itertools
 from collections.abc import Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 import httpx
 
 from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
 from ._base import MONITORS_PAGE_LIMIT, TASKS_PAGE_LIMIT, BaseRomaClient, Operation
 from ._batch import Progress, Recorder, Target
-from ._engine import Call, Flow, Send, Sleep, StopSignal, drive
+from ._engine import Call, Flow, Send, Sleep, Steps, StopSignal, drive
 
 __all__ = ["AsyncRomaClient"]
 
@@ -68,23 +68,16 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     async def _drive(self, flow: Flow[T], executor: Executor | None = None) -> T:
         """Perform ``flow``'s commands with ``await``; history writes run on ``executor``."""
         loop = asyncio.get_running_loop()
-        reply: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                command = flow.send(reply) if error is None else flow.throw(error)
-            except StopIteration as done:
-                return cast(T, done.value)
-            reply, error = None, None
-            try:
+        steps = Steps(flow)
+        for command in steps:
+            with steps:
                 if isinstance(command, Send):
-                    reply = await self._send(command.call)
+                    steps.reply = await self._send(command.call)
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                 else:
-                    reply = await loop.run_in_executor(executor, command.write)
-            except Exception as exc:
-                error = exc
+                    steps.reply = await loop.run_in_executor(executor, command.write)
+        return steps.result
 
     async def _run(self, operation: Operation[T]) -> T:
         """Drive an operation: send each request it yields, hand back what came of it."""
@@ -175,16 +168,12 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
             return []
         loop = asyncio.get_running_loop()
         pool = ThreadPoolExecutor(batch.workers, thread_name_prefix="roma-reset")
-        if self._transport is None:
-            blocking = self._sender(self._blocking_http())
+        blocking = self._sender(self._blocking_http()) if self._transport is None else None
 
-            def start(flow: BatchFlow) -> asyncio.Future[tuple[int, ResetResult]]:
-                return loop.run_in_executor(pool, drive, flow, blocking)
-
-        else:
-
-            def start(flow: BatchFlow) -> asyncio.Future[tuple[int, ResetResult]]:
+        def start(flow: BatchFlow) -> asyncio.Future[tuple[int, ResetResult]]:
+            if blocking is None:
                 return asyncio.ensure_future(self._drive(flow, pool))
+            return loop.run_in_executor(pool, drive, flow, blocking)
 
         # A target starts only once an earlier one is delivered, so a stop set by ``progress``
         # is seen by the very next target, as in a loop.

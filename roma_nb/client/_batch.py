@@ -141,38 +141,28 @@ def failed_result(
 ) -> ResetResult:
     """The ``ResetResult`` for an attempt that raised: failed, or unknown if it may have landed."""
     outcome: Outcome = "unknown" if isinstance(error, OutcomeUnknown) else "failed"
-    attempts = error.attempts if isinstance(error, RomaError) else 1
-    if isinstance(error, ApiError):
-        return ResetResult(
-            instance_id=target.instance_id,
-            task_id=target.task_id,
-            task_name=target.task_name,
-            outcome=outcome,
-            date_from=date_from,
-            status_code=error.status_code,
-            message=error.message,
-            error_code=error.error_code,
-            error_msg=error.error_msg,
-            request_id=error.request_id,
-            elapsed_ms=elapsed_ms,
-            attempts=attempts,
-            at=at,
-        )
-    message = (
-        str(error)
-        if isinstance(error, RomaError)
-        else (f"Unexpected {type(error).__name__}: {error}")
-    )
+    api = error if isinstance(error, ApiError) else None
+    error_code = "VALIDATION" if isinstance(error, ValidationError) else None
+    if api is not None:
+        message: str | None = api.message
+        error_code = api.error_code
+    elif isinstance(error, RomaError):
+        message = str(error)
+    else:
+        message = f"Unexpected {type(error).__name__}: {error}"
     return ResetResult(
         instance_id=target.instance_id,
         task_id=target.task_id,
         task_name=target.task_name,
         outcome=outcome,
         date_from=date_from,
+        status_code=api.status_code if api else None,
         message=message,
-        error_code="VALIDATION" if isinstance(error, ValidationError) else None,
+        error_code=error_code,
+        error_msg=api.error_msg if api else None,
+        request_id=api.request_id if api else None,
         elapsed_ms=elapsed_ms,
-        attempts=attempts,
+        attempts=error.attempts if isinstance(error, RomaError) else 1,
         at=at,
     )
 
@@ -241,17 +231,7 @@ class Batch:
     def _without_send(self, target: ResetTarget, at: datetime) -> ResetResult | None:
         """The result when nothing is to be sent (bad target, dry run, stop); else None."""
         if target.problem is not None:
-            return ResetResult(
-                instance_id=target.instance_id,
-                task_id=target.task_id,
-                task_name=target.task_name,
-                outcome="failed",
-                date_from=self.date_from.ms,
-                message=target.problem,
-                error_code="VALIDATION",
-                attempts=0,
-                at=at,
-            )
+            return self._unsent(target, at, "failed", target.problem, error_code="VALIDATION")
         if self.dry_run:
             return self._unsent(target, at, "dry-run", "Dry run: nothing was sent.")
         if self.stop is not None and self.stop.is_set():
@@ -262,7 +242,12 @@ class Batch:
         return self._unsent(target, at, "skipped", "Stopped before this reset was sent.")
 
     def _unsent(
-        self, target: ResetTarget, at: datetime, outcome: Outcome, message: str
+        self,
+        target: ResetTarget,
+        at: datetime,
+        outcome: Outcome,
+        message: str,
+        error_code: str | None = None,
     ) -> ResetResult:
         return ResetResult(
             instance_id=target.instance_id,
@@ -271,6 +256,7 @@ class Batch:
             outcome=outcome,
             date_from=self.date_from.ms,
             message=message,
+            error_code=error_code,
             attempts=0,
             at=at,
         )

@@ -10,7 +10,7 @@ what came of it:
   is what it returned.
 
 ``Engine.send`` is that generator for one ``Call`` under the ``RetryPolicy`` and a batch's
-``Throttle``; ``Engine.run`` drives an ``Operation`` (the reads of ``_base``, a batch target, the
+``Throttle``; ``Engine.run`` drives an ``Operation`` (the reads and the reset of ``_base``, the
 rewind procedure), turning each ``Call`` it yields into a retried send and a decoded body.
 ``drive`` performs the commands with blocking I/O (``RomaClient``); ``AsyncRomaClient._drive``
 performs the same commands with ``await``. So the retry rules, the throttle's waiting loop and
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, Protocol, TypeVar, cast
 from urllib.parse import quote
@@ -42,6 +42,7 @@ __all__ = [
     "Send",
     "Skipped",
     "Sleep",
+    "Steps",
     "StopSignal",
     "classify",
     "decode",
@@ -50,6 +51,7 @@ __all__ = [
 
 T = TypeVar("T")
 R = TypeVar("R")
+C = TypeVar("C")
 
 logger = logging.getLogger("roma_nb.client")
 
@@ -193,6 +195,52 @@ def decode(response: httpx.Response, call: Call, attempts: int = 1) -> Any:
     raise error
 
 
+# -- walking a generator of commands ----------------------------------------------------------
+
+
+class Steps(Generic[C, T]):
+    """Walks a generator of commands for whoever performs them: ``Engine.run`` and each driver.
+
+    Iterating gives each command; what the ``with steps:`` block sets as ``steps.reply`` goes
+    back into the generator, or the exception the block raised is thrown in at its ``yield``.
+    When the generator returns, iteration ends and ``steps.result`` holds what it returned::
+
+        steps = Steps(flow)
+        for command in steps:
+            with steps:
+                steps.reply = perform(command)
+        return steps.result
+    """
+
+    def __init__(self, commands: Generator[C, Any, T]) -> None:
+        self._commands = commands
+        self.reply: Any = None
+        self.result: T = cast(T, None)
+        self._error: Exception | None = None
+
+    def __iter__(self) -> Iterator[C]:
+        commands = self._commands
+        while True:
+            reply, error, self.reply, self._error = self.reply, self._error, None, None
+            try:
+                command = commands.send(reply) if error is None else commands.throw(error)
+            except StopIteration as done:
+                self.result = done.value
+                return
+            yield command
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: object
+    ) -> bool:
+        if isinstance(error, Exception):
+            self._error = error
+            return True
+        return False  # cancellation, KeyboardInterrupt and GeneratorExit go on out
+
+
 # -- the engine --------------------------------------------------------------------------------
 
 
@@ -263,40 +311,26 @@ class Engine:
         What a command raised is raised inside the operation at its ``yield``, so an operation
         may catch an ``ApiError`` and go on; uncaught, it propagates to the caller.
         """
-        reply: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                command = operation.send(reply) if error is None else operation.throw(error)
-            except StopIteration as done:
-                return cast(T, done.value)
-            reply, error = None, None
-            try:
+        steps = Steps(operation)
+        for command in steps:
+            with steps:
                 if isinstance(command, Call):
                     response, attempts = yield from self.send(command)
-                    reply = decode(response, command, attempts)
+                    steps.reply = decode(response, command, attempts)
                 else:
-                    reply = yield command
-            except Exception as exc:
-                error = exc
+                    steps.reply = yield command
+        return steps.result
 
 
 def drive(flow: Flow[T], send: Callable[[Call], httpx.Response]) -> T:
     """Perform ``flow``'s commands with blocking I/O; its result, or what it raised."""
-    reply: Any = None
-    error: Exception | None = None
-    while True:
-        try:
-            command = flow.send(reply) if error is None else flow.throw(error)
-        except StopIteration as done:
-            return cast(T, done.value)
-        reply, error = None, None
-        try:
+    steps = Steps(flow)
+    for command in steps:
+        with steps:
             if isinstance(command, Send):
-                reply = send(command.call)
+                steps.reply = send(command.call)
             elif isinstance(command, Sleep):
                 time.sleep(command.seconds)
             else:
-                reply = command.write()
-        except Exception as exc:
-            error = exc
+                steps.reply = command.write()
+    return steps.result
