@@ -123,7 +123,7 @@ class BaseRomaClient(Generic[TransportT]):
         project_id: str | None = None,
         auth: httpx.Auth | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-        verify: bool | str | os.PathLike[str] | ssl.SSLContext = True,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext | None = True,
         transport: TransportT | None = None,
         retry: RetryPolicy | None = None,
         label: str | None = None,
@@ -149,7 +149,7 @@ class BaseRomaClient(Generic[TransportT]):
         self._http_options: dict[str, Any] = {
             "auth": auth,
             "timeout": self.timeout,
-            "verify": _default_tls() if verify is True else tls_verify(verify),
+            "verify": _default_tls() if verify in (True, None) else tls_verify(verify),
             "limits": httpx.Limits(
                 max_connections=max_connections,
                 max_keepalive_connections=max_connections,

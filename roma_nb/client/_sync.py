@@ -29,9 +29,9 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
 
     ``endpoint`` is the ROMA Connect base URL (or give ``region``); ``auth`` any ``httpx.Auth``
     (``TokenAuth``, ``PasswordAuth``, ``AkSkAuth``); ``verify`` a bool, a CA bundle path or an
-    ``ssl.SSLContext`` (default: on; ``connect()`` reads ``ROMA_NB_CA_BUNDLE``, the constructor
-    reads no environment); ``transport`` lets tests plug in ``httpx.MockTransport`` or the
-    sandbox's ASGI app.
+    ``ssl.SSLContext`` (default: on). The constructor reads no environment: ``connect()``
+    reads ``ROMA_NB_CA_BUNDLE`` and the rest. ``transport`` lets tests plug in
+    ``httpx.MockTransport`` or the sandbox's ASGI app.
     """
 
     def _open(self, transport: httpx.BaseTransport | None) -> None:
