@@ -312,6 +312,8 @@ class _Machine:
         chosen = [job for job in self.jobs if job.looked and self._wants_start(job)]
         if not chosen:
             return
+        for job in chosen:
+            job.restoring = job.stop_sent  # putting back what the rewind stopped
         at = self._now()
         reason = self.interrupt.reason
         skipped = [job for job in chosen if not job.restoring] if reason is not None else []
@@ -370,27 +372,7 @@ class _Machine:
                 LogRequest(job.instance_id, job.task_id, self._since(job)) for job in pending
             )
             logs: Sequence[Any] = yield ReadMonitorLogs(requests)
-            still: list[Job] = []
-            for index, job in enumerate(pending):
-                got = logs[index] if index < len(logs) else None
-                if not isinstance(got, list):
-                    seen[job.key] = f"its monitor logs could not be read ({got})"
-                    still.append(job)
-                    continue
-                monitor = _monitor_of(job, monitors.get(job.instance_id))
-                verdict = judge(got, self._since(job), monitor, self.when)
-                if verdict.state == "waiting":
-                    seen[job.key] = verdict.reason
-                    still.append(job)
-                    continue
-                failed = verdict.state == "failed"
-                job.verification = replace(
-                    job.step("verify", "failed" if failed else "success", verdict.reason, at=at),
-                    error_code=str(verdict.code) if failed and verdict.code is not None else None,
-                    monitor_log=verdict.log,
-                    elapsed_ms=self._ms_since(started),
-                )
-            pending = still
+            pending = self._judge(pending, monitors, logs, seen, at, started)
         why = self.interrupt.reason or (
             f"nothing decisive within {self.options.verify_timeout:g} s"
         )
@@ -402,6 +384,39 @@ class _Machine:
             )
         yield from self._append([job.verification for job in todo if job.verification])
 
+    def _judge(
+        self,
+        jobs: list[Job],
+        monitors: dict[str, Any],
+        logs: Sequence[Any],
+        seen: dict[tuple[str, str], str],
+        at: datetime,
+        started: float,
+    ) -> list[Job]:
+        """Settle each job whose monitor data since its restart is decisive; return the rest
+        (``seen`` keeps what was last seen of them, for the message if time runs out)."""
+        still: list[Job] = []
+        for index, job in enumerate(jobs):
+            got = logs[index] if index < len(logs) else None
+            if not isinstance(got, list):
+                seen[job.key] = f"its monitor logs could not be read ({got})"
+                still.append(job)
+                continue
+            monitor = _monitor_of(job, monitors.get(job.instance_id))
+            verdict = judge(got, self._since(job), monitor, self.when)
+            if verdict.state == "waiting":
+                seen[job.key] = verdict.reason
+                still.append(job)
+                continue
+            failed = verdict.state == "failed"
+            job.verification = replace(
+                job.step("verify", "failed" if failed else "success", verdict.reason, at=at),
+                error_code=str(verdict.code) if failed and verdict.code is not None else None,
+                monitor_log=verdict.log,
+                elapsed_ms=self._ms_since(started),
+            )
+        return still
+
     # -- the pieces -----------------------------------------------------------------------------
 
     def _wants_start(self, job: Job) -> bool:
@@ -410,7 +425,6 @@ class _Machine:
         if self.options.restart == "never":
             return False
         if job.stop_sent:
-            job.restoring = True
             return True
         return (
             job.reset is not None
