@@ -423,6 +423,26 @@ class RewindResult:
     def ok(self) -> bool:
         return self.outcome == "success"
 
+    def to_dict(self) -> dict[str, Any]:
+        """One flat row for a results table: each step's outcome, and the execution that
+        decided the verification."""
+        log = self.verification.monitor_log if self.verification else None
+        return {
+            "instance_id": self.instance_id,
+            "task_id": self.task_id,
+            "task_name": self.task_name,
+            "date_from": self.date_from,
+            "was_running": self.was_running,
+            "outcome": self.outcome,
+            "stop": self.stop.outcome if self.stop else None,
+            "reset": self.reset.outcome if self.reset else None,
+            "start": self.start.outcome if self.start else None,
+            "verify": self.verification.outcome if self.verification else None,
+            "verified_by": log.id if log else None,
+            "message": self.message,
+            "rewind_id": self.rewind_id,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class RewindStep:

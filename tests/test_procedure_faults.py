@@ -69,6 +69,21 @@ def test_a_running_task_is_stopped_reset_started_and_verified() -> None:
     ]
     assert {row.rewind_id for row in log.rows} == {"rw-1"}
     assert left_stopped(log.rows) == []
+    assert result.to_dict() == {
+        "instance_id": "inst-0",
+        "task_id": "t0",
+        "task_name": "name-t0",
+        "date_from": DATE_FROM,
+        "was_running": True,
+        "outcome": "success",
+        "stop": "success",
+        "reset": "success",
+        "start": "success",
+        "verify": "success",
+        "verified_by": "t0-1",
+        "message": result.message,
+        "rewind_id": "rw-1",
+    }
 
 
 def test_a_stopped_task_is_reset_and_stays_stopped_by_default() -> None:

@@ -15,6 +15,8 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from ..models import (
@@ -27,7 +29,6 @@ from ..models import (
     TaskMonitor,
 )
 from ._effects import (
-    BatchCall,
     Effect,
     ListTasks,
     ReadMonitorLogs,
@@ -44,11 +45,14 @@ from ._plan import RewindOptions
 
 __all__ = [
     "AsyncServices",
+    "FanOut",
     "Progress",
     "Services",
     "StepRecorder",
     "SyncHandler",
     "drive",
+    "fan_out",
+    "reset_call",
     "run_rewind",
     "write_steps",
 ]
@@ -166,12 +170,47 @@ def _report(progress: Progress, row: RewindStep) -> None:
         logger.exception("progress callback failed at %s of task %s", row.step, row.task_id)
 
 
-def batch_method(services: Any, call: BatchCall) -> Any:
-    return services.stop_tasks if call.action == "stop" else services.start_tasks
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    """The requests of one effect as calls to make (concurrently), and how their results —
+    each a value, or the exception it raised — make the effect's result."""
+
+    calls: Sequence[Callable[[], Any]]
+    assemble: Callable[[list[Any]], Any]
 
 
-def reset_pairs(effect: ResetTasks) -> list[tuple[str, str]]:
-    return [(t.instance_id, t.task_id) for t in effect.targets]
+def fan_out(effect: Effect, services: Any) -> FanOut | None:
+    """The requests of a reading or batch-call effect against ``services`` (blocking or asyncio:
+    a call returns the value or its coroutine); None for the other effects."""
+    if isinstance(effect, (ListTasks, ReadMonitors)):
+        ids = effect.instance_ids
+        if isinstance(effect, ListTasks):
+            calls = [partial(services.list_tasks, i, combined_only=False) for i in ids]
+        else:
+            calls = [partial(services.task_monitors, i) for i in ids]
+        return FanOut(calls, lambda results: dict(zip(ids, results, strict=True)))
+    if isinstance(effect, ReadMonitorLogs):
+        return FanOut(
+            [
+                partial(services.monitor_logs, r.instance_id, r.task_id, begin_time=r.begin_time)
+                for r in effect.requests
+            ],
+            list,
+        )
+    if isinstance(effect, SendBatch):
+        method = services.stop_tasks if effect.action == "stop" else services.start_tasks
+        return FanOut([partial(method, c.instance_id, c.task_ids) for c in effect.calls], list)
+    return None
+
+
+def reset_call(effect: ResetTasks, services: Any) -> Any:
+    """``reset_many`` for ``effect`` (its value, or its coroutine for an asyncio client)."""
+    return services.reset_many(
+        [(t.instance_id, t.task_id) for t in effect.targets],
+        effect.date_from,
+        concurrency=effect.concurrency,
+        stop=effect.stop,
+    )
 
 
 # -- blocking -----------------------------------------------------------------------------------
@@ -185,6 +224,10 @@ def drive(procedure: Procedure, handle: Callable[[Effect], Any]) -> list[RewindR
             effect = procedure.send(handle(effect))
     except StopIteration as done:
         return list(done.value)
+
+
+def _call(function: Callable[[], R]) -> R:
+    return function()
 
 
 def _each(function: Callable[[T], R], items: Sequence[T], concurrency: int) -> list[R | Exception]:
@@ -223,29 +266,11 @@ class SyncHandler:
         self.concurrency = concurrency
 
     def __call__(self, effect: Effect) -> Any:
-        s, n = self.services, self.concurrency
-        if isinstance(effect, ListTasks):
-            ids = effect.instance_ids
-            lists = _each(lambda i: s.list_tasks(i, combined_only=False), ids, n)
-            return dict(zip(ids, lists, strict=True))
-        if isinstance(effect, ReadMonitors):
-            ids = effect.instance_ids
-            return dict(zip(ids, _each(s.task_monitors, ids, n), strict=True))
-        if isinstance(effect, ReadMonitorLogs):
-            return _each(
-                lambda r: s.monitor_logs(r.instance_id, r.task_id, begin_time=r.begin_time),
-                effect.requests,
-                n,
-            )
-        if isinstance(effect, SendBatch):
-            return _each(lambda c: batch_method(s, c)(c.instance_id, c.task_ids), effect.calls, n)
+        requests = fan_out(effect, self.services)
+        if requests is not None:
+            return requests.assemble(_each(_call, requests.calls, self.concurrency))
         if isinstance(effect, ResetTasks):
-            return s.reset_many(
-                reset_pairs(effect),
-                effect.date_from,
-                concurrency=effect.concurrency,
-                stop=effect.stop,
-            )
+            return reset_call(effect, self.services)
         if isinstance(effect, Sleep):
             self.sleep(effect.seconds)
             return None

@@ -7,15 +7,11 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from ..models import RewindResult
-from ._drive import AsyncServices, Progress, StepRecorder, batch_method, reset_pairs, write_steps
+from ._drive import AsyncServices, Progress, StepRecorder, fan_out, reset_call, write_steps
 from ._effects import (
     Effect,
-    ListTasks,
-    ReadMonitorLogs,
-    ReadMonitors,
     Record,
     ResetTasks,
-    SendBatch,
     Sleep,
     StopSignal,
 )
@@ -38,6 +34,10 @@ async def drive_async(
             effect = procedure.send(await handle(effect))
     except StopIteration as done:
         return list(done.value)
+
+
+async def _call(function: Callable[[], Awaitable[R]]) -> R:
+    return await function()
 
 
 async def _each_async(
@@ -75,32 +75,12 @@ class AsyncHandler:
         self.concurrency = concurrency
 
     async def __call__(self, effect: Effect) -> Any:
-        s, n = self.services, self.concurrency
-        if isinstance(effect, ListTasks):
-            ids = effect.instance_ids
-            lists = await _each_async(lambda i: s.list_tasks(i, combined_only=False), ids, n)
-            return dict(zip(ids, lists, strict=True))
-        if isinstance(effect, ReadMonitors):
-            ids = effect.instance_ids
-            monitors = await _each_async(s.task_monitors, ids, n)
-            return dict(zip(ids, monitors, strict=True))
-        if isinstance(effect, ReadMonitorLogs):
-            return await _each_async(
-                lambda r: s.monitor_logs(r.instance_id, r.task_id, begin_time=r.begin_time),
-                effect.requests,
-                n,
-            )
-        if isinstance(effect, SendBatch):
-            return await _each_async(
-                lambda c: batch_method(s, c)(c.instance_id, c.task_ids), effect.calls, n
-            )
+        requests = fan_out(effect, self.services)
+        if requests is not None:
+            results = await _each_async(_call, requests.calls, self.concurrency)
+            return requests.assemble(results)
         if isinstance(effect, ResetTasks):
-            return await s.reset_many(
-                reset_pairs(effect),
-                effect.date_from,
-                concurrency=effect.concurrency,
-                stop=effect.stop,
-            )
+            return await reset_call(effect, self.services)
         if isinstance(effect, Sleep):
             await self.sleep(effect.seconds)
             return None
