@@ -248,15 +248,21 @@ class Plan:
                 f"{target} already exists; choose another name or pass overwrite=True."
             )
         data = self.to_json().encode("utf-8")
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
+        try:
+            handle, temporary = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+            )
+        except OSError as exc:
+            raise PlanFileError(f"Cannot write the plan file {target}: {exc.strerror}.") from None
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
                 stream.flush()
                 os.fsync(stream.fileno())
             os.replace(temporary, target)
+        except OSError as exc:
+            Path(temporary).unlink(missing_ok=True)
+            raise PlanFileError(f"Cannot write the plan file {target}: {exc.strerror}.") from None
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
