@@ -203,7 +203,7 @@ def test_absolute_forms_are_read_exactly_as_to_epoch_ms_reads_them() -> None:
 
 
 def _transition_days() -> list[tuple[str, int]]:
-    """(zone, an instant on a day whose clocks change), found by scanning UTC hour by hour."""
+    """(zone, an instant within a day after its clocks changed), found by scanning UTC by day."""
     found = []
     for name in ZONES:
         zone = ZoneInfo(name)
@@ -214,7 +214,7 @@ def _transition_days() -> list[tuple[str, int]]:
             if offset != previous:
                 found.append((name, ms_of(moment)))
             previous = offset
-            moment += timedelta(hours=1)
+            moment += timedelta(days=1)
     return found
 
 
