@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol, TypeVar, get_args
 
 __all__ = [
     "OUTCOMES",
+    "RESTARTS",
     "REWIND_OUTCOMES",
     "SANDBOX_LABEL",
     "STEPS",
@@ -25,6 +26,7 @@ __all__ = [
     "MonitorLog",
     "Outcome",
     "ResetResult",
+    "Restart",
     "RewindOutcome",
     "RewindResult",
     "RewindStep",
@@ -349,6 +351,14 @@ StepName = Literal["look", "stop", "reset", "start", "verify"]
 """The steps of a rewind, in the order they run for one task (``roma_nb.procedure``)."""
 
 STEPS: tuple[StepName, ...] = get_args(StepName)
+
+Restart = Literal["as_before", "always", "never"]
+"""When a rewind starts a task again after a successful reset: only if it was running before
+(``as_before``, the default), ``always``, or ``never``. After a failure the task goes back to
+the state it was in (started again if the rewind stopped it), except with ``never``: then
+nothing is ever started, and what the rewind stopped is reported ``left-stopped``."""
+
+RESTARTS: tuple[Restart, ...] = get_args(Restart)
 
 RewindOutcome = Literal[
     "success", "failed", "unknown", "left-stopped", "unverified", "dry-run", "skipped"

@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "client": FOUNDATION | {"dates", "config", "procedure"},
     "procedure": FOUNDATION | {"dates"},
     "history": {"errors", "models"},
+    "plans": FOUNDATION | {"dates"},
     "panel": FOUNDATION | {"dates", "client", "history", "procedure"},
     "widgets": FOUNDATION | {"dates", "client", "history", "panel", "procedure"},
     "connection": FOUNDATION | {"auth", "config", "client", "sandbox"},

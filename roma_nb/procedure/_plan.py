@@ -10,11 +10,10 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Literal, get_args
 
 from ..dates import format_instant
 from ..errors import ValidationError
-from ..models import StepName
+from ..models import RESTARTS, Restart, StepName
 
 __all__ = [
     "MAX_BATCH",
@@ -26,14 +25,6 @@ __all__ = [
     "plan_steps",
     "summarize",
 ]
-
-Restart = Literal["as_before", "always", "never"]
-"""When the rewind starts a task again after a successful reset: only if it was running before
-(``as_before``, the default), ``always``, or ``never``. After a failure the task goes back to
-the state it was in (started again if the rewind stopped it), except with ``never``: then
-nothing is ever started, and what the rewind stopped is reported ``left-stopped``."""
-
-RESTARTS: tuple[Restart, ...] = get_args(Restart)
 
 MAX_BATCH = 10
 """Task ids per batch start/stop call (``roma-api.md`` §2)."""
