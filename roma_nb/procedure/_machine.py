@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -207,7 +207,7 @@ class _Machine:
         wanted = [job for job in self.jobs if job.problem is None]
         lists: dict[str, Any] = {}
         if wanted:
-            lists = yield ListTasks(_instances(wanted))
+            lists = _index((yield ListTasks(_instances(wanted))))
         elapsed, seen_ms = self._ms_since(started), self.clock.epoch_ms()
         for job in wanted:
             job.look = replace(_look_at(job, lists.get(job.instance_id), at), elapsed_ms=elapsed)
@@ -367,7 +367,7 @@ class _Machine:
                 break
             yield Sleep(min(interval, deadline - now))
             interval = self._next_interval(interval)
-            monitors = yield ReadMonitors(_instances(pending))
+            monitors = _index((yield ReadMonitors(_instances(pending))))
             requests = tuple(
                 LogRequest(job.instance_id, job.task_id, self._since(job)) for job in pending
             )
@@ -402,7 +402,8 @@ class _Machine:
                 seen[job.key] = f"its monitor logs could not be read ({got})"
                 still.append(job)
                 continue
-            monitor = _monitor_of(job, monitors.get(job.instance_id))
+            by_id = monitors.get(job.instance_id)
+            monitor = by_id.get(job.task_id) if isinstance(by_id, dict) else None
             verdict = judge(got, self._since(job), monitor, self.when)
             if verdict.state == "waiting":
                 seen[job.key] = verdict.reason
@@ -515,14 +516,14 @@ class _Machine:
                 break
             yield Sleep(min(interval, limit - now))
             interval = self._next_interval(interval)
-            lists = yield ListTasks(_instances(pending))
+            lists = _index((yield ListTasks(_instances(pending))))
             elapsed, now_ms = self._ms_since(started), self.clock.epoch_ms()
             still: list[Job] = []
             for job in pending:
-                listing = lists.get(job.instance_id)
-                if not isinstance(listing, list):
+                tasks = lists.get(job.instance_id)
+                if not isinstance(tasks, dict):
                     still.append(job)  # the list could not be read this time: ask again
-                elif not decide(job, _find(listing, job.task_id), elapsed, now_ms):
+                elif not decide(job, tasks.get(job.task_id), elapsed, now_ms):
                     still.append(job)
             pending = still
         return pending
@@ -608,25 +609,27 @@ def _instances(jobs: Iterable[Job]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(job.instance_id for job in jobs))
 
 
-def _find(tasks: Sequence[Any], task_id: str) -> Task | None:
-    return next((t for t in tasks if isinstance(t, Task) and t.task_id == task_id), None)
-
-
-def _monitor_of(job: Job, monitors: object) -> TaskMonitor | None:
-    if not isinstance(monitors, list):
-        return None
-    return next(
-        (m for m in monitors if isinstance(m, TaskMonitor) and m.task_id == job.task_id), None
-    )
+def _index(found: Mapping[str, Any]) -> dict[str, Any]:
+    """Per instance, its listed records by task id (one lookup per task, not one scan), or the
+    error that stood in for the list."""
+    return {
+        instance_id: (
+            {r.task_id: r for r in records if isinstance(r, (Task, TaskMonitor))}
+            if isinstance(records, list)
+            else records
+        )
+        for instance_id, records in found.items()
+    }
 
 
 def _look_at(job: Job, listing: object, at: datetime) -> StepResult:
-    """What the look found of one task: running or stopped (success), or why nothing is done."""
+    """What the look found of one task: running or stopped (success), or why nothing is done.
+    ``listing``: its instance's tasks by id, or the error that stood in for them."""
     if isinstance(listing, BaseException):
         fields = error_fields(listing)
         message = f"Could not read the tasks of instance {job.instance_id}: {fields.pop('message')}"
         return replace(job.step("look", "failed", f"{message} Nothing was done.", at=at), **fields)
-    task = _find(listing, job.task_id) if isinstance(listing, list) else None
+    task = listing.get(job.task_id) if isinstance(listing, dict) else None
     if task is None:
         return job.step(
             "look",
