@@ -219,17 +219,21 @@ class TaskRow:
         }
 
     def to_monitor_entity(self) -> dict[str, Any]:
-        """The ``ListMonitorInfos`` entity."""
+        """The ``ListMonitorInfos`` entity. Scheduling fields are null where the SDK says the
+        attribute does not exist: all of them for a REALTIME task, ``cron`` without Quartz,
+        ``period`` / ``dispatch_interval`` with it; ``ext_type`` is CDC or null."""
+        timing = self.task_type == "TIMING"
+        quartz = timing and self.order % 3 == 0
         return {
             "task_id": self.task_id,
             "task_name": self.task_name,
             "task_type": self.task_type,
             "status": self.status,
             "last_execute_time": self.last_execute_ms,
-            "use_quartz_cron": False,
-            "cron": "" if self.task_type == "REALTIME" else "0 0 2 * * ?",
-            "period": "" if self.task_type == "REALTIME" else "DAY",
-            "dispatch_interval": 0 if self.task_type == "REALTIME" else 1,
+            "use_quartz_cron": quartz if timing else None,
+            "cron": "0 0 2 * * ?" if quartz else None,
+            "period": "DAY" if timing and not quartz else None,
+            "dispatch_interval": 1 if timing and not quartz else None,
             "position": self.position,
             "execute_status": self.execute_status,
             "source_app_id": self.source_app_id,
@@ -238,7 +242,7 @@ class TaskRow:
             "target_app_id": self.target_app_id,
             "target_app_name": self.target_app_name,
             "target_instance_id": self.instance_id,
-            "ext_type": self.ext_type,
+            "ext_type": "CDC" if self.combined else None,
             "enterprise_project_id": "0",
             "task_tag": self.task_tag,
         }
@@ -325,6 +329,8 @@ def make_tasks(seed: int, instance: InstanceRow, count: int, now_ms: int) -> lis
         last_exec = now_ms - rng.randrange(60_000, 2 * DAY_MS)
         (src_name, src_app), (dst_name, dst_app) = rng.choice(apps), rng.choice(apps)
         position = "ADAPTER" if execute_status in ("UNSTARTED", "WAITING") else "WRITER"
+        if execute_status in ("RUNNING", "CANCELLED"):
+            position = "READER"  # where the newest execution is (reading) or was cancelled
         if execute_status == "ERROR":
             position = rng.choice(("READER", "WRITER", "ADAPTER"))
         rows.append(

@@ -183,6 +183,7 @@ class Lifecycle:
         for execution in life.executions:
             if execution.running:
                 execution.finish(at, 106)
+                task.position = "READER"
         if pending.action == "stop":
             task.status, task.execute_status = 0, "CANCELLED"
             return

@@ -65,6 +65,9 @@ CODE_STATES: dict[int, tuple[str, str, str]] = {
 RUNNING_CODE = 102
 """What a running execution shows: its reader is reading (``data_count`` growing)."""
 
+_STEP_MS = 1000
+"""How far apart the first steps of a running execution begin."""
+
 # How seeded executions fail: (code, remark, dirty rows?).
 _FAILURES = (
     (103, "Source error: Communications link failure (binlog reader lost the source).", False),
@@ -121,6 +124,7 @@ class Execution:
     remark: str = ""
     fixed_rows: int | None = None
     dirty_rows: int = 0
+    scheduled: bool = False  # a TIMING task's: only those report read_spend_time
 
     @property
     def running(self) -> bool:
@@ -150,7 +154,7 @@ class Execution:
         spend = max(0, until - self.start_ms)
         code = RUNNING_CODE if self.end_code is None else self.end_code
         position, position_status, execute_status = CODE_STATES[code]
-        read_spend = spend // 3
+        read_spend = spend // 3 if self.scheduled else None
         return {
             "id": self.id,
             "start_time": self.start_ms,
@@ -166,7 +170,7 @@ class Execution:
             "data_size_unit": "KB",
             "spend_time": spend,
             "read_spend_time": read_spend,
-            "write_spend_time": spend - read_spend,
+            "write_spend_time": spend - (read_spend or 0),
             "remarks": self.remark if self.end_code is not None else self._reads_remark(),
             "detail_logs": self._detail_logs(rows, until),
         }
@@ -177,11 +181,18 @@ class Execution:
     def _detail_logs(self, rows: int, until: int) -> list[dict[str, Any]]:
         codes = _steps(self.end_code, self.begun_by, rows)
         span = max(0, until - self.start_ms)
+
+        def begins(index: int) -> int:
+            # A finished execution's steps share its time; a running one's begin a second
+            # apart and stay where they began while its open steps go on.
+            if self.end_code is None:
+                return self.start_ms + min(index * _STEP_MS, span)
+            return self.start_ms + span * index // len(codes)
+
         steps = []
         for index, code in enumerate(codes):
             position, position_status, _ = CODE_STATES[code]
-            begin = self.start_ms + span * index // len(codes)
-            end = self.start_ms + span * (index + 1) // len(codes)
+            begin, end = begins(index), begins(index + 1) if index + 1 < len(codes) else until
             open_step = position_status == "NORMAL" and self.end_code is None
             stage = {"READER": self.reader, "WRITER": self.writer}.get(position, "adapter")
             counted = rows if code in (102, 104, 502, 504, 503, 901) else 0
@@ -231,6 +242,7 @@ def new_execution(
         rows_per_s=rng.uniform(20.0, 400.0),
         reads_from=reads_from,
         begun_by=begun_by,
+        scheduled=task.task_type == "TIMING",
     )
 
 
@@ -265,6 +277,7 @@ def make_executions(seed: int, task: TaskRow, count: int, days: int) -> list[Exe
             remark=remark,
             fixed_rows=rows,
             dirty_rows=rng.randrange(1, 40) if dirty else 0,
+            scheduled=task.task_type == "TIMING",
         )
         if i == 0 and task.execute_status == "RUNNING" and task.task_type == "REALTIME":
             execution.end_ms, execution.end_code, execution.fixed_rows = None, None, None
