@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -162,7 +163,7 @@ def test_task_detail_has_json_string_and_either_status_style() -> None:
         {"log_retention_days": 0},
     ],
 )
-def test_options_are_checked(options: dict[str, object]) -> None:
+def test_options_are_checked(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - each message differs
         SandboxState(SandboxOptions(), **options)
 

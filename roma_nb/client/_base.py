@@ -26,7 +26,7 @@ from ..errors import ApiError, ConfigurationError, api_error_from_response
 from ..ids import check_id, path_segment
 from ..models import SANDBOX_LABEL, Instance, MonitorLog, ResetResult, Task, TaskMonitor
 from ._batch import Recorder
-from ._paging import Pager, read_page
+from ._paging import Page, Pager, read_page
 from ._retry import RetryPolicy
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation"]
@@ -52,8 +52,10 @@ JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 USER_AGENT = "roma-nb/0.1"
 
 INSTANCES_PAGE_LIMIT = 100
-TASKS_PAGE_LIMIT = 1000
+TASKS_PAGE_LIMIT = 999
 MONITORS_PAGE_LIMIT = 999
+"""The official SDK: a task, monitor or log ``limit`` "above 999 returns 999". A larger
+``page_size`` is sent as 999, so the pager's idea of a full page matches the server's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,14 +281,17 @@ class BaseRomaClient:
             lambda offset, limit: self._tasks_call(instance_id, offset, limit, filters),
             "entities",
             "task_id",
-            page_size,
+            min(page_size, TASKS_PAGE_LIMIT),
             0,
         )
         return self._tasks(items, instance_id, combined_only, name)
 
     def _op_get_task(self, instance_id: str, task_id: str) -> Operation[Task]:
+        """The detail (``ShowTask``), completed from the task's list entry: the detail has no
+        ``ext_type``, so only the list can tell a combined task truthfully."""
         body = yield self._task_call(instance_id, task_id)
-        return self._task_from_detail(body, instance_id)
+        listed = yield self._tasks_call(instance_id, 0, TASKS_PAGE_LIMIT, {"task_id": task_id})
+        return self._task_from_detail(body, instance_id, task_id, read_page(listed, "entities"))
 
     def _op_task_monitors(
         self,
@@ -305,7 +310,7 @@ class BaseRomaClient:
             lambda offset, limit: self._monitors_call(instance_id, offset, limit, filters),
             "entities",
             "task_id",
-            page_size,
+            min(page_size, MONITORS_PAGE_LIMIT),
             1,
         )
         return self._monitors(items, instance_id, combined_only)
@@ -325,7 +330,7 @@ class BaseRomaClient:
             ),
             "entities",
             "id",
-            page_size,
+            min(page_size, MONITORS_PAGE_LIMIT),
             1,
         )
         return [MonitorLog.from_api(item, task_id=task_id) for item in items]
@@ -390,11 +395,16 @@ class BaseRomaClient:
         return tasks
 
     @staticmethod
-    def _task_from_detail(body: Any, instance_id: str) -> Task:
+    def _task_from_detail(body: Any, instance_id: str, task_id: str, listed: Page) -> Task:
+        """The detail's ``task`` object, under the task's list entry when the list has it (so
+        ``ext_type`` and the list's forms of shared fields come from there). Without the entry
+        (a server that ignores the ``task_id`` filter, the task beyond the first page) the
+        detail alone speaks: ``ext_type`` stays unknown (``None``)."""
         data = body.get("task") if isinstance(body, Mapping) else None
         if not isinstance(data, Mapping):
             data = body if isinstance(body, Mapping) else {}
-        return Task.from_api(data, instance_id=instance_id)
+        entry = next((e for e in listed.items if str(e.get("task_id")) == task_id), None)
+        return Task.from_api({**data, **entry} if entry else data, instance_id=instance_id)
 
     @staticmethod
     def _monitors(

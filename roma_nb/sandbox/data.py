@@ -78,6 +78,7 @@ _SOURCES = ("mysql", "oracle", "sqlserver", "postgresql", "gaussdb")
 _TARGETS = ("dws", "mrs_hive", "kafka", "obs", "gaussdb", "clickhouse")
 _APPS = ("app_core_sync", "app_analytics", "app_finance", "app_ops")
 
+
 def iso_utc(ms: int) -> str:
     """Epoch milliseconds as ``YYYY-MM-DDTHH:MM:SSZ`` (the form the official SDK parses)."""
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

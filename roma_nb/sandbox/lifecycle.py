@@ -35,7 +35,6 @@ from .monitoring import Execution, describe_start, make_executions, new_executio
 __all__ = ["Clock", "Lifecycle", "Pending", "TaskLife"]
 
 
-
 class Clock:
     """Epoch milliseconds from ``wall`` (default: the system clock) plus a test-set offset."""
 

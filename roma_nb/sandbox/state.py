@@ -8,10 +8,12 @@ no rejected tokens), which is what lets one server serve a whole test session.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .accounts import Accounts, IssuedToken, SandboxUser
@@ -22,7 +24,11 @@ from .lifecycle import Clock, Lifecycle
 from .params import OffsetMode
 from .records import Call, Login, Recorder, ResetRecord
 
-__all__ = ["SandboxOptions", "SandboxState"]
+__all__ = ["OPTIONS_VARIABLE", "SandboxOptions", "SandboxState", "options_from_environment"]
+
+OPTIONS_VARIABLE = "ROMA_NB_SANDBOX_OPTIONS"
+"""A JSON object of ``SandboxOptions`` for the sandbox ``connect("sandbox")`` starts, e.g.
+``{"stop_delay_ms": 1500, "start_delay_ms": 1500}`` (what ``roma-nb demo`` sets)."""
 
 
 def _now_floor_minute_ms() -> int:
@@ -112,6 +118,31 @@ class SandboxOptions:
         if not per:
             raise ValueError("tasks_per_instance must not be an empty sequence")
         return tuple(per[i] if i < len(per) else per[-1] for i in range(self.instances))
+
+
+def options_from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``SandboxOptions`` named by ``$ROMA_NB_SANDBOX_OPTIONS`` (``{}`` when unset).
+
+    Anything but a JSON object of known option names is a ``ValueError`` that says so; the
+    values themselves are checked by ``SandboxOptions``.
+    """
+    raw = (os.environ if env is None else env).get(OPTIONS_VARIABLE, "").strip()
+    if not raw:
+        return {}
+    try:
+        options = json.loads(raw)
+    except ValueError:
+        options = None
+    if not isinstance(options, dict):
+        raise ValueError(f"{OPTIONS_VARIABLE} must be a JSON object of sandbox options: {raw!r}")
+    known = {f.name for f in fields(SandboxOptions)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(
+            f"{OPTIONS_VARIABLE} names unknown sandbox options {unknown}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    return options
 
 
 class SandboxState:
