@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from sandbox_http import api_client
 
 from roma_nb.sandbox import Sandbox
-
-
-def _client(sandbox: Sandbox) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"{sandbox.url}/v2/{sandbox.project_id}",
-        headers={"X-Auth-Token": sandbox.token},
-    )
-
-
-@pytest.fixture
-def api(roma_sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with _client(roma_sandbox) as client:
-        yield client
 
 
 def _first_instance(sandbox: Sandbox) -> str:
@@ -108,7 +96,7 @@ def test_tasks_paging_by_records(api: httpx.Client, roma_sandbox: Sandbox) -> No
 
 def test_tasks_paging_by_pages(roma_sandbox_factory: Callable[..., Sandbox]) -> None:
     sandbox = roma_sandbox_factory(offset_mode="pages", tasks_per_instance=25)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         instance_id = _first_instance(sandbox)
         sizes = [
             api.get(_tasks_url(instance_id), params={"limit": 10, "offset": n}).json()["size"]
@@ -123,7 +111,7 @@ def test_ten_thousand_tasks_in_pages_of_a_thousand(
     roma_sandbox_factory: Callable[..., Sandbox],
 ) -> None:
     sandbox = roma_sandbox_factory(instances=1, tasks_per_instance=10_000)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         ids = _all_task_ids(api, _first_instance(sandbox), 1000, pages=False)
     assert len(set(ids)) == 10_000
 
@@ -154,7 +142,7 @@ def test_tasks_paging_clamps_as_the_sdk_documents(
 ) -> None:
     """limit above 999 "returns 999"; an offset below 0 "is read as 0"."""
     sandbox = roma_sandbox_factory(instances=1, tasks_per_instance=1200)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         url = _tasks_url(_first_instance(sandbox))
         for limit in (1000, 5000):
             body = api.get(url, params={"limit": limit}).json()
@@ -199,7 +187,7 @@ def test_task_mode_ignored_by_an_older_server(
     roma_sandbox_factory: Callable[..., Sandbox],
 ) -> None:
     sandbox = roma_sandbox_factory(honour_task_mode=False, tasks_per_instance=30)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         assert len(_query_all(api, _first_instance(sandbox), task_mode="CDC")) == 30
         assert len(_query_all(api, _first_instance(sandbox), task_mode="nonsense")) == 30
 
@@ -294,7 +282,7 @@ def test_task_monitors_paging_and_filters(api: httpx.Client, roma_sandbox: Sandb
 
 def test_task_monitors_in_pages_mode(roma_sandbox_factory: Callable[..., Sandbox]) -> None:
     sandbox = roma_sandbox_factory(offset_mode="pages", tasks_per_instance=12)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         url = f"/fdi/instances/{_first_instance(sandbox)}/task-monitors"
         sizes = [api.get(url, params={"offset": n, "limit": 5}).json()["size"] for n in (1, 2, 3)]
     assert sizes == [5, 5, 2]
@@ -400,7 +388,7 @@ def test_reset_of_running_task_when_refused(
     roma_sandbox_factory: Callable[..., Sandbox],
 ) -> None:
     sandbox = roma_sandbox_factory(refuse_running=True, tasks_per_instance=40)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         instance_id, running = _combined(sandbox, running=True)
         body = _fdi_error(api.post(_reset_url(instance_id, running), json={}), 400, "FDI.3023")
         assert body["error_msg"] == "One or more tasks are running."

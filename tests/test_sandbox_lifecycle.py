@@ -5,11 +5,11 @@ change-log retention, and the faults of the new steps (``roma-api.md`` §2, §2a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
+from sandbox_http import api_client
 
 from roma_nb.sandbox import Sandbox
 from roma_nb.sandbox.data import DAY_MS, TaskRow
@@ -20,18 +20,6 @@ def _frozen_clock() -> Callable[[], int]:
     so "not yet" after a delay is a fact rather than a race with the wall clock."""
     now = int(time.time() * 1000)
     return lambda: now
-
-
-def _client(sandbox: Sandbox) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"{sandbox.url}/v2/{sandbox.project_id}", headers={"X-Auth-Token": sandbox.token}
-    )
-
-
-@pytest.fixture
-def api(roma_sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with _client(roma_sandbox) as client:
-        yield client
 
 
 def _instance(sandbox: Sandbox) -> str:
@@ -101,7 +89,7 @@ def test_stop_takes_effect_after_the_stop_delay(
 ) -> None:
     sandbox = roma_sandbox_factory(tasks_per_instance=40, stop_delay_ms=1500, clock=_frozen_clock())
     [task] = _combined(sandbox, running=True)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         running_log = _logs(api, sandbox, task.task_id)[0]
         assert running_log["end_time"] is None
         stopped_at = sandbox.state.now()
@@ -143,7 +131,7 @@ def test_start_takes_effect_after_the_start_delay(
         tasks_per_instance=40, start_delay_ms=2000, clock=_frozen_clock()
     )
     [task] = _combined(sandbox, running=False)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         before = _state(api, sandbox, task.task_id)
         assert _batch(api, sandbox, "start", [task.task_id])["success_count"] == 1
         assert _state(api, sandbox, task.task_id) == before
@@ -161,7 +149,7 @@ def test_a_stop_before_a_pending_start_shows_cancels_it(
 ) -> None:
     sandbox = roma_sandbox_factory(tasks_per_instance=40, start_delay_ms=2000)
     [task] = _combined(sandbox, running=False)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         before = _state(api, sandbox, task.task_id)
         _batch(api, sandbox, "start", [task.task_id])
         assert _batch(api, sandbox, "stop", [task.task_id])["success_count"] == 1
@@ -286,7 +274,7 @@ def test_a_date_from_older_than_the_log_retention_fails_the_new_execution(
 ) -> None:
     sandbox = roma_sandbox_factory(tasks_per_instance=40, log_retention_days=2)
     [task] = _combined(sandbox, running=False)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         date_from = sandbox.state.now() - 3 * DAY_MS
         assert _reset(api, sandbox, task.task_id, date_from) == 200
         _batch(api, sandbox, "start", [task.task_id])
@@ -311,7 +299,7 @@ def test_a_date_from_within_the_retention_reads(
 ) -> None:
     sandbox = roma_sandbox_factory(tasks_per_instance=40, log_retention_days=4)
     [task] = _combined(sandbox, running=False)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         assert _reset(api, sandbox, task.task_id, sandbox.state.now() - 3 * DAY_MS) == 200
         _batch(api, sandbox, "start", [task.task_id])
         assert _state(api, sandbox, task.task_id) == (1, "RUNNING")
@@ -327,7 +315,7 @@ def test_a_strict_server_refuses_to_reset_a_running_task_until_it_is_stopped(
         tasks_per_instance=40, refuse_running=True, stop_delay_ms=500, clock=_frozen_clock()
     )
     [task] = _combined(sandbox, running=True)
-    with _client(sandbox) as api:
+    with api_client(sandbox) as api:
         url = f"/fdi/instances/{_instance(sandbox)}/multi-tasks/{task.task_id}/reset"
         r = api.post(url, json={"date_from": 1_700_000_000_000})
         assert (r.status_code, r.json()["error_code"]) == (400, "FDI.3023")
@@ -458,7 +446,7 @@ def test_task_faults_through_the_control_plane(roma_sandbox: Sandbox) -> None:
         bad = control.post("/_sandbox/faults", json={"kind": "stop_fails", "error_code": "X"})
         assert bad.status_code == 400
         assert "FDI.3019 or FDI.3020" in bad.json()["error"]
-    with _client(roma_sandbox) as api:
+    with api_client(roma_sandbox) as api:
         failure = _batch(api, roma_sandbox, "stop", [task.task_id])["failure"]
     assert failure[0]["error_code"] == "FDI.3020"
 
@@ -480,7 +468,7 @@ def test_the_clock_moves_forward_over_http(roma_sandbox_factory: Callable[..., S
         tasks_per_instance=40, stop_delay_ms=1000, start_delay_ms=1500, log_retention_days=3
     )
     [task] = _combined(sandbox, running=True)
-    with httpx.Client(base_url=sandbox.url) as control, _client(sandbox) as api:
+    with httpx.Client(base_url=sandbox.url) as control, api_client(sandbox) as api:
         info = control.get("/_sandbox/info").json()
         assert {k: info["options"][k] for k in ("stop_delay_ms", "start_delay_ms")} == {
             "stop_delay_ms": 1000,

@@ -38,13 +38,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .accounts import SandboxUser
     from .app import create_app
-    from .faults import FAULT_KINDS, Fault
+    from .faults import FAULT_KINDS, TASK_FAULT_KINDS, Fault
     from .records import Call, Login, ResetRecord
     from .server import Sandbox, serve
     from .state import SandboxOptions, SandboxState, options_from_environment
 
 __all__ = [
     "FAULT_KINDS",
+    "TASK_FAULT_KINDS",
     "Call",
     "Fault",
     "Login",
@@ -60,6 +61,7 @@ __all__ = [
 
 _WHERE = {
     "FAULT_KINDS": "faults",
+    "TASK_FAULT_KINDS": "faults",
     "Fault": "faults",
     "Call": "records",
     "Login": "records",

@@ -68,12 +68,10 @@ FAULT_KINDS = (
     "slow",
     "task_running",
     "expired_token",
-    "stop_fails",
-    "start_fails",
-    "stuck_stopping",
 )
+"""Kinds that answer a whole request in place of the backend."""
 
-TASK_FAULT_KINDS = frozenset({"stop_fails", "start_fails", "stuck_stopping"})
+TASK_FAULT_KINDS = ("stop_fails", "start_fails", "stuck_stopping")
 """Kinds that act on single tasks of a batch start/stop call, not on whole requests."""
 
 # The FDI error codes each task fault may put in ``failure[]`` (the first is the default).
@@ -143,7 +141,8 @@ def make_fault(
 ) -> Fault:
     """A checked ``Fault``: unknown kinds, parameters or values raise ``ValueError``."""
     if kind not in _PARAMS:
-        raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(FAULT_KINDS)}")
+        kinds = ", ".join((*FAULT_KINDS, *TASK_FAULT_KINDS))
+        raise ValueError(f"unknown fault kind {kind!r}; one of {kinds}")
     allowed = _PARAMS[kind]
     unknown = set(params) - set(allowed)
     if unknown:
