@@ -120,7 +120,8 @@ def test_error_tasks_have_failing_recent_logs() -> None:
     failing = [t for t in state.tasks(state.instances[0].id) if t.execute_status == "ERROR"]
     assert failing
     for task in failing:
-        assert state.monitor_logs(task)[0]["execute_status"] == "ERROR"
+        newest = state.monitor_logs(task)[0]
+        assert (newest["execute_status"], newest["position"]) == ("ERROR", task.position)
 
 
 def test_running_realtime_tasks_have_a_running_execution() -> None:

@@ -116,7 +116,7 @@ class Execution:
     dispatch_ms: int
     reader: str
     writer: str
-    rows_per_s: float
+    rows_per_s: float  # a running execution syncs this many rows a second (about the seeded pace)
     reads_from: str = "the saved position"
     begun_by: int = 900
     end_ms: int | None = None
@@ -239,7 +239,7 @@ def new_execution(
         dispatch_ms=start_ms,
         reader=reader,
         writer=writer,
-        rows_per_s=rng.uniform(20.0, 400.0),
+        rows_per_s=rng.uniform(0.5, 5.0),
         reads_from=reads_from,
         begun_by=begun_by,
         scheduled=task.task_type == "TIMING",
@@ -262,7 +262,10 @@ def make_executions(seed: int, task: TaskRow, count: int, days: int) -> list[Exe
     for i in range(count):
         start = task.last_execute_ms - i * step - (rng.randrange(0, max(1, step // 4)) if i else 0)
         failing = (task.execute_status == "ERROR" and i < 3) or rng.random() < 0.08
-        code, remark, dirty = rng.choice(_FAILURES) if failing else (901, "", False)
+        failures = _FAILURES
+        if i == 0 and task.execute_status == "ERROR":  # fails where the monitor says it is
+            failures = tuple(f for f in _FAILURES if CODE_STATES[f[0]][0] == task.position)
+        code, remark, dirty = rng.choice(failures) if failing else (901, "", False)
         spend = rng.randrange(200, 120_000)
         rows = 0 if failing or rng.random() < 0.1 else rng.randrange(1, 250_000)
         execution = Execution(
@@ -271,7 +274,7 @@ def make_executions(seed: int, task: TaskRow, count: int, days: int) -> list[Exe
             dispatch_ms=start - rng.randrange(0, 5_000),
             reader=reader,
             writer=writer,
-            rows_per_s=rng.uniform(20.0, 400.0),
+            rows_per_s=rng.uniform(0.5, 5.0),
             end_ms=start + spend,
             end_code=code,
             remark=remark,
