@@ -69,7 +69,7 @@ _STEP_MS = 1000
 """How far apart the first steps of a running execution begin."""
 
 # How seeded executions fail: (code, remark, dirty rows?).
-_FAILURES = (
+_FAILURES: tuple[tuple[int, str, bool], ...] = (
     (103, "Source error: Communications link failure (binlog reader lost the source).", False),
     (503, "Target error: permission denied for relation on the target.", False),
     (503, "Target error: dirty data exceeds the threshold.", True),
