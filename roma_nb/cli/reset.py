@@ -279,7 +279,7 @@ def _not_sent(plan: Plan, args: argparse.Namespace) -> int:
     if args.yes and plan.needs_force:
         why = "Nothing sent: the warning above needs --force as well as --yes."
     else:
-        force = " --force" if plan.needs_force else ""
+        force = " --force" if plan.needs_force and not args.force else ""
         why = (
             f"Nothing sent. Add --yes{force} to send these resets, or --dry-run to record a "
             "dry run."
