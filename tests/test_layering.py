@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": FOUNDATION | {"auth"},
     "client": FOUNDATION | {"dates", "config"},
     "history": {"errors", "models"},
+    "plans": FOUNDATION | {"dates"},
     "panel": FOUNDATION | {"dates", "client", "history"},
     "widgets": FOUNDATION | {"dates", "client", "history", "panel"},
     "connection": FOUNDATION | {"auth", "config", "client", "sandbox"},
