@@ -176,7 +176,7 @@ def test_an_old_date_from_needs_only_yes(roma_sandbox: Sandbox, env: dict[str, s
 # -- 6: relative times ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["-2h", "2h", "90m"])
+@pytest.mark.parametrize("value", ["-2h", "2h", "90m", "yesterday 02:00"])
 def test_reset_says_what_date_from_takes(
     roma_sandbox: Sandbox, env: dict[str, str], value: str
 ) -> None:
@@ -184,7 +184,7 @@ def test_reset_says_what_date_from_takes(
     done = roma_nb("reset", instance.id, "TASK", "--date-from", value, "--yes", env=env)
     assert done.returncode == 2
     assert "expected one argument" not in done.stderr
-    assert done.stderr.startswith(f"roma-nb reset: --date-from {value} is a relative time")
+    assert done.stderr.startswith(f"roma-nb reset: --date-from {value!r} is a relative time")
     for accepted in ("ISO-8601", "epoch milliseconds", "--no-date-from"):
         assert accepted in done.stderr
     assert roma_sandbox.calls == []

@@ -49,7 +49,6 @@ __all__ = [
     "add_format_argument",
     "client_from_args",
     "history_refusals",
-    "is_duration",
     "iso_utc",
     "parse_time",
     "render",
@@ -68,9 +67,6 @@ EXECUTE_STATUSES = ("UNSTARTED", "WAITING", "RUNNING", "SUCCESS", "CANCELLED", "
 """The task list's and monitors' ``execute_status`` values (``roma-api.md`` §2)."""
 
 _CELL_WIDTH = 60
-_DURATION = re.compile(r"\s*-?\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw])\s*", re.IGNORECASE)
-_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-_TIME_START = re.compile(r"\s*[+-]?[0-9]")
 _CONNECT_ERROR = re.compile(r" \((?:ConnectError|ConnectTimeout)\)")
 
 
@@ -191,37 +187,26 @@ def iso_utc(ms: int | None) -> str | None:
     return moment.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
-def is_duration(text: str) -> bool:
-    """Whether ``text`` is a duration such as ``90m``, ``2h``, ``-2h``, ``7d`` or ``1w``."""
-    return _DURATION.fullmatch(text) is not None
-
-
 def parse_time(
     text: str, tz: str = "UTC", *, flag: str = "--since", now_ms: int | None = None
 ) -> int:
-    """Epoch ms from ISO-8601 (naive read in ``tz``), integer ms, or a duration ago (``90m``,
-    also written ``-90m``). Errors name ``flag``, the option the text came from."""
-    from ..dates import SECONDS_LIKE, to_epoch_ms
+    """Epoch ms from ISO-8601 (naive read in ``tz``), integer ms, or a time relative to now
+    (``90m``, ``-2h``, ``now-1d``, ``yesterday 02:00``: ``dates.resolve_time_text``). Errors name
+    ``flag``, the option the text came from."""
+    from ..dates import SECONDS_LIKE, resolve_time_text
 
-    duration = _DURATION.fullmatch(text)
-    if duration:
-        now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
-        return now - int(float(duration.group(1)) * _UNIT_MS[duration.group(2).lower()])
-    if not _TIME_START.match(text):
+    stripped = text.strip()
+    if not stripped:
+        raise ValidationError(f"{flag} is empty: give a time, or leave {flag} out.")
+    if stripped.isdigit() and int(stripped) in SECONDS_LIKE:
+        seconds = int(stripped)
         raise ValidationError(
-            f"{flag} {text!r} is not a time: give ISO-8601 (2024-05-01T02:00 is read in --tz; "
-            "with Z or +08:00 it is exact), epoch milliseconds, or a duration ago such as 90m, "
-            "2h or 7d."
+            f"{flag} {stripped} looks like seconds ({iso_utc(seconds * 1000)}); {flag} takes "
+            f"epoch milliseconds: use {seconds * 1000}."
         )
-    digits = text.strip()
-    if digits.isdigit() and int(digits) in SECONDS_LIKE:
-        seconds = int(digits)
-        raise ValidationError(
-            f"{flag} {digits} looks like seconds ({iso_utc(seconds * 1000)}); {flag} takes epoch "
-            f"milliseconds: use {seconds * 1000}."
-        )
+    now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
     try:
-        return to_epoch_ms(text, tz)
+        return resolve_time_text(text, tz, now_ms=now)
     except ValidationError as exc:
         raise ValidationError(f"{flag}: {exc}") from None
 

@@ -44,7 +44,6 @@ from ._common import (
     add_format_argument,
     client_from_args,
     history_refusals,
-    is_duration,
     iso_utc,
     render,
     resolve_instance,
@@ -258,20 +257,34 @@ def _send(
     return results
 
 
+def _is_relative(text: str, tz: str) -> bool:
+    from ..dates import resolve_time_text
+
+    try:
+        resolve_time_text(text, tz, now_ms=time.time_ns() // 1_000_000)
+    except ValidationError:
+        return False
+    return True
+
+
 def _date_from(args: argparse.Namespace) -> int | None:
+    """The instant to send: absolute only (relative targets come to reset with plans)."""
     from ..dates import to_epoch_ms
 
     if args.no_date_from:
         return None
     text: str = args.date_from
-    if is_duration(text):
-        raise ValidationError(
-            f"--date-from {text} is a relative time, which reset does not take yet. "
-            "Give an ISO-8601 time (2024-05-01T02:00 is read in --tz; 2024-05-01T02:00Z or "
-            "2024-05-01T10:00+08:00 is exact) or integer epoch milliseconds (1714528800000), or "
-            "--no-date-from. (monitors and history do take 2h, -2h, 90m, 7d as 'that long ago'.)"
-        )
-    return to_epoch_ms(text, args.tz)
+    try:
+        return to_epoch_ms(text, args.tz)
+    except ValidationError:
+        if not _is_relative(text, args.tz):
+            raise
+    raise ValidationError(
+        f"--date-from {text!r} is a relative time, which reset does not take yet. Give an "
+        "ISO-8601 time (2024-05-01T02:00 is read in --tz; 2024-05-01T02:00Z or "
+        "2024-05-01T10:00+08:00 is exact) or integer epoch milliseconds (1714528800000), or "
+        "--no-date-from. (monitors and history do take 2h, -2h, 90m, 7d as 'that long ago'.)"
+    )
 
 
 def _not_sent(plan: Plan, args: argparse.Namespace) -> int:
