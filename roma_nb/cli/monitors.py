@@ -102,7 +102,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--since",
         metavar="WHEN",
-        help="(logs) from WHEN: ISO-8601, epoch ms, or a duration ago such as 90m, 24h, 7d",
+        help="(logs) from WHEN: ISO-8601, epoch ms, or relative: 90m, -2h, now-1d, yesterday 02:00",
     )
     parser.add_argument("--until", metavar="WHEN", help="(logs) until WHEN, same forms")
     parser.add_argument(
