@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from ..errors import ValidationError
+from ..models import RESTARTS, Restart
 
 __all__ = ["KINDS", "RESTARTS", "Kind", "Procedure", "Restart"]
 
 Kind = Literal["rewind", "reset"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
-Restart = Literal["as_before", "always", "never"]
-RESTARTS: tuple[Restart, ...] = get_args(Restart)
 
 
 @dataclass(frozen=True, slots=True)
