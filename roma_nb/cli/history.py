@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import time
 from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -121,10 +122,10 @@ def _note(text: str) -> None:
     print(f"{_PROG}: {text}", file=sys.stderr)
 
 
-def _moment(text: str | None, tz: str, flag: str) -> datetime | None:
-    return (
-        None if text is None else _EPOCH + timedelta(milliseconds=parse_time(text, tz, flag=flag))
-    )
+def _moment(text: str | None, tz: str, flag: str, now_ms: int) -> datetime | None:
+    if text is None:
+        return None
+    return _EPOCH + timedelta(milliseconds=parse_time(text, tz, flag=flag, now_ms=now_ms))
 
 
 def _show(args: argparse.Namespace, stream: TextIO) -> int:
@@ -134,8 +135,9 @@ def _show(args: argparse.Namespace, stream: TextIO) -> int:
     if args.limit is not None and args.limit < 0:
         raise ValidationError("--limit must be 0 or more.")
     zone = resolve_zone(args.tz)
-    since = _moment(args.since, args.tz, "--since")
-    until = _moment(args.until, args.tz, "--until")
+    now = time.time_ns() // 1_000_000  # one reading for both: --since 2h --until 2h is empty
+    since = _moment(args.since, args.tz, "--since", now)
+    until = _moment(args.until, args.tz, "--until", now)
     path: Path = args.path if args.path is not None else default_history_path()
     if not path.exists():
         _note(f"no history at {path} yet")

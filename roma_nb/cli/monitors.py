@@ -9,6 +9,7 @@ is what someone asking "why did this task stop?" needs first.
 from __future__ import annotations
 
 import argparse
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError, ValidationError
@@ -118,10 +119,15 @@ def _sorted_logs(logs: list[MonitorLog]) -> list[MonitorLog]:
 
 
 def _window(args: argparse.Namespace) -> tuple[int | None, int | None]:
-    """``--since`` / ``--until`` as epoch ms; an empty or inverted window is refused here, not
-    sent for the service to refuse."""
-    begin = None if args.since is None else parse_time(args.since, args.tz, flag="--since")
-    end = None if args.until is None else parse_time(args.until, args.tz, flag="--until")
+    """``--since`` / ``--until`` as epoch ms, both relative to one reading of the clock; an empty
+    or inverted window is refused here, not sent for the service to refuse."""
+    now = time.time_ns() // 1_000_000
+    begin = (
+        None if args.since is None else parse_time(args.since, args.tz, flag="--since", now_ms=now)
+    )
+    end = (
+        None if args.until is None else parse_time(args.until, args.tz, flag="--until", now_ms=now)
+    )
     if begin is not None and end is not None and begin >= end:
         raise ValidationError(
             f"--since {args.since} ({iso_utc(begin)}) is not before --until {args.until} "
