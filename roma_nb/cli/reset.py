@@ -199,12 +199,12 @@ def _targets(client: RomaClient, instance: Instance, task_ids: list[str]) -> lis
 
 
 def _open_log(client: RomaClient, path: Path | None) -> tuple[ResultLog, str]:
-    from ..history import SANDBOX_LABEL, RecordContext, ResultLog
+    from ..history import RecordContext, ResultLog
 
     context = RecordContext.of(client)
     if path is not None:
         return ResultLog(path, context=context), str(path)
-    if client.environment == SANDBOX_LABEL:
+    if client.is_sandbox:
         # The embedded sandbox dies with this command; its practice runs stay out of the
         # durable history, as in the panel.
         return ResultLog(context=context), "memory only (embedded sandbox; --history to keep)"
