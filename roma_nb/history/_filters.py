@@ -23,7 +23,7 @@ from typing import TypedDict, TypeVar
 from ..errors import ValidationError
 from ._columns import OUTCOME_CATEGORIES
 
-__all__ = ["Filter", "FilterArgs", "When", "parse_when", "to_epoch_us"]
+__all__ = ["Filter", "FilterArgs", "When", "from_epoch_us", "parse_when", "to_epoch_us"]
 
 When = datetime | date | str | timedelta
 Ids = str | Iterable[str] | None
@@ -40,6 +40,11 @@ def to_epoch_us(moment: datetime) -> int:
     if moment.tzinfo is None or moment.utcoffset() is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return (moment - _EPOCH) // _ONE_US
+
+
+def from_epoch_us(value: int | None) -> datetime | None:
+    """The aware UTC datetime of ``to_epoch_us``'s integer (None stays None)."""
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
 def parse_when(value: When, *, now: datetime | None = None) -> datetime:

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from ._columns import OUTCOME_CATEGORIES, SCHEMA, Column, Kind
+from ._filters import from_epoch_us
 from ._sql import READ, TARGET_COLUMNS, WRITER_COLUMNS
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ __all__ = [
     "empty_frame",
     "frame_from_raw",
     "frame_from_rows",
-    "from_epoch_us",
     "object_array",
     "records_from_rows",
 ]
@@ -39,7 +38,6 @@ __all__ = [
 _NAT = -(2**63)  # numpy's NaT as int64
 _MIN_DATETIME_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
 _MAX_DATETIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _dtype(kind: Kind) -> Any:
@@ -200,10 +198,6 @@ def frame_from_rows(
 def empty_frame() -> pd.DataFrame:
     """The frame of an empty history: no rows, every column, every dtype."""
     return frame_from_rows([])
-
-
-def from_epoch_us(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
 def _plain(kind: Kind) -> Callable[[Any], Any] | None:

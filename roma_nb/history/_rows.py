@@ -14,7 +14,7 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import ValidationError
@@ -30,7 +30,6 @@ __all__ = [
     "WriterKey",
     "checked",
     "finished_row",
-    "from_epoch_us",
     "now_us",
     "pending_row",
     "process_gone",
@@ -46,7 +45,6 @@ WriterKey = tuple[str | None, str | None, str | None, str, int, str]
 """(project_id, endpoint label, actor, host, pid, process token): one ``writers`` row."""
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _process: tuple[int, str] | None = None
 _process_lock = threading.Lock()
 
@@ -107,10 +105,6 @@ def process_gone(host: str | None, pid: int | None, token: str | None) -> bool:
 
 def now_us() -> int:
     return to_epoch_us(datetime.now(timezone.utc))
-
-
-def from_epoch_us(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
 def int64(name: str, value: object, *, optional: bool = True) -> int | None:
