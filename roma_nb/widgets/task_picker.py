@@ -9,6 +9,7 @@ invisibly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -23,9 +24,24 @@ from .instance_picker import as_catalog
 if TYPE_CHECKING:
     from ..client import RomaClient
 
-__all__ = ["TaskPicker"]
+__all__ = ["TaskIds", "TaskPicker"]
 
 _LISTED = 20  # selected tasks named in the summary line; the rest are counted
+
+
+class TaskIds(traitlets.TraitType[tuple[str, ...], Sequence[str]]):
+    """Task ids in selection order: any sequence of strings may be set, kept as a tuple without
+    repeats."""
+
+    default_value: tuple[str, ...] = ()
+    info_text = "a sequence of task ids"
+
+    def validate(self, obj: Any, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            self.error(obj, value)
+        if not all(isinstance(item, str) for item in value):
+            self.error(obj, value)
+        return tuple(dict.fromkeys(value))
 
 
 class TaskPicker(w.VBox):  # type: ignore[misc]
@@ -44,7 +60,7 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
     ``roma-task-refresh`` (Buttons).
     """
 
-    value = traitlets.Tuple()
+    value = TaskIds()
 
     def __init__(
         self,
@@ -114,7 +130,7 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
 
     @traitlets.validate("value")
     def _combined(self, proposal: dict[str, Any]) -> tuple[str, ...]:
-        task_ids = tuple(dict.fromkeys(proposal["value"]))
+        task_ids: tuple[str, ...] = proposal["value"]
         missing = [t for t in task_ids if self._index.get(t) is None]
         if missing:
             raise ValueError(f"not combined tasks of this instance: {missing[:5]}")
