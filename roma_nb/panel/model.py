@@ -158,17 +158,9 @@ class PanelModel:
     def retention(self) -> timedelta:
         return self._selection.retention
 
-    @retention.setter
-    def retention(self, value: timedelta) -> None:
-        self.select(retention=value)
-
     @property
     def dry_run(self) -> bool:
         return self._selection.dry_run
-
-    @dry_run.setter
-    def dry_run(self, value: bool) -> None:
-        self.select(dry_run=value)
 
     @property
     def concurrency(self) -> int:

@@ -30,7 +30,7 @@ from ..panel.choice import (
     hour_ago,
     start_of_today,
 )
-from ._html import esc, messages_html
+from ._html import classed, esc, messages_html
 from ._sink import ErrorSink
 
 __all__ = ["DateFromPicker"]
@@ -81,53 +81,63 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
         self._quiet = False
         start = choice if choice is not None else DateChoice.unset(tz)
         self._time_choice = start if start.kind != "empty" else DateChoice.unset(start.zone)
-        self.mode = w.ToggleButtons(
-            options=[("A time", "time"), ("Empty: let the service decide", "empty")],
-            value="empty" if start.kind == "empty" else "time",
-            description="date_from",
-            style={"button_width": "auto"},
+        self.mode = classed(
+            w.ToggleButtons(
+                options=[("A time", "time"), ("Empty: let the service decide", "empty")],
+                value="empty" if start.kind == "empty" else "time",
+                description="date_from",
+                style={"button_width": "auto"},
+            ),
+            "roma-date-mode",
         )
-        self.mode.add_class("roma-date-mode")
-        self.input = w.NaiveDatetimePicker(
-            description="Time", value=self._time_choice.displayed_wall()
+        self.input = classed(
+            w.NaiveDatetimePicker(description="Time", value=self._time_choice.displayed_wall()),
+            "roma-date-input",
         )
-        self.input.add_class("roma-date-input")
-        self.zone = w.Combobox(
-            description="Zone",
-            options=available_zones(),
-            value=start.zone,
-            ensure_option=False,
-            continuous_update=False,
-            placeholder="IANA zone, e.g. Asia/Shanghai",
+        self.zone = classed(
+            w.Combobox(
+                description="Zone",
+                options=available_zones(),
+                value=start.zone,
+                ensure_option=False,
+                continuous_update=False,
+                placeholder="IANA zone, e.g. Asia/Shanghai",
+            ),
+            "roma-date-zone",
         )
-        self.zone.add_class("roma-date-zone")
-        self.choice_buttons = w.RadioButtons(
-            options=[], value=None, description="Which one?", layout=w.Layout(display="none")
+        self.choice_buttons = classed(
+            w.RadioButtons(
+                options=[], value=None, description="Which one?", layout=w.Layout(display="none")
+            ),
+            "roma-date-choice",
         )
-        self.choice_buttons.add_class("roma-date-choice")
-        self.hour_ago_button = w.Button(description="1 h ago", tooltip="One hour ago (exact)")
-        self.hour_ago_button.add_class("roma-preset-hour-ago")
-        self.today_button = w.Button(description="Start of today", tooltip="00:00 in the zone")
-        self.today_button.add_class("roma-preset-today")
-        self.last_log_button = w.Button(
-            description="Last monitor log",
-            tooltip="When the selected task's newest monitor log began",
-            disabled=last_log is None,
+        self.hour_ago_button = classed(
+            w.Button(description="1 h ago", tooltip="One hour ago (exact)"), "roma-preset-hour-ago"
         )
-        self.last_log_button.add_class("roma-preset-last-log")
-        self.retention_days = w.BoundedFloatText(
-            value=retention / timedelta(days=1),
-            min=0.001,
-            max=36_500,
-            step=0.5,
-            description="Retention (days)",
-            style={"description_width": "initial"},
+        self.today_button = classed(
+            w.Button(description="Start of today", tooltip="00:00 in the zone"), "roma-preset-today"
         )
-        self.retention_days.add_class("roma-date-retention")
-        self.live = w.HTML()
-        self.live.add_class("roma-date-live")
-        self.messages = w.HTML()
-        self.messages.add_class("roma-date-messages")
+        self.last_log_button = classed(
+            w.Button(
+                description="Last monitor log",
+                tooltip="When the selected task's newest monitor log began",
+                disabled=last_log is None,
+            ),
+            "roma-preset-last-log",
+        )
+        self.retention_days = classed(
+            w.BoundedFloatText(
+                value=retention / timedelta(days=1),
+                min=0.001,
+                max=36_500,
+                step=0.5,
+                description="Retention (days)",
+                style={"description_width": "initial"},
+            ),
+            "roma-date-retention",
+        )
+        self.live = classed(w.HTML(), "roma-date-live")
+        self.messages = classed(w.HTML(), "roma-date-messages")
         children = [
             self.mode,
             w.HBox([self.input, self.zone]),

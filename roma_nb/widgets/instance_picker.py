@@ -15,7 +15,7 @@ import traitlets
 from ..models import Instance
 from ..panel.catalog import Catalog
 from ..panel.memory import recall_instance, remember_instance
-from ._html import messages_html
+from ._html import classed, messages_html
 from ._sink import ErrorSink
 
 if TYPE_CHECKING:
@@ -51,20 +51,21 @@ class InstancePicker(w.VBox):  # type: ignore[misc]
         self.catalog = as_catalog(source)
         self.sink = sink if sink is not None else ErrorSink()
         self._quiet = False
-        self.dropdown = w.Dropdown(
-            options=[(PLACEHOLDER, None)],
-            value=None,
-            description="Instance",
-            layout=w.Layout(width="40em"),
-            style={"description_width": "initial"},
+        self.dropdown = classed(
+            w.Dropdown(
+                options=[(PLACEHOLDER, None)],
+                value=None,
+                description="Instance",
+                layout=w.Layout(width="40em"),
+                style={"description_width": "initial"},
+            ),
+            "roma-instance-select",
         )
-        self.dropdown.add_class("roma-instance-select")
-        self.refresh_button = w.Button(
-            description="Refresh", icon="refresh", tooltip="List the instances again"
+        self.refresh_button = classed(
+            w.Button(description="Refresh", icon="refresh", tooltip="List the instances again"),
+            "roma-instance-refresh",
         )
-        self.refresh_button.add_class("roma-instance-refresh")
-        self.message = w.HTML()
-        self.message.add_class("roma-instance-message")
+        self.message = classed(w.HTML(), "roma-instance-message")
         children = [w.HBox([self.dropdown, self.refresh_button]), self.message]
         if sink is None:
             children.append(self.sink.output)

@@ -36,7 +36,7 @@ from ..panel.errors import ConfirmationRequired, PanelError
 from ..panel.model import PanelModel
 from ..panel.plan import ResetPlan
 from ..panel.state import PanelState, Selection
-from ._html import esc, frame_html, messages_html, pre_html
+from ._html import classed, esc, frame_html, messages_html, pre_html
 from ._sink import ErrorSink
 from .banner import EnvironmentBanner
 from .date_picker import DateFromPicker
@@ -50,6 +50,12 @@ if TYPE_CHECKING:
     from ..history import ResultLog
 
 __all__ = ["RESULT_COLUMNS", "ResetPanel"]
+
+
+def _checkbox(description: str, css_class: str, **layout: str) -> Any:
+    """An unticked checkbox whose description is its label."""
+    box = w.Checkbox(value=False, description=description, indent=False, layout=w.Layout(**layout))
+    return classed(box, css_class)
 
 
 class ResetPanel(w.VBox):  # type: ignore[misc]
@@ -134,42 +140,33 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.value = self.model.selection
 
     def _build_flow(self) -> None:
-        self.dry_run_box = w.Checkbox(
-            value=False,
-            description="Dry run: send nothing, record what would be sent",
-            indent=False,
-            layout=w.Layout(width="auto"),
+        self.dry_run_box = _checkbox(
+            "Dry run: send nothing, record what would be sent", "roma-dry-run", width="auto"
         )
-        self.dry_run_box.add_class("roma-dry-run")
-        self.preview_button = w.Button(description="Preview", icon="eye")
-        self.preview_button.add_class("roma-preview")
-        self.confirm_button = w.Button(description="Confirm…", icon="check")
-        self.confirm_button.add_class("roma-confirm")
-        self.preview_html = w.HTML(layout=w.Layout(width="100%"))
-        self.preview_html.add_class("roma-preview-table")
-        self.confirmation_html = w.HTML(layout=w.Layout(width="100%"))
-        self.confirmation_html.add_class("roma-confirmation")
-        self.confirm_box = w.Checkbox(
-            value=False,
-            description="I have read this and want to run it",
-            indent=False,
-            layout=w.Layout(display="none"),
+        self.preview_button = classed(w.Button(description="Preview", icon="eye"), "roma-preview")
+        self.confirm_button = classed(
+            w.Button(description="Confirm…", icon="check"), "roma-confirm"
         )
-        self.confirm_box.add_class("roma-confirm-check")
-        self.run_button = w.Button(description="Run", icon="play", button_style="danger")
-        self.run_button.add_class("roma-run")
-        self.stop_button = w.Button(description="Stop", icon="stop", button_style="warning")
-        self.stop_button.add_class("roma-stop")
-        self.progress_bar = w.IntProgress(value=0, min=0, max=1, description="Progress")
-        self.progress_bar.add_class("roma-progress")
-        self.hint = w.HTML()
-        self.hint.add_class("roma-hint")
-        self.status = w.HTML()
-        self.status.add_class("roma-status")
-        self.retry_button = w.Button(description="Retry unknown", icon="redo")
-        self.retry_button.add_class("roma-retry-unknown")
-        self.results_html = w.HTML(layout=w.Layout(width="100%"))
-        self.results_html.add_class("roma-results-table")
+        self.preview_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-preview-table")
+        self.confirmation_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-confirmation")
+        self.confirm_box = _checkbox(
+            "I have read this and want to run it", "roma-confirm-check", display="none"
+        )
+        self.run_button = classed(
+            w.Button(description="Run", icon="play", button_style="danger"), "roma-run"
+        )
+        self.stop_button = classed(
+            w.Button(description="Stop", icon="stop", button_style="warning"), "roma-stop"
+        )
+        self.progress_bar = classed(
+            w.IntProgress(value=0, min=0, max=1, description="Progress"), "roma-progress"
+        )
+        self.hint = classed(w.HTML(), "roma-hint")
+        self.status = classed(w.HTML(), "roma-status")
+        self.retry_button = classed(
+            w.Button(description="Retry unknown", icon="redo"), "roma-retry-unknown"
+        )
+        self.results_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-results-table")
 
     def _wire(self) -> None:
         guard = self.sink.guard

@@ -17,7 +17,7 @@ import traitlets
 
 from ..models import Task
 from ..panel.catalog import Catalog, TaskEntry, TaskIndex
-from ._html import esc, messages_html
+from ._html import classed, esc, messages_html
 from ._sink import ErrorSink
 from .instance_picker import as_catalog
 
@@ -80,25 +80,29 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
         self._shown: tuple[str, ...] = ()
         self._total_matches = 0
         self._quiet = False
-        self.filter = w.Text(
-            description="Filter",
-            placeholder="part of a task name or id",
-            continuous_update=True,
-            layout=w.Layout(width="40em"),
+        self.filter = classed(
+            w.Text(
+                description="Filter",
+                placeholder="part of a task name or id",
+                continuous_update=True,
+                layout=w.Layout(width="40em"),
+            ),
+            "roma-task-filter",
         )
-        self.filter.add_class("roma-task-filter")
-        self.select = w.SelectMultiple(
-            options=[], description="Tasks", rows=12, layout=w.Layout(width="100%")
+        self.select = classed(
+            w.SelectMultiple(
+                options=[], description="Tasks", rows=12, layout=w.Layout(width="100%")
+            ),
+            "roma-task-select",
         )
-        self.select.add_class("roma-task-select")
-        self.info = w.HTML()
-        self.info.add_class("roma-task-info")
-        self.selected_html = w.HTML()
-        self.selected_html.add_class("roma-task-selected")
-        self.clear_button = w.Button(description="Clear selection", icon="times")
-        self.clear_button.add_class("roma-task-clear")
-        self.refresh_button = w.Button(description="Refresh tasks", icon="refresh")
-        self.refresh_button.add_class("roma-task-refresh")
+        self.info = classed(w.HTML(), "roma-task-info")
+        self.selected_html = classed(w.HTML(), "roma-task-selected")
+        self.clear_button = classed(
+            w.Button(description="Clear selection", icon="times"), "roma-task-clear"
+        )
+        self.refresh_button = classed(
+            w.Button(description="Refresh tasks", icon="refresh"), "roma-task-refresh"
+        )
         children = [
             w.HBox([self.filter, self.refresh_button, self.clear_button]),
             self.info,
