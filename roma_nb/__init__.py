@@ -30,10 +30,12 @@ _EXPORTS: dict[str, str] = {  # public name -> the module that defines it
     "ResetPanel": "roma_nb.widgets",
     "ResetResult": "roma_nb.models",
     "ResultLog": "roma_nb.history",
+    "RewindResult": "roma_nb.models",
     "RetryPolicy": "roma_nb.client",
     "RomaClient": "roma_nb.client",
     "RomaError": "roma_nb.errors",
     "ServerError": "roma_nb.errors",
+    "StepResult": "roma_nb.models",
     "Task": "roma_nb.models",
     "TaskMonitor": "roma_nb.models",
     "TaskPicker": "roma_nb.widgets",
@@ -72,6 +74,8 @@ if TYPE_CHECKING:  # pragma: no cover - every name of _EXPORTS, for type checker
     from .models import Instance as Instance
     from .models import MonitorLog as MonitorLog
     from .models import ResetResult as ResetResult
+    from .models import RewindResult as RewindResult
+    from .models import StepResult as StepResult
     from .models import Task as Task
     from .models import TaskMonitor as TaskMonitor
     from .widgets import DateFromPicker as DateFromPicker

@@ -1,4 +1,4 @@
-"""Typed records of what the ROMA Connect API returns, and of one attempted reset.
+"""Typed records of what the ROMA Connect API returns, of one attempted reset, and of a rewind.
 
 The service's documentation and its official SDK disagree on field types (``created_date`` is a
 string in one place and an integer in another, ``status`` arrives as ``0``, ``"0"`` or a word), and
@@ -11,21 +11,31 @@ listing builds thousands of them and a frozen dataclass's ``__init__`` costs fou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, TypeVar, get_args
 
 __all__ = [
     "OUTCOMES",
+    "RESTARTS",
+    "REWIND_OUTCOMES",
     "SANDBOX_LABEL",
+    "STEPS",
     "Instance",
     "MonitorLog",
     "Outcome",
     "ResetResult",
+    "Restart",
+    "RewindOutcome",
+    "RewindResult",
+    "RewindStep",
+    "StepName",
+    "StepResult",
     "Task",
     "TaskMonitor",
     "describe_monitor_status",
+    "left_stopped",
 ]
 
 Outcome = Literal["success", "failed", "unknown", "dry-run", "skipped"]
@@ -333,3 +343,186 @@ class ResetResult:
             "elapsed_ms": self.elapsed_ms,
             "attempts": self.attempts,
         }
+
+
+# -- the rewind (stop, reset, start, verify) ----------------------------------------------------
+
+StepName = Literal["look", "stop", "reset", "start", "verify"]
+"""The steps of a rewind, in the order they run for one task (``roma_nb.procedure``)."""
+
+STEPS: tuple[StepName, ...] = get_args(StepName)
+
+Restart = Literal["as_before", "always", "never"]
+"""When a rewind starts a task again after a successful reset: only if it was running before
+(``as_before``, the default), ``always``, or ``never``. After a failure the task goes back to
+the state it was in (started again if the rewind stopped it), except with ``never``: then
+nothing is ever started, and what the rewind stopped is reported ``left-stopped``."""
+
+RESTARTS: tuple[Restart, ...] = get_args(Restart)
+
+RewindOutcome = Literal[
+    "success", "failed", "unknown", "left-stopped", "unverified", "dry-run", "skipped"
+]
+"""What became of one task's rewind, the loudest fact first.
+
+``left-stopped``: the rewind stopped the task and it is not (known to be) running again.
+``unknown``: the reset may or may not have happened (the task was started again).
+``unverified``: reset and started, but no execution since the restart was seen reading in time.
+``skipped``: the deadline or a stop came first; what was stopped was started again.
+"""
+
+REWIND_OUTCOMES: tuple[RewindOutcome, ...] = get_args(RewindOutcome)
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """One step of a rewind for one task: look, stop, start or verify (the reset is a
+    ``ResetResult``). ``stop_tasks`` / ``start_tasks`` return one per task as well.
+
+    ``outcome``: ``success`` means the step is confirmed (a stop: the task reported stopped; a
+    start: it reported running; a verification: an execution since the restart reads);
+    ``unknown`` that it may have happened (an answer lost, or not confirmed in time — for a
+    verification: *unverified*). ``monitor_log`` is the execution that decided a verification.
+    """
+
+    step: StepName
+    instance_id: str
+    task_id: str
+    outcome: Outcome
+    task_name: str | None = None
+    message: str | None = None
+    status_code: int | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+    request_id: str | None = None
+    elapsed_ms: float | None = None
+    attempts: int = 0
+    at: datetime = field(default_factory=_utc_now)
+    monitor_log: MonitorLog | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "success"
+
+
+@dataclass(frozen=True, slots=True)
+class RewindResult:
+    """One task's rewind, whatever became of it. ``rewind`` returns one per target, in order.
+
+    ``was_running`` is the state the look found (None when it could not tell). A step that did
+    not apply is None: no ``stop`` for a task that was not running, no ``start`` when it stays
+    stopped, no ``verification`` when it was not started or ``verify=False``. ``message`` is
+    one sentence for a person under pressure.
+    """
+
+    instance_id: str
+    task_id: str
+    outcome: RewindOutcome
+    message: str
+    task_name: str | None = None
+    date_from: int | None = None
+    was_running: bool | None = None
+    look: StepResult | None = None
+    stop: StepResult | None = None
+    reset: ResetResult | None = None
+    start: StepResult | None = None
+    verification: StepResult | None = None
+    rewind_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "success"
+
+    def to_dict(self) -> dict[str, Any]:
+        """One flat row for a results table: each step's outcome, and the execution that
+        decided the verification."""
+        log = self.verification.monitor_log if self.verification else None
+        return {
+            "instance_id": self.instance_id,
+            "task_id": self.task_id,
+            "task_name": self.task_name,
+            "date_from": self.date_from,
+            "was_running": self.was_running,
+            "outcome": self.outcome,
+            "stop": self.stop.outcome if self.stop else None,
+            "reset": self.reset.outcome if self.reset else None,
+            "start": self.start.outcome if self.start else None,
+            "verify": self.verification.outcome if self.verification else None,
+            "verified_by": log.id if log else None,
+            "message": self.message,
+            "rewind_id": self.rewind_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RewindStep:
+    """One history row of a rewind: a step of one task, written ahead as ``pending`` before the
+    step's request and completed after, like a reset attempt.
+
+    ``rewind_id`` ties the rows of one rewind together. For a ``look`` row ``was_running`` is
+    the state seen; on the other rows it is the state the look found. The reset row carries the
+    ``ResetResult`` fields; a verify row's ``error_code`` is the monitor status code that
+    failed it (e.g. ``"103"``).
+    """
+
+    rewind_id: str
+    step: StepName
+    instance_id: str
+    task_id: str
+    outcome: Outcome | Literal["pending"]
+    task_name: str | None = None
+    date_from: int | None = None
+    was_running: bool | None = None
+    status_code: int | None = None
+    message: str | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+    request_id: str | None = None
+    elapsed_ms: float | None = None
+    attempts: int = 0
+    at: datetime = field(default_factory=_utc_now)
+    dry_run: bool = False
+
+
+class StepRow(Protocol):
+    """What ``left_stopped`` reads of a row: a ``RewindStep`` or the history's own row type."""
+
+    @property
+    def step(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def instance_id(self) -> str: ...
+    @property
+    def task_id(self) -> str: ...
+    @property
+    def was_running(self) -> bool | None: ...
+
+
+Row = TypeVar("Row", bound=StepRow)
+
+_MAY_HAVE_STOPPED = frozenset({"success", "unknown", "pending"})
+
+
+def left_stopped(rows: Iterable[Row]) -> list[Row]:
+    """The stop rows of tasks a rewind stopped and nothing has shown running since.
+
+    ``rows`` are step rows in the order they were first written (a row keeps its place when
+    completed). Per task: a stop row that may have taken effect (``success``, ``unknown``, or
+    ``pending`` — a process killed mid-step) marks it stopped by that rewind; a ``start`` row
+    with ``success`` (the task reported running), or a later ``look`` that saw it running,
+    clears the mark. Failed, skipped and dry-run rows change nothing. So a crash between the
+    stops and the starts leaves exactly the stopped tasks listed, and a rewind with
+    ``restart="never"`` lists what it left stopped on purpose.
+    """
+    marked: dict[tuple[str, str], Row] = {}
+    for row in rows:
+        key = (row.instance_id, row.task_id)
+        if row.step == "stop" and row.outcome in _MAY_HAVE_STOPPED:
+            marked.pop(key, None)
+            marked[key] = row
+        elif row.outcome == "success" and (
+            row.step == "start" or (row.step == "look" and row.was_running is True)
+        ):
+            marked.pop(key, None)
+    return list(marked.values())
