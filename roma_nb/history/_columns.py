@@ -2,8 +2,9 @@
 
 The frame's columns and dtypes, the SQL that writes and reads rows, the CSV reader, the styled
 view, plain records and the panel's results table all walk this one table, so they cannot drift
-apart, and adding a column is one entry here (plus the migration that adds it to existing files:
-``_sql.adding_columns``).
+apart. Adding a column is one entry here (appended: the frame's order is stable) plus the
+migration that adds it to existing files (an ``ALTER TABLE`` appended to ``_sql.MIGRATIONS``);
+the inserts, reads, frames, records and exports then carry it.
 
 Each entry says what a column *is* (its ``kind``, which decides its dtype, its check on the way
 in and its shape on the way out) and where it is *stored*: in ``attempts`` (one row per attempt),
