@@ -30,7 +30,7 @@ from ..ids import check_id, path_segment
 from ..models import SANDBOX_LABEL, Instance, MonitorLog, ResetResult, Task, TaskMonitor
 from ._batch import Batch, Progress, Recorder, Target, resolve_targets
 from ._engine import Call, Engine, Flow, Operation, StopSignal, decode
-from ._paging import Pager, read_page
+from ._paging import Page, Pager, read_page
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 
@@ -53,8 +53,10 @@ JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 USER_AGENT = "roma-nb/0.1"
 
 INSTANCES_PAGE_LIMIT = 100
-TASKS_PAGE_LIMIT = 1000
+TASKS_PAGE_LIMIT = 999
 MONITORS_PAGE_LIMIT = 999
+"""The official SDK: a task, monitor or log ``limit`` "above 999 returns 999". A larger
+``page_size`` is sent as 999, so the pager's idea of a full page matches the server's."""
 
 
 def _query(**params: object) -> tuple[tuple[str, str], ...]:
@@ -309,14 +311,17 @@ class BaseRomaClient(Generic[TransportT]):
             lambda offset, limit: self._tasks_call(instance_id, offset, limit, filters),
             "entities",
             "task_id",
-            page_size,
+            min(page_size, TASKS_PAGE_LIMIT),
             0,
         )
         return self._tasks(items, instance_id, combined_only, name)
 
     def _op_get_task(self, instance_id: str, task_id: str) -> Operation[Task]:
+        """The detail (``ShowTask``), completed from the task's list entry: the detail has no
+        ``ext_type``, so only the list can tell a combined task truthfully."""
         body = yield self._task_call(instance_id, task_id)
-        return self._task_from_detail(body, instance_id)
+        listed = yield self._tasks_call(instance_id, 0, TASKS_PAGE_LIMIT, {"task_id": task_id})
+        return self._task_from_detail(body, instance_id, task_id, read_page(listed, "entities"))
 
     def _op_task_monitors(
         self,
@@ -335,7 +340,7 @@ class BaseRomaClient(Generic[TransportT]):
             lambda offset, limit: self._monitors_call(instance_id, offset, limit, filters),
             "entities",
             "task_id",
-            page_size,
+            min(page_size, MONITORS_PAGE_LIMIT),
             1,
         )
         return self._monitors(items, instance_id, combined_only)
@@ -355,7 +360,7 @@ class BaseRomaClient(Generic[TransportT]):
             ),
             "entities",
             "id",
-            page_size,
+            min(page_size, MONITORS_PAGE_LIMIT),
             1,
         )
         return [MonitorLog.from_api(item, task_id=task_id) for item in items]
@@ -457,11 +462,16 @@ class BaseRomaClient(Generic[TransportT]):
         return tasks
 
     @staticmethod
-    def _task_from_detail(body: Any, instance_id: str) -> Task:
+    def _task_from_detail(body: Any, instance_id: str, task_id: str, listed: Page) -> Task:
+        """The detail's ``task`` object, under the task's list entry when the list has it (so
+        ``ext_type`` and the list's forms of shared fields come from there). Without the entry
+        (a server that ignores the ``task_id`` filter, the task beyond the first page) the
+        detail alone speaks: ``ext_type`` stays unknown (``None``)."""
         data = body.get("task") if isinstance(body, Mapping) else None
         if not isinstance(data, Mapping):
             data = body if isinstance(body, Mapping) else {}
-        return Task.from_api(data, instance_id=instance_id)
+        entry = next((e for e in listed.items if str(e.get("task_id")) == task_id), None)
+        return Task.from_api({**data, **entry} if entry else data, instance_id=instance_id)
 
     @staticmethod
     def _monitors(
