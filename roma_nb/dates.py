@@ -62,6 +62,7 @@ __all__ = [
     "MAX_MS",
     "SECONDS_LIKE",
     "Ambiguous",
+    "DateFrom",
     "InstantView",
     "Nonexistent",
     "WallKind",
@@ -731,6 +732,28 @@ def validate_date_from(value: object) -> int | None:
     no zone to read them in. Pick a zone with ``to_epoch_ms(value, tz)`` first if you need one.
     """
     return to_epoch_ms(value, "UTC")
+
+
+@dataclass(frozen=True, slots=True)
+class DateFrom:
+    """A ``date_from`` already checked: ``ms`` is what is sent (None: the service decides).
+
+    The client checks its ``date_from`` argument once, where it enters (``reset_call``,
+    ``reset_combined_task``, ``reset_many``), and passes this inside, so a batch of many targets
+    does not read the same value again for each of them. ``DateFrom.check`` accepts what
+    ``validate_date_from`` accepts, and a ``DateFrom`` as it is.
+    """
+
+    ms: int | None
+
+    def __post_init__(self) -> None:
+        if self.ms is not None:
+            _as_ms_int(self.ms, "date_from")  # built directly: refuse what check() refuses
+
+    @classmethod
+    def check(cls, value: object) -> DateFrom:
+        """``value`` checked as ``validate_date_from`` does; raises ``ValidationError``."""
+        return value if isinstance(value, DateFrom) else cls(validate_date_from(value))
 
 
 # --- presentation ----------------------------------------------------------------------------

@@ -17,12 +17,14 @@ from datetime import datetime, timezone
 from typing import Any, Literal, Protocol, TypeVar, get_args
 
 __all__ = [
+    "MONITOR_STATUS_CODES",
     "OUTCOMES",
     "RESTARTS",
     "REWIND_OUTCOMES",
     "SANDBOX_LABEL",
     "STEPS",
     "Instance",
+    "MonitorDetailLog",
     "MonitorLog",
     "Outcome",
     "ResetResult",
@@ -92,6 +94,11 @@ class Instance:
     enterprise_project_id: str | None = None
     maintain_begin: str | None = None
     maintain_end: str | None = None
+    update_time: str | None = None
+    charge_type: str | None = None
+    publicip_address: str | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -107,6 +114,11 @@ class Instance:
             enterprise_project_id=_text(data, "enterprise_project_id"),
             maintain_begin=_text(data, "maintain_begin"),
             maintain_end=_text(data, "maintain_end"),
+            update_time=_text(data, "update_time"),
+            charge_type=_text(data, "charge_type"),
+            publicip_address=_text(data, "publicip_address"),
+            error_code=_text(data, "error_code"),
+            error_msg=_text(data, "error_msg"),
             raw=data,
         )
 
@@ -131,7 +143,10 @@ class Task:
     """An FDI task (``GET .../fdi/instances/{instance_id}/tasks``).
 
     The list endpoint does not repeat the instance id in each entity, so the client fills in
-    ``instance_id``: a ``Task`` is then enough to address a reset.
+    ``instance_id``: a ``Task`` is then enough to address a reset. The task detail
+    (``ShowTask``) names its modification time ``last_modified_date`` where the list says
+    ``last_modified_time``; both land in ``last_modified_time``. The detail has no ``ext_type``:
+    ``get_task`` takes it from the list, so ``is_combined`` is true to the service either way.
     """
 
     task_id: str
@@ -162,7 +177,9 @@ class Task:
             status=_task_status(data),
             execute_status=_text(data, "execute_status"),
             created_date=_text(data, "created_date"),
-            last_modified_time=_int(data, "last_modified_time"),
+            last_modified_time=_int(data, "last_modified_time")
+            if data.get("last_modified_time") is not None
+            else _int(data, "last_modified_date"),
             version=_text(data, "version"),
             ext_type=_text(data, "ext_type"),
             source_app_id=_text(data, "source_app_id"),
@@ -205,6 +222,7 @@ class TaskMonitor:
     source_app_name: str | None = None
     target_app_id: str | None = None
     target_app_name: str | None = None
+    task_tag: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -223,26 +241,63 @@ class TaskMonitor:
             source_app_name=_text(data, "source_app_name"),
             target_app_id=_text(data, "target_app_id"),
             target_app_name=_text(data, "target_app_name"),
+            task_tag=_text(data, "task_tag"),
             raw=data,
         )
 
 
-_KNOWN_MONITOR_CODES: Mapping[int, str] = {
-    103: "source error",
+MONITOR_STATUS_CODES: Mapping[int, str] = {
+    16: "forcibly cancelled",
+    99: "task started",
+    100: "reader started",
+    101: "reader ended",
+    102: "reading data",
+    103: "source (reader side) error",
+    104: "reading finished",
+    105: "read 0 records",
+    106: "reader forcibly cancelled",
+    107: "interrupted in the reader plugin",
+    108: "reader resumed",
+    500: "writer started",
+    501: "writer ended",
+    502: "writing data",
     503: "target error",
-    913: "dispatch failed",
+    504: "writing finished",
+    505: "writer forcibly cancelled",
+    506: "interrupted in the writer plugin",
+    507: "writer resumed",
+    900: "scheduling request received",
+    901: "run finished",
+    902: "run finished, integrity check running",
+    903: "integrity check result",
+    904: "missing data found, compensating",
+    905: "compensation result",
+    906: "reader queued (platform resources)",
+    907: "reader refused: the previous scheduling has not finished",
+    908: "writer queued (platform resources)",
+    909: "writer refused: the previous scheduling has not finished",
+    911: "reader not started: check the network and the parameters",
+    912: "writer not started: check the network and the parameters",
+    913: "scheduling request failed",
+    914: "refused: the previous scheduling has not finished",
+    915: "task not running normally",
+    916: "log reporting failed",
 }
+"""Every numeric monitor ``status`` the official SDK documents (``TaskMonitorLog``; roma-api.md
+§2a), in words. Reader codes are 100-499, writer codes 500-899, the scheduler's 900 and up."""
 
 
 def describe_monitor_status(code: int | None) -> str:
     """Turn a monitor log's numeric ``status`` into words a person can read.
 
-    The service documents ranges (reader 100-499, writer 500-899, other 900+) and a few codes;
-    unknown codes still say which side of the sync they come from.
+    Every documented code has its words; an unknown code still says which side of the sync it
+    comes from (reader 100-499, writer 500-899, other 900+, the task itself below 100).
     """
     if code is None:
         return "no status"
-    if 100 <= code <= 499:
+    if 0 <= code < 100:
+        side = "task"
+    elif 100 <= code <= 499:
         side = "reader (source side)"
     elif 500 <= code <= 899:
         side = "writer (target side)"
@@ -250,13 +305,82 @@ def describe_monitor_status(code: int | None) -> str:
         side = "scheduler / other"
     else:
         return f"status {code}"
-    known = _KNOWN_MONITOR_CODES.get(code)
+    known = MONITOR_STATUS_CODES.get(code)
     return f"{side}: {known} ({code})" if known else f"{side}: status {code}"
+
+
+def _float(data: Mapping[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+@dataclass(slots=True)
+class MonitorDetailLog:
+    """One step of an execution (``detail_logs`` of a monitor log): which FDI plugin (``stage``,
+    e.g. adapter, a reader, a writer) reported which ``status`` code, and when."""
+
+    id: str
+    status: int | None = None
+    position: str | None = None
+    position_status: str | None = None
+    stage: str | None = None
+    data_count: int | None = None
+    dirty_data_count: int | None = None
+    data_size: float | None = None
+    data_size_unit: str | None = None
+    spend_time: int | None = None
+    remarks: str | None = None
+    step_begin_time: int | None = None
+    step_end_time: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> MonitorDetailLog:
+        return cls(
+            id=_text(data, "id") or "",
+            status=_int(data, "status"),
+            position=_text(data, "position"),
+            position_status=_text(data, "position_status"),
+            stage=_text(data, "stage"),
+            data_count=_int(data, "data_count"),
+            dirty_data_count=_int(data, "dirty_data_count"),
+            data_size=_float(data, "data_size"),
+            data_size_unit=_text(data, "data_size_unit"),
+            spend_time=_int(data, "spend_time"),
+            remarks=_text(data, "remarks"),
+            step_begin_time=_int(data, "step_begin_time"),
+            step_end_time=_int(data, "step_end_time"),
+            raw=data,
+        )
+
+    @property
+    def status_text(self) -> str:
+        return describe_monitor_status(self.status)
+
+
+def _detail_logs(data: Mapping[str, Any]) -> tuple[MonitorDetailLog, ...]:
+    steps = data.get("detail_logs")
+    if not isinstance(steps, list):
+        return ()
+    return tuple(MonitorDetailLog.from_api(s) for s in steps if isinstance(s, Mapping))
 
 
 @dataclass(slots=True)
 class MonitorLog:
-    """One execution log entry of a task (``GET .../tasks/{task_id}/monitor-logs``)."""
+    """One execution of a task (``GET .../tasks/{task_id}/monitor-logs``), with its steps.
+
+    ``end_time`` is ``None`` while the execution runs; ``detail_logs`` holds its steps (reader
+    and writer plugins), the only place that says where a restarted reader reads from.
+    """
 
     id: str
     task_id: str | None = None
@@ -270,6 +394,12 @@ class MonitorLog:
     dirty_data_count: int | None = None
     spend_time: int | None = None
     remarks: str | None = None
+    dispatch_time: int | None = None
+    data_size: float | None = None
+    data_size_unit: str | None = None
+    read_spend_time: int | None = None
+    write_spend_time: int | None = None
+    detail_logs: tuple[MonitorDetailLog, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -287,6 +417,12 @@ class MonitorLog:
             dirty_data_count=_int(data, "dirty_data_count"),
             spend_time=_int(data, "spend_time"),
             remarks=_text(data, "remarks"),
+            dispatch_time=_int(data, "dispatch_time"),
+            data_size=_float(data, "data_size"),
+            data_size_unit=_text(data, "data_size_unit"),
+            read_spend_time=_int(data, "read_spend_time"),
+            write_spend_time=_int(data, "write_spend_time"),
+            detail_logs=_detail_logs(data),
             raw=data,
         )
 

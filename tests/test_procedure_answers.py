@@ -183,7 +183,7 @@ def test_a_source_error_is_decoded_with_the_instant() -> None:
         "may no longer reach back to 2024-04-30T02:00:00Z"
     )
     assert explain_code(913) == "the scheduling request failed (913)"
-    assert explain_code(504) == "writer (target side): status 504"
+    assert explain_code(504) == "writer (target side): writing finished (504)"
 
 
 def test_a_failure_since_the_restart_beats_a_later_read() -> None:
@@ -195,7 +195,9 @@ def test_a_failure_since_the_restart_beats_a_later_read() -> None:
 def test_a_started_but_not_yet_reading_execution_keeps_waiting_with_what_it_saw() -> None:
     verdict = judge([log("n", SINCE, 900)], SINCE)
     assert verdict.state == "waiting"
-    assert verdict.reason == "latest execution n: scheduler / other: status 900"
+    assert verdict.reason == (
+        "latest execution n: scheduler / other: scheduling request received (900)"
+    )
     assert judge([log("n", SINCE, 102, "NODE_END")], SINCE).state == "waiting"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from .. import dates
 from ..dates import (
     Ambiguous,
     Nonexistent,
@@ -18,7 +19,6 @@ from ..dates import (
     resolve_time_text,
     resolve_zone,
     to_epoch_ms,
-    validate_date_from,
 )
 from ..errors import ValidationError
 
@@ -26,17 +26,17 @@ __all__ = ["DateFrom", "resolve_date_from"]
 
 
 @dataclass(frozen=True, slots=True)
-class DateFrom:
+class DateFrom(dates.DateFrom):
     """``ms`` is the ``date_from`` sent (``None``: the service decides); ``zone`` is the IANA zone
-    the person planned in; ``typed`` is what they typed, if they typed it."""
+    the person planned in; ``typed`` is what they typed, if they typed it.
 
-    ms: int | None
+    A checked ``dates.DateFrom``, so the client takes it as it is, without checking it again."""
+
     zone: str = "UTC"
     typed: str | None = None
 
     def __post_init__(self) -> None:
-        if self.ms is not None:
-            validate_date_from(self.ms)
+        dates.DateFrom.__post_init__(self)  # (zero-argument super() fails in a slots dataclass)
         if not isinstance(self.zone, str):
             raise ValidationError(f"zone must be an IANA name, not {type(self.zone).__name__}.")
         resolve_zone(self.zone)
