@@ -36,6 +36,7 @@ from ._common import (
     run_guarded,
 )
 from ._plan import Plan
+from ._wording import Words
 
 if TYPE_CHECKING:
     from ..client import RomaClient
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_NOT_CONFIRMED",
+    "WORDS",
     "Command",
     "add_sending_arguments",
     "run_command",
@@ -56,7 +58,7 @@ EXIT_NOT_CONFIRMED = 3
 """The plan was shown but neither ``--yes`` nor ``--dry-run`` was given: nothing was sent."""
 
 _OK_OUTCOMES = ("success", "dry-run")
-_WORDS = (
+WORDS: Words = (
     (
         "An empty string is not a time; pass None to let the service decide the start point.",
         "--date-from is empty: give a time, or --no-date-from to let the service decide the "
@@ -296,4 +298,4 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
             print(f"{summary}. History: {where}", file=sys.stderr)
         return EXIT_OK if all(r.outcome in _OK_OUTCOMES for r in results) else EXIT_FAILED
 
-    return run_guarded(f"roma-nb {command.name}", body, _WORDS)
+    return run_guarded(f"roma-nb {command.name}", body, WORDS)

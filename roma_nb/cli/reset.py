@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._common import Column, HelpFormatter, iso_utc
 from ._plan import Plan, build_plan
-from ._sending import EXIT_NOT_CONFIRMED, Command, add_sending_arguments, run_command
+from ._sending import EXIT_NOT_CONFIRMED, WORDS, Command, add_sending_arguments, run_command
 
 if TYPE_CHECKING:
     from ..client import RomaClient
@@ -126,6 +126,9 @@ def _send(
         stop=stop,
     )
 
+
+_WORDS = WORDS
+"""The shell's words of this command's messages (shared with ``rewind``)."""
 
 COMMAND = Command("reset", "these resets", _plan, _send, RESULT_COLUMNS)
 

@@ -71,7 +71,7 @@ class SandboxOptions:
     now_ms: int | None = None
     offset_mode: OffsetMode = "records"
     honour_task_mode: bool = True
-    refuse_running: bool = False
+    refuse_running: bool = True
     start_delay_ms: float = 0.0
     stop_delay_ms: float = 0.0
     log_retention_days: float = 2.0
