@@ -31,11 +31,12 @@ from ._common import (
     add_format_argument,
     client_from_args,
     history_refusals,
+    iso_utc,
     render,
     resolve_instance,
     run_guarded,
 )
-from ._plan import Plan
+from ._plan import Plan, RewindSteps, build_plan
 from ._wording import Words
 
 if TYPE_CHECKING:
@@ -43,8 +44,18 @@ if TYPE_CHECKING:
     from ..history import ResultLog
     from ..models import Instance, Task
 
+TASK_COLUMNS = (
+    Column("instance_id", lambda r: r.instance_id),
+    Column("task_id", lambda r: r.task_id),
+    Column("task_name", lambda r: r.task_name),
+    Column("date_from", lambda r: r.date_from),
+    Column("date_from_utc", lambda r: iso_utc(r.date_from)),
+)
+"""The first result columns of ``reset`` and ``rewind``: which task, and the instant."""
+
 __all__ = [
     "EXIT_NOT_CONFIRMED",
+    "TASK_COLUMNS",
     "WORDS",
     "Command",
     "add_sending_arguments",
@@ -246,17 +257,33 @@ def _not_sent(plan: Plan, args: argparse.Namespace, what: str) -> int:
 
 @dataclass(frozen=True)
 class Command:
-    """What differs between ``reset`` and ``rewind``: the name, what ``--yes`` sends, the plan
-    built from what was looked up, the sending, and the result columns."""
+    """What differs between ``reset`` and ``rewind``: the name, what ``--yes`` sends, the
+    sending, the result columns, and for a rewind the steps its plan describes."""
 
     name: str
     what: str
-    plan: Callable[[RomaClient, Instance, list[Task], int | None, argparse.Namespace], Plan]
     send: Callable[
         [RomaClient, list[Task], int | None, ResultLog, argparse.Namespace, threading.Event],
         Sequence[Any],
     ]
     columns: Sequence[Column]
+    steps: Callable[[argparse.Namespace], RewindSteps] | None = None
+
+    def plan(
+        self, client: RomaClient, instance: Instance, tasks: list[Task], ms: int | None,
+        args: argparse.Namespace,
+    ) -> Plan:  # fmt: skip
+        return build_plan(
+            client.environment,
+            instance,
+            tasks,
+            ms,
+            tz=args.tz,
+            dry_run=args.dry_run,
+            retention=args.retention_days,
+            now_ms=time.time_ns() // 1_000_000,
+            rewind=None if self.steps is None else self.steps(args),
+        )
 
 
 def run_command(command: Command, args: argparse.Namespace) -> int:

@@ -27,26 +27,27 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
-from ._common import Column, HelpFormatter, iso_utc
-from ._plan import Plan, build_plan
-from ._sending import EXIT_NOT_CONFIRMED, WORDS, Command, add_sending_arguments, run_command
+from ._common import Column, HelpFormatter
+from ._sending import (
+    EXIT_NOT_CONFIRMED,
+    TASK_COLUMNS,
+    WORDS,
+    Command,
+    add_sending_arguments,
+    run_command,
+)
 
 if TYPE_CHECKING:
     from ..client import RomaClient
     from ..history import ResultLog
-    from ..models import Instance, ResetResult, Task
+    from ..models import ResetResult, Task
 
 __all__ = ["EXIT_NOT_CONFIRMED", "RESULT_COLUMNS", "register", "run"]
 
 RESULT_COLUMNS = (
-    Column("instance_id", lambda r: r.instance_id),
-    Column("task_id", lambda r: r.task_id),
-    Column("task_name", lambda r: r.task_name),
-    Column("date_from", lambda r: r.date_from),
-    Column("date_from_utc", lambda r: iso_utc(r.date_from)),
+    *TASK_COLUMNS,
     Column("outcome", lambda r: r.outcome),
     Column("status_code", lambda r: r.status_code),
     Column("error_code", lambda r: r.error_code),
@@ -86,25 +87,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _plan(
-    client: RomaClient,
-    instance: Instance,
-    tasks: list[Task],
-    ms: int | None,
-    args: argparse.Namespace,
-) -> Plan:
-    return build_plan(
-        client.environment,
-        instance,
-        tasks,
-        ms,
-        tz=args.tz,
-        dry_run=args.dry_run,
-        retention=args.retention_days,
-        now_ms=time.time_ns() // 1_000_000,
-    )
-
-
 def _send(
     client: RomaClient,
     tasks: list[Task],
@@ -130,7 +112,7 @@ def _send(
 _WORDS = WORDS
 """The shell's words of this command's messages (shared with ``rewind``)."""
 
-COMMAND = Command("reset", "these resets", _plan, _send, RESULT_COLUMNS)
+COMMAND = Command("reset", "these resets", _send, RESULT_COLUMNS)
 
 
 def run(args: argparse.Namespace) -> int:

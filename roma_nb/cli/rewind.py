@@ -15,17 +15,16 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
-from ._common import Column, HelpFormatter, iso_utc
-from ._plan import Plan, RewindSteps, build_plan
-from ._sending import Command, add_sending_arguments, run_command
+from ._common import Column, HelpFormatter
+from ._plan import RewindSteps
+from ._sending import TASK_COLUMNS, Command, add_sending_arguments, run_command
 
 if TYPE_CHECKING:
     from ..client import RomaClient
     from ..history import ResultLog
-    from ..models import Instance, Restart, RewindResult, RewindStep, Task
+    from ..models import Restart, RewindResult, RewindStep, Task
 
 __all__ = ["RESULT_COLUMNS", "register", "run"]
 
@@ -35,11 +34,7 @@ def _step(name: str) -> Column:
 
 
 RESULT_COLUMNS = (
-    Column("instance_id", lambda r: r.instance_id),
-    Column("task_id", lambda r: r.task_id),
-    Column("task_name", lambda r: r.task_name),
-    Column("date_from", lambda r: r.date_from),
-    Column("date_from_utc", lambda r: iso_utc(r.date_from)),
+    *TASK_COLUMNS,
     Column("was_running", lambda r: r.was_running),
     *(_step(name) for name in ("stop", "reset", "start", "verify")),
     Column("outcome", lambda r: r.outcome),
@@ -116,26 +111,6 @@ def _steps(args: argparse.Namespace) -> RewindSteps:
     return RewindSteps(restart=_RESTARTS[args.restart], verify=args.verify)
 
 
-def _plan(
-    client: RomaClient,
-    instance: Instance,
-    tasks: list[Task],
-    ms: int | None,
-    args: argparse.Namespace,
-) -> Plan:
-    return build_plan(
-        client.environment,
-        instance,
-        tasks,
-        ms,
-        tz=args.tz,
-        dry_run=args.dry_run,
-        retention=args.retention_days,
-        now_ms=time.time_ns() // 1_000_000,
-        rewind=_steps(args),
-    )
-
-
 def _send(
     client: RomaClient,
     tasks: list[Task],
@@ -164,7 +139,7 @@ def _send(
     )
 
 
-COMMAND = Command("rewind", "the rewind", _plan, _send, RESULT_COLUMNS)
+COMMAND = Command("rewind", "the rewind", _send, RESULT_COLUMNS, steps=_steps)
 
 
 def run(args: argparse.Namespace) -> int:
