@@ -52,7 +52,10 @@ def wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], what: 
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
 def test_sigkill_mid_batch_leaves_a_row_for_every_request(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
-    with serve(latency_ms=150, instances=3, tasks_per_instance=100) as sandbox:
+    # raw resets of running tasks too: a server that accepts them
+    with serve(
+        latency_ms=150, instances=3, tasks_per_instance=100, refuse_running=False
+    ) as sandbox:
         targets = [
             (instance.id, task.task_id)
             for instance in sandbox.state.instances
