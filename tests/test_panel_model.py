@@ -34,6 +34,13 @@ pytestmark = pytest.mark.usefixtures("fresh_instance_memory")
 
 
 @pytest.fixture
+def roma_sandbox(lenient_sandbox: Sandbox) -> Sandbox:
+    """These tests send raw resets to tasks whether they run or not: a sandbox that allows it
+    (``refuse_running=False``; the default refuses them, and a rewind stops them first)."""
+    return lenient_sandbox
+
+
+@pytest.fixture
 def log() -> ResultLog:
     return ResultLog()
 

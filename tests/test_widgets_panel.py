@@ -30,6 +30,13 @@ WALL_MS = to_epoch_ms("2024-06-01T01:30:00Z")
 pytestmark = pytest.mark.usefixtures("fresh_instance_memory")
 
 
+@pytest.fixture
+def roma_sandbox(lenient_sandbox: Sandbox) -> Sandbox:
+    """These tests send raw resets to tasks whether they run or not: a sandbox that allows it
+    (``refuse_running=False``; the default refuses them, and a rewind stops them first)."""
+    return lenient_sandbox
+
+
 def make_panel(client: RomaClient, **options: Any) -> ResetPanel:
     options.setdefault("background", False)
     options.setdefault("clock", lambda: NOW)
