@@ -15,18 +15,16 @@ apart for UTC and Asia/Shanghai browsers: the bug this panel exists to prevent.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
 from browser.kernels import isolated_env
-from browser.panel_page import PanelPage
+from browser.panel_page import RUNBOOK, PanelPage, sandbox_endpoint, sent
 from browser.servers import Server, start_voila
 
 pytestmark = [
@@ -34,10 +32,8 @@ pytestmark = [
     pytest.mark.skipif(chromium_path() is None, reason=MISSING_REASON),
 ]
 
-RUNBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "reset_combined_task.ipynb"
 TYPED = "2024-01-02T03:04"
 TYPED_AS_UTC_MS = 1_704_164_640_000  # 2024-01-02T03:04:00Z
-_ENDPOINT = re.compile(r"http://127\.0\.0\.1:\d+")
 
 
 @pytest.fixture(scope="module")
@@ -56,19 +52,6 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def browser() -> Iterator[Any]:
     with chromium_browser() as chromium:
         yield chromium
-
-
-def sandbox_endpoint(page: Any) -> str:
-    """The embedded sandbox's URL, as step 1 of the runbook shows it."""
-    found = _ENDPOINT.search(page.locator("body").inner_text())
-    assert found is not None, "step 1 of the runbook shows the endpoint"
-    return found.group(0)
-
-
-def sent(sandbox: str) -> list[tuple[str, str, int | None]]:
-    """What the kernel's sandbox recorded, from its control plane."""
-    records = httpx.get(f"{sandbox}/_sandbox/resets", timeout=10).json()
-    return sorted((r["instance_id"], r["task_id"], r["date_from"]) for r in records)
 
 
 @pytest.mark.parametrize("browser_zone", ["UTC", "Asia/Shanghai"])

@@ -294,6 +294,7 @@ def test_dst_and_cleared_picker_block_the_preview_with_a_message(panel: ResetPan
     pick(panel, 1, wall=datetime(2024, 10, 27, 2, 30), zone="Europe/Paris")
     assert panel.preview_button.disabled
     assert "occurs twice in Europe/Paris" in panel.hint.value
+    assert "ambiguous=" not in panel.hint.value  # words, not code (issue 14)
     panel.date_picker.choice_buttons.value = "later"
     assert not panel.preview_button.disabled
     assert panel.preview()["date_from"].tolist() == [to_epoch_ms("2024-10-27T01:30:00Z")]
