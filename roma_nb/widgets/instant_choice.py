@@ -38,7 +38,11 @@ class InstantChoice(w.VBox):  # type: ignore[misc]
         self.buttons = [
             classed(
                 classed(
-                    w.Button(layout=w.Layout(width="auto", height="auto", max_width="100%")),
+                    w.Button(
+                        layout=w.Layout(
+                            width="auto", height="auto", max_width="100%", align_self="flex-start"
+                        )
+                    ),
                     "roma-date-option",
                 ),
                 f"roma-date-option-{place}",
