@@ -110,8 +110,20 @@ class PanelPage:
         self.preview(rows)
         return self.confirm()
 
+    def tick_warnings(self) -> int:
+        """Click each warning's own tick (Run stays disabled until all are ticked); how many."""
+        ticks = self.page.locator(".roma-warning-tick input[type=checkbox]")
+        run = self.page.locator(".roma-run")
+        count = ticks.count()
+        for index in range(count):
+            expect(run).to_be_disabled(timeout=STEP_MS)
+            ticks.nth(index).click()
+            expect(ticks.nth(index)).to_be_checked(timeout=STEP_MS)
+        return count
+
     def run(self, rows: int) -> Any:
         self.page.locator(".roma-confirm-check input[type=checkbox]").check()
+        self.tick_warnings()
         run = self.page.locator(".roma-run")
         expect(run).to_be_enabled(timeout=STEP_MS)
         run.click()
