@@ -274,7 +274,7 @@ def test_troubleshoot_panel_defaults_like_the_runbook_and_its_reset_shows_in_its
     """
     source = json.loads((NOTEBOOKS / "troubleshoot_task.ipynb").read_text(encoding="utf-8"))
     panel_at = next(i for i, c in enumerate(source["cells"]) if "ResetPanel(" in c["source"])
-    used = {
+    used: dict[str, Any] = {
         "cell_type": "code",
         "metadata": {},
         "outputs": [],

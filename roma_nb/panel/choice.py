@@ -185,7 +185,9 @@ class DateChoice:
             return Resolution(
                 ok=False,
                 problem=problem,
-                message=str(exc) if problem == "invalid" else self._question_text(problem),
+                message=str(exc)
+                if question is None or problem == "invalid"
+                else self._question_text(question),
                 candidates=candidates,
                 question=question,
             )

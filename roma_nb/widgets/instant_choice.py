@@ -30,7 +30,7 @@ class InstantChoice(w.VBox):  # type: ignore[misc]
     """
 
     description = traitlets.Unicode("Which instant do you mean? Click one:")
-    options = traitlets.List()
+    options: traitlets.List[tuple[str, str]] = traitlets.List()
     value = traitlets.Unicode(allow_none=True, default_value=None)
 
     def __init__(self, **kwargs: Any) -> None:

@@ -114,7 +114,7 @@ class PanelPage:
         """Click each warning's own tick (Run stays disabled until all are ticked); how many."""
         ticks = self.page.locator(".roma-warning-tick input[type=checkbox]")
         run = self.page.locator(".roma-run")
-        count = ticks.count()
+        count: int = ticks.count()
         for index in range(count):
             expect(run).to_be_disabled(timeout=STEP_MS)
             ticks.nth(index).click()
