@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
 from browser.kernels import isolated_env
-from browser.panel_page import RUNBOOK, PanelPage, sandbox_endpoint, sent
+from browser.panel_page import FIRST_RENDER_MS, RUNBOOK, PanelPage, sandbox_endpoint, sent
 from browser.servers import Server, start_voila
 
 pytestmark = [
@@ -66,7 +66,7 @@ def test_typed_time_with_zone_utc_sends_the_same_date_from_in_any_browser_zone(
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     try:
         assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == browser_zone
-        page.goto(f"{voila.url}/")
+        page.goto(f"{voila.url}/", timeout=FIRST_RENDER_MS)
         panel = PanelPage(page)
         panel.wait_until_shown()
         assert "SANDBOX" in panel.banner()
@@ -113,7 +113,7 @@ def test_the_zone_chosen_in_the_panel_decides_the_instant(
     context = browser.new_context(timezone_id="UTC", viewport={"width": 1280, "height": 2400})
     page = context.new_page()
     try:
-        page.goto(f"{voila.url}/")
+        page.goto(f"{voila.url}/", timeout=FIRST_RENDER_MS)
         panel = PanelPage(page)
         panel.wait_until_shown()
         sandbox = sandbox_endpoint(page)
