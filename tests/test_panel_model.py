@@ -47,7 +47,11 @@ def log() -> ResultLog:
 
 @pytest.fixture
 def model(client: RomaClient, log: ResultLog) -> PanelModel:
-    return PanelModel(client, log=log, tz="Asia/Shanghai", clock=lambda: NOW)
+    """A panel set to the raw reset: these tests are about its safety rules, which hold for
+    both procedures (the rewind's are in ``test_panel_rewind.py``)."""
+    panel = PanelModel(client, log=log, tz="Asia/Shanghai", clock=lambda: NOW)
+    panel.select(procedure="reset")
+    return panel
 
 
 def instance_id(model: PanelModel, index: int = 0) -> str:
@@ -401,6 +405,7 @@ def test_stop_records_what_was_not_sent_as_skipped(
     client: RomaClient, log: ResultLog, roma_sandbox: Sandbox
 ) -> None:
     model = PanelModel(client, log=log, concurrency=1, clock=lambda: NOW)
+    model.select(procedure="reset")
     ids = ready(model, 8)
     model.preview()
     roma_sandbox.set_latency(20)
@@ -508,6 +513,7 @@ def test_default_log_is_in_memory_for_the_sandbox_and_stamps_its_rows(
     log, note = default_log(client)
     assert log.path is None and note is None
     model = PanelModel(client, clock=lambda: NOW)
+    model.select(procedure="reset")  # one row per reset; a rewind writes one per step
     assert model.log.path is None
     ready(model, 1)
     model.preview()

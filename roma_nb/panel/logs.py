@@ -14,9 +14,8 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from ..client import Recorder
 from ..history import HistoryError, RecordContext, ResultLog
-from ..models import ResetResult
+from ..models import ResetResult, RewindStep
 
 if TYPE_CHECKING:
     from ..client import RomaClient
@@ -50,9 +49,10 @@ def default_log(client: RomaClient) -> tuple[ResultLog, str | None]:
 
 
 class TrackedLog:
-    """A ``Recorder`` (what ``reset_many`` writes to) that notes the ids of the rows written."""
+    """A ``Recorder`` (what ``reset_many`` writes to) and step log (what ``rewind`` writes to)
+    that notes the ids of the rows written."""
 
-    def __init__(self, log: Recorder) -> None:
+    def __init__(self, log: ResultLog) -> None:
         self.log = log
         self._lock = threading.Lock()
         self._ids: list[int] = []
@@ -84,6 +84,15 @@ class TrackedLog:
 
     def complete(self, row_id: int, result: ResetResult) -> None:
         self.log.complete(row_id, result)
+
+    def begin_step(self, row: RewindStep) -> int:
+        return self._note(self.log.begin_step(row))
+
+    def complete_step(self, row_id: int, row: RewindStep) -> None:
+        self.log.complete_step(row_id, row)
+
+    def append_step(self, row: RewindStep) -> int:
+        return self._note(self.log.append_step(row))
 
     def located(self, *, project_id: str | None, endpoint_label: str | None) -> TrackedLog:
         """The same tracking (shared row ids) over ``log.located(...)``."""

@@ -25,6 +25,7 @@ checks), then ``send`` it, here or on a thread.
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,16 +37,17 @@ from ..client import Progress, StopSignal
 from ..dates import DEFAULT_RETENTION, Ambiguous, Nonexistent, resolve_zone
 from ..errors import ValidationError
 from ..history import ResultLog
-from ..models import Instance, ResetResult
+from ..models import RESTARTS, Instance, Restart, StepResult
 from .catalog import Catalog, TaskEntry
 from .choice import DateChoice, Resolution, choice_from_value
 from .errors import ConfirmationRequired, PanelError, PlanChanged
 from .logs import TrackedLog, default_log
 from .memory import remember_instance
-from .plan import PlannedTask, ResetPlan, describe_changes
+from .plan import PROCEDURES, PanelProcedure, PlannedTask, ResetPlan, describe_changes
 from .preview import preview_frame
-from .runs import BatchRunner, Done
+from .runs import BatchRunner, Done, RunResult, StepProgress
 from .state import PanelState, Selection
+from .stopped import outcome_frame, start_again
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,6 +55,8 @@ if TYPE_CHECKING:
     from ..client import RomaClient
 
 __all__ = ["UNSET", "PanelModel"]
+
+logger = logging.getLogger("roma_nb.panel")
 
 
 class _Unset(enum.Enum):
@@ -104,6 +108,7 @@ class PanelModel:
         self._selection = Selection(date_from=DateChoice.unset(tz), retention=retention)
         self._entries: tuple[TaskEntry, ...] = ()
         self._previewed: ResetPlan | None = None
+        self._left_stopped = self.log.left_stopped()
 
     def __repr__(self) -> str:
         chosen = self._selection
@@ -179,6 +184,8 @@ class PanelModel:
         nonexistent: Nonexistent = "raise",
         retention: timedelta | _Unset = UNSET,
         dry_run: bool | _Unset = UNSET,
+        procedure: PanelProcedure | _Unset = UNSET,
+        restart: Restart | _Unset = UNSET,
     ) -> Selection:
         """Change any part of the selection; what is not given stays as it is. Returns it.
 
@@ -188,7 +195,9 @@ class PanelModel:
         combined tasks of the selected instance. ``date_from``: ``None`` for "empty, let the
         service decide", a naive ``datetime`` for a wall time in ``tz`` (default: the current
         zone), a ``DateChoice`` as a picker holds it, or anything ``to_epoch_ms`` accepts for an
-        exact instant; ``ambiguous`` / ``nonexistent`` answer a DST fold or gap. Raises
+        exact instant; ``ambiguous`` / ``nonexistent`` answer a DST fold or gap.
+        ``procedure``: ``"rewind"`` (stop, reset, start, verify: the default) or ``"reset"`` (the
+        raw reset call, for experts); ``restart``: when a rewind starts a task again. Raises
         ``ValidationError`` and changes nothing when a value cannot be used.
         """
         if selection is not None:
@@ -197,12 +206,22 @@ class PanelModel:
             date_from = selection.date_from if date_from is UNSET else date_from
             retention = selection.retention if retention is UNSET else retention
             dry_run = selection.dry_run if dry_run is UNSET else dry_run
+            procedure = selection.procedure if procedure is UNSET else procedure
+            restart = selection.restart if restart is UNSET else restart
         with self._lock:
             old = self._selection
             zone = old.date_from.zone if isinstance(tz, _Unset) else tz
             resolve_zone(zone)
             if not isinstance(retention, _Unset):
                 _check_retention(retention)
+            if not isinstance(procedure, _Unset) and procedure not in PROCEDURES:
+                raise ValidationError(
+                    f"procedure={procedure!r} is not one of {', '.join(map(repr, PROCEDURES))}."
+                )
+            if not isinstance(restart, _Unset) and restart not in RESTARTS:
+                raise ValidationError(
+                    f"restart={restart!r} is not one of {', '.join(map(repr, RESTARTS))}."
+                )
             chosen, entries = old.instance_id, self._entries
             if not isinstance(instance_id, _Unset) and instance_id != chosen:
                 if instance_id is not None and self.catalog.instance(instance_id) is None:
@@ -228,6 +247,8 @@ class PanelModel:
                 date_from=choice,
                 retention=old.retention if isinstance(retention, _Unset) else retention,
                 dry_run=old.dry_run if isinstance(dry_run, _Unset) else bool(dry_run),
+                procedure=old.procedure if isinstance(procedure, _Unset) else procedure,
+                restart=old.restart if isinstance(restart, _Unset) else restart,
             )
             self._entries = entries
             if not isinstance(instance_id, _Unset):
@@ -315,17 +336,22 @@ class PanelModel:
         assert chosen.instance_id is not None
         instance = self.catalog.instance(chosen.instance_id)
         warnings = resolution.warnings(now_ms=self.clock(), retention=chosen.retention)
-        warnings += _state_warnings(instance, entries)
+        warnings += _state_warnings(instance, entries, rewind=chosen.procedure == "rewind")
         return ResetPlan(
             environment=self.environment,
             instance_id=chosen.instance_id,
             instance_name=instance.name if instance is not None else "",
-            targets=tuple(PlannedTask(e.task_id, e.task_name, chosen.instance_id) for e in entries),
+            targets=tuple(
+                PlannedTask(e.task_id, e.task_name, chosen.instance_id, _was_running(e))
+                for e in entries
+            ),
             date_from=resolution.ms,
             zone=chosen.date_from.zone,
             dry_run=chosen.dry_run,
             warnings=tuple(warnings),
             sandbox=self.is_sandbox,
+            procedure=chosen.procedure,
+            restart=chosen.restart,
         )
 
     def plan(self) -> ResetPlan:
@@ -410,14 +436,24 @@ class PanelModel:
             return current
 
     def send(
-        self, plan: ResetPlan, progress: Progress | None = None, stop: StopSignal | None = None
-    ) -> list[ResetResult]:
-        """Send a plan ``claim`` returned, in this thread; one ``ResetResult`` per target.
+        self,
+        plan: ResetPlan,
+        progress: Progress | None = None,
+        stop: StopSignal | None = None,
+        steps: StepProgress | None = None,
+    ) -> list[RunResult]:
+        """Send a plan ``claim`` returned, in this thread; one result per target: a
+        ``RewindResult`` for a rewind, a ``ResetResult`` for a raw reset.
 
-        ``progress(done, total, result)`` is called as results arrive; ``stop`` (anything with
-        ``is_set()``) stops the batch like ``stop()`` does. Never raises for one task's failure.
+        ``progress(done, total, result)`` is called as raw resets finish, ``steps(row)`` as each
+        step of a rewind does; ``stop`` (anything with ``is_set()``) stops the batch like
+        ``stop()`` does. Never raises for one task's failure. The history is then read again
+        for tasks left stopped (``left_stopped``).
         """
-        return self._runner.execute(plan, progress, stop)
+        try:
+            return self._runner.execute(plan, progress, stop, steps)
+        finally:
+            self.read_left_stopped()
 
     def send_in_background(
         self,
@@ -425,9 +461,16 @@ class PanelModel:
         progress: Progress | None = None,
         stop: StopSignal | None = None,
         done: Done | None = None,
+        steps: StepProgress | None = None,
     ) -> threading.Thread:
         """``send`` on a thread; ``done(results, error)`` hears how it ended; ``wait()`` joins."""
-        return self._runner.launch(plan, progress, stop, done)
+
+        def finished(results: list[RunResult] | None, error: BaseException | None) -> None:
+            self.read_left_stopped()
+            if done is not None:
+                done(results, error)
+
+        return self._runner.launch(plan, progress, stop, finished, steps)
 
     def run(
         self,
@@ -435,14 +478,15 @@ class PanelModel:
         dry_run: bool | None = None,
         progress: Progress | None = None,
         stop: StopSignal | None = None,
-    ) -> list[ResetResult]:
-        """Run the previewed plan; one ``ResetResult`` per task, in order.
+        steps: StepProgress | None = None,
+    ) -> list[RunResult]:
+        """Run the previewed plan; one result per task, in order (see ``send``).
 
         ``confirm=True`` is required, and the current selection must be the previewed plan.
         ``dry_run=None`` uses the model's setting; ``dry_run=True`` may always replace a
         previewed real run (nothing is sent), but a real run needs a preview of a real run.
         """
-        return self.send(self.claim(confirm=confirm, dry_run=dry_run), progress, stop)
+        return self.send(self.claim(confirm=confirm, dry_run=dry_run), progress, stop, steps)
 
     def run_in_background(
         self,
@@ -451,16 +495,17 @@ class PanelModel:
         progress: Progress | None = None,
         stop: StopSignal | None = None,
         done: Done | None = None,
+        steps: StepProgress | None = None,
     ) -> threading.Thread:
         """``run`` on a thread: the checks (and the claim on the run) happen here, before
         returning, so a second call is refused at once.
         """
         plan = self.claim(confirm=confirm, dry_run=dry_run)
-        return self.send_in_background(plan, progress, stop, done)
+        return self.send_in_background(plan, progress, stop, done, steps)
 
     def retry_unknown(
         self, progress: Progress | None = None, stop: StopSignal | None = None
-    ) -> list[ResetResult]:
+    ) -> list[RunResult]:
         """Re-send, to the same instant, only the last run's targets whose outcome is unknown.
 
         Safe because a reset to the same instant is idempotent; the person already confirmed
@@ -491,11 +536,11 @@ class PanelModel:
         return self._runner.last_plan
 
     @property
-    def last_results(self) -> list[ResetResult]:
+    def last_results(self) -> list[RunResult]:
         """One result per target of ``last_plan``, updated by ``retry_unknown``."""
         return self._runner.last_results
 
-    def unknown_targets(self) -> list[ResetResult]:
+    def unknown_targets(self) -> list[RunResult]:
         """The last run's results whose outcome is ``unknown`` (may or may not have happened)."""
         return self._runner.unknown_targets()
 
@@ -523,9 +568,51 @@ class PanelModel:
         newest_first: pd.DataFrame = frame.iloc[::-1].reset_index(drop=True)
         return newest_first
 
+    def outcomes(self) -> pd.DataFrame:
+        """The last run, one row per task (see ``outcome_frame``): its outcome (``success``,
+        ``failed``, ``unknown``, ``left-stopped``, ``unverified``, ``dry-run``, ``skipped``), each
+        step's outcome and the message, with the monitor log that decided the verification."""
+        return outcome_frame(self._runner.last_results)
 
-def _state_warnings(instance: Instance | None, entries: Sequence[TaskEntry]) -> list[str]:
-    """Warnings about what is reset: a FROZEN or not RUNNING instance, tasks that are running.
+    # -- tasks a rewind left stopped --------------------------------------------------------
+
+    def read_left_stopped(self) -> pd.DataFrame:
+        """Read the history again for tasks a rewind stopped and did not start again (by this
+        panel or any other writer of the same log, a killed process included); ``left_stopped``
+        then holds them. A history that cannot be read leaves the last reading as it was."""
+        try:
+            frame = self.log.left_stopped()
+        except Exception:  # the banner must not break the panel; the log says why
+            logger.exception("reading the tasks left stopped failed")
+            return self._left_stopped
+        self._left_stopped = frame
+        return frame
+
+    @property
+    def left_stopped(self) -> pd.DataFrame:
+        """The last reading of ``read_left_stopped`` (read when the model was made and after
+        each run): one row per task left stopped, empty when there are none."""
+        return self._left_stopped
+
+    def start_left_stopped(self) -> list[StepResult]:
+        """Start the tasks left stopped again (one batch start call per instance), record each
+        start in the history (a successful one clears the task from ``left_stopped``), and read
+        the history again. One ``StepResult`` per task; a failed start stays listed."""
+        results = start_again(self.client, self._tracked, self._left_stopped)
+        self.read_left_stopped()
+        return results
+
+
+def _was_running(entry: TaskEntry) -> bool | None:
+    status = entry.task.status_text
+    return None if status == "unknown" else status == "running"
+
+
+def _state_warnings(
+    instance: Instance | None, entries: Sequence[TaskEntry], *, rewind: bool
+) -> list[str]:
+    """Warnings about what is reset: a FROZEN or not RUNNING instance, and for a raw reset the
+    tasks that are running (a rewind stops them first, which its steps line says).
 
     Each is one line of the confirmation, and the panel asks a tick for each before Run.
     """
@@ -536,7 +623,7 @@ def _state_warnings(instance: Instance | None, entries: Sequence[TaskEntry]) -> 
             "tasks may not accept a reset, or not run after it."
         )
     running = [e for e in entries if e.task.status_text == "running"]
-    if running:
+    if running and not rewind:
         names = ", ".join(e.task_name or e.task_id for e in running[:5])
         more = f" and {len(running) - 5} more" if len(running) > 5 else ""
         warnings.append(

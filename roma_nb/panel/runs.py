@@ -1,4 +1,5 @@
-"""``BatchRunner``: one batch at a time through ``reset_many``, stoppable, on a thread if asked.
+"""``BatchRunner``: one batch at a time — a ``rewind`` (the default) or a raw ``reset_many`` —
+stoppable, on a thread if asked.
 
 The model decides *whether* a plan may run (preview, confirmation); this module makes sure only
 one runs at a time and keeps what the last one did. Claiming is separate from running so a
@@ -14,19 +15,26 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..client import Progress, Recorder, StopSignal
-from ..models import ResetResult
+from ..client import Progress, StopSignal
+from ..models import ResetResult, RewindResult, RewindStep
 from .errors import PanelError, RunInProgress
+from .logs import TrackedLog
 from .plan import ResetPlan
 
 if TYPE_CHECKING:
     from ..client import RomaClient
 
-__all__ = ["BatchRunner", "Done"]
+__all__ = ["BatchRunner", "Done", "RunResult", "StepProgress"]
 
 logger = logging.getLogger("roma_nb.panel")
 
-Done = Callable[[list[ResetResult] | None, BaseException | None], None]
+RunResult = ResetResult | RewindResult
+"""One task's result: a ``RewindResult`` of a rewind, a ``ResetResult`` of a raw reset."""
+
+StepProgress = Callable[[RewindStep], None]
+"""Called with each finished step row of a rewind (look, stop, reset, start, verify)."""
+
+Done = Callable[[list[RunResult] | None, BaseException | None], None]
 """Called when a background run ends: ``(results, None)`` or ``(None, error)``."""
 
 
@@ -41,9 +49,10 @@ class _AnyStop:
 
 
 class BatchRunner:
-    """Runs claimed plans with ``client.reset_many``, writing every attempt to ``recorder``."""
+    """Runs claimed plans with ``client.rewind`` or ``client.reset_many`` (per the plan's
+    procedure), writing every step or attempt to ``recorder``."""
 
-    def __init__(self, client: RomaClient, recorder: Recorder, *, concurrency: int = 8) -> None:
+    def __init__(self, client: RomaClient, recorder: TrackedLog, *, concurrency: int = 8) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.client = client
@@ -55,8 +64,9 @@ class BatchRunner:
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_plan: ResetPlan | None = None
-        self.last_results: list[ResetResult] = []
+        self.last_results: list[RunResult] = []
         self.progress: tuple[int, int] = (0, 0)
+        self.last_step: RewindStep | None = None
 
     @property
     def running(self) -> bool:
@@ -78,7 +88,7 @@ class BatchRunner:
             self._stop_event = threading.Event()
             return plan
 
-    def unknown_targets(self) -> list[ResetResult]:
+    def unknown_targets(self) -> list[RunResult]:
         return [r for r in self.last_results if r.outcome == "unknown"]
 
     def retry_plan(self) -> ResetPlan:
@@ -90,28 +100,66 @@ class BatchRunner:
         return replace(plan, targets=tuple(t for t in plan.targets if t.task_id in ids))
 
     def execute(
-        self, plan: ResetPlan, progress: Progress | None, stop: StopSignal | None
-    ) -> list[ResetResult]:
-        """Send a claimed plan and release the claim, whatever happens."""
+        self,
+        plan: ResetPlan,
+        progress: Progress | None,
+        stop: StopSignal | None,
+        steps: StepProgress | None = None,
+    ) -> list[RunResult]:
+        """Send a claimed plan and release the claim, whatever happens.
+
+        ``progress(done, total, result)`` hears each raw reset; ``steps(row)`` each finished
+        step of a rewind (``progress`` is then ``(steps done, steps planned)``).
+        """
         if not self._running:
             raise PanelError("Nothing was sent: a plan must be claimed before it is sent.")
         self.progress = (0, len(plan.targets))
+        self.last_step = None
+        signal = _AnyStop(self._stop_event, stop)
 
         def on_progress(done: int, total: int, result: ResetResult) -> None:
             self.progress = (done, total)
             if progress is not None:
                 progress(done, total, result)
 
+        planned = plan.step_count()
+
+        def on_step(row: RewindStep) -> None:
+            done = self.progress[0] + 1
+            self.progress = (done, max(done, planned))
+            self.last_step = row
+            if steps is not None:
+                steps(row)
+
         try:
-            results = self.client.reset_many(
-                plan.targets,
-                plan.date_from,
-                concurrency=self.concurrency,
-                log=self.recorder,
-                dry_run=plan.dry_run,
-                progress=on_progress,
-                stop=_AnyStop(self._stop_event, stop),
-            )
+            results: list[RunResult]
+            if plan.rewinds:
+                self.progress = (0, planned)
+                results = list(
+                    self.client.rewind(
+                        plan.targets,
+                        plan.date_from,
+                        restart=plan.restart,
+                        verify=plan.verify,
+                        concurrency=self.concurrency,
+                        log=self.recorder,
+                        dry_run=plan.dry_run,
+                        progress=on_step,
+                        stop=signal,
+                    )
+                )
+            else:
+                results = list(
+                    self.client.reset_many(
+                        plan.targets,
+                        plan.date_from,
+                        concurrency=self.concurrency,
+                        log=self.recorder,
+                        dry_run=plan.dry_run,
+                        progress=on_progress,
+                        stop=signal,
+                    )
+                )
             with self._lock:
                 if self._retrying and self.last_plan is not None:
                     fresh = {(r.instance_id, r.task_id): r for r in results}
@@ -132,12 +180,13 @@ class BatchRunner:
         progress: Progress | None,
         stop: StopSignal | None,
         done: Done | None,
+        steps: StepProgress | None = None,
     ) -> threading.Thread:
         """``execute`` a claimed plan on a daemon thread; ``done`` hears how it ended."""
 
         def work() -> None:
             try:
-                results = self.execute(plan, progress, stop)
+                results = self.execute(plan, progress, stop, steps)
             except BaseException as exc:
                 logger.exception("background run failed")
                 if done is not None:

@@ -12,15 +12,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ..dates import DEFAULT_RETENTION
+from ..models import Restart
 from .choice import DateChoice, Resolution
-from .plan import ResetPlan
+from .plan import PanelProcedure, ResetPlan
 
 __all__ = ["PanelState", "Selection"]
 
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """What is chosen: instance, tasks (in selection order), ``date_from``, retention, dry run.
+    """What is chosen: instance, tasks (in selection order), ``date_from``, retention, dry run,
+    the procedure (a rewind by default; a raw reset for experts) and when a rewind restarts.
 
     Plain data compared with ``==``: it is ``ResetPanel.value``, so ``observe`` hears each change
     once and ``link`` can copy a selection to another panel (which checks it against its own
@@ -32,6 +34,8 @@ class Selection:
     date_from: DateChoice = field(default_factory=DateChoice.unset)
     retention: timedelta = DEFAULT_RETENTION
     dry_run: bool = False
+    procedure: PanelProcedure = "rewind"
+    restart: Restart = "as_before"
 
 
 @dataclass(frozen=True, slots=True)

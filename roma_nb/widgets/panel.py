@@ -31,10 +31,12 @@ import traitlets
 
 from ..dates import DEFAULT_RETENTION
 from ..history import RESULT_COLUMNS
-from ..models import ResetResult
+from ..models import RESTARTS, ResetResult, RewindStep
 from ..panel.errors import ConfirmationRequired, PanelError
 from ..panel.model import PanelModel
-from ..panel.plan import ResetPlan
+from ..panel.plan import PROCEDURES, ResetPlan
+from ..panel.preview import steps_frame
+from ..panel.runs import RunResult
 from ..panel.state import PanelState, Selection
 from ._html import classed, esc, frame_html, messages_html, pre_html
 from ._sink import ErrorSink
@@ -50,6 +52,27 @@ if TYPE_CHECKING:
     from ..history import ResultLog
 
 __all__ = ["RESULT_COLUMNS", "ResetPanel"]
+
+_RESTART_LABELS = {
+    "as_before": "as before (only the tasks that were running)",
+    "always": "always",
+    "never": "never (leave them stopped)",
+}
+_LEFT_STOPPED_STYLE = (
+    "background:#fdecea;border:2px solid #b71c1c;color:#7f0000;padding:6px 10px;border-radius:4px"
+)
+
+
+def _notice(result: RunResult) -> str:
+    """A failed, unknown or left-stopped task, in one line for the output area."""
+    name = result.task_name or result.task_id
+    line = f"{result.outcome.upper()}: {name} ({result.task_id}): {result.message or ''}"
+    if isinstance(result, ResetResult):
+        line = f"{result.outcome.upper()}: {name} ({result.task_id}): "
+        line += result.error_msg or result.message or ""
+        if result.request_id:
+            line += f" [request id {result.request_id}]"
+    return line
 
 
 def _checkbox(description: str, css_class: str, **layout: str) -> Any:
@@ -121,6 +144,8 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 self.instance_picker,
                 self.task_picker,
                 self.date_picker,
+                self.left_stopped_box,
+                w.HBox([self.procedure_choice, self.restart_choice]),
                 w.HBox([self.dry_run_box]),
                 w.HBox([self.preview_button, self.confirm_button]),
                 self.hint,
@@ -131,6 +156,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 w.HBox([self.run_button, self.stop_button, self.progress_bar]),
                 self.status,
                 w.HBox([self.retry_button]),
+                self.outcomes_html,
                 self.results_html,
                 self.sink.output,
             ]
@@ -139,8 +165,38 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self._wire()
         self.sink.guard("Listing the instances")(self.instance_picker.refresh)(initial=True)
         self.value = self.model.selection
+        self._show_left_stopped()
 
     def _build_flow(self) -> None:
+        self.procedure_choice = classed(
+            w.Dropdown(
+                options=[(label, key) for key, label in PROCEDURES.items()],
+                value="rewind",
+                description="Procedure",
+                style={"description_width": "initial"},
+                layout=w.Layout(width="auto"),
+            ),
+            "roma-procedure",
+        )
+        self.restart_choice = classed(
+            w.Dropdown(
+                options=[(_RESTART_LABELS[r], r) for r in RESTARTS],
+                value="as_before",
+                description="Start again",
+                style={"description_width": "initial"},
+                layout=w.Layout(width="auto"),
+            ),
+            "roma-restart",
+        )
+        self.left_stopped_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-left-stopped")
+        self.start_again_button = classed(
+            w.Button(description="Start them again", icon="play", button_style="danger"),
+            "roma-start-again",
+        )
+        self.left_stopped_box = w.VBox(
+            [self.left_stopped_html, self.start_again_button], layout=w.Layout(display="none")
+        )
+        self.outcomes_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-outcomes-table")
         self.dry_run_box = _checkbox(
             "Dry run: send nothing, record what would be sent", "roma-dry-run", width="auto"
         )
@@ -176,6 +232,11 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.task_picker.observe(guard("Selecting tasks")(self._picked), "value")
         self.date_picker.observe(guard("Choosing date_from")(self._picked), ["choice", "retention"])
         self.dry_run_box.observe(guard("Switching dry run")(self._picked), "value")
+        self.procedure_choice.observe(guard("Choosing the procedure")(self._picked), "value")
+        self.restart_choice.observe(guard("Choosing when to start again")(self._picked), "value")
+        self.start_again_button.on_click(
+            guard("Starting the tasks left stopped")(lambda _b: self.start_left_stopped())
+        )
         self.confirm_box.observe(guard("Confirming")(lambda _c: self._update()), "value")
         self.preview_button.on_click(guard("Preview")(lambda _b: self.preview()))
         self.confirm_button.on_click(guard("Confirm")(lambda _b: self._confirm_clicked()))
@@ -213,8 +274,15 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         frame = self.model.preview()
         self._hide_confirmation()
         warnings = [("warning", text) for text in frame.attrs.get("warnings", [])]
-        self.preview_html.value = messages_html(warnings) + frame_html(
-            frame, limit=self.table_rows, what="planned calls"
+        plan = self.model.previewed
+        assert plan is not None  # preview() just set it
+        steps = f"<b>Steps: {esc(plan.steps_summary())}</b>"
+        self.preview_html.value = (
+            messages_html(warnings)
+            + steps
+            + frame_html(steps_frame(plan), limit=self.table_rows, what="tasks")
+            + "<b>Reset calls</b>"
+            + frame_html(frame, limit=self.table_rows, what="planned calls")
         )
         self._update()
         return frame
@@ -222,13 +290,13 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     def confirmation_text(self) -> str:
         return self.model.confirmation_text()
 
-    def run(self, confirm: bool = False, dry_run: bool | None = None) -> list[ResetResult]:
+    def run(self, confirm: bool = False, dry_run: bool | None = None) -> list[RunResult]:
         """Run the previewed plan in this thread (``confirm=True`` required), as Run does."""
         results = self._start(lambda: self.model.claim(confirm=confirm, dry_run=dry_run))
         assert results is not None
         return results
 
-    def retry_unknown(self) -> list[ResetResult]:
+    def retry_unknown(self) -> list[RunResult]:
         """Re-send only the last run's unknown targets, in this thread."""
         results = self._start(lambda: self.model.claim(retry=True))
         assert results is not None
@@ -246,6 +314,36 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background run to end (True when nothing runs any more)."""
         return self.model.wait(timeout)
+
+    def start_left_stopped(self) -> None:
+        """ "Start them again": start the tasks a rewind left stopped, then show what is left."""
+        results = self.model.start_left_stopped()
+        for result in results:
+            if not result.ok:
+                name = result.task_name or result.task_id
+                self.sink.notice(f"START FAILED: {name} ({result.task_id}): {result.message}")
+        self._show_left_stopped()
+
+    def _show_left_stopped(self) -> None:
+        """The red banner: every task a rewind stopped and did not start again."""
+        frame = self.model.left_stopped
+        if frame.empty:
+            self.left_stopped_box.layout.display = "none"
+            self.left_stopped_html.value = ""
+            return
+        count = len(frame)
+        self.left_stopped_html.value = (
+            f'<div style="{_LEFT_STOPPED_STYLE}"><b>{count} task{"" if count == 1 else "s"} '
+            "LEFT STOPPED by a rewind: they do not sync until started again.</b>"
+            + frame_html(
+                frame,
+                limit=self.table_rows,
+                columns=("task_name", "task_id", "instance_id", "at", "rewind_id"),
+                what="tasks",
+            )
+            + "</div>"
+        )
+        self.left_stopped_box.layout.display = None
 
     # -- the selection --------------------------------------------------------------------
 
@@ -269,6 +367,8 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             self.date_picker.choice = chosen.date_from
             self.date_picker.retention = chosen.retention
             self.dry_run_box.value = chosen.dry_run
+            self.procedure_choice.value = chosen.procedure
+            self.restart_choice.value = chosen.restart
         finally:
             self._syncing = False
         self._update()
@@ -289,6 +389,8 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             date_from=self.date_picker.choice,
             retention=self.date_picker.retention,
             dry_run=bool(self.dry_run_box.value),
+            procedure=self.procedure_choice.value,
+            restart=self.restart_choice.value,
         )
 
     # -- the flow ---------------------------------------------------------------------------
@@ -354,18 +456,20 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
 
     def _start(
         self, claim: Callable[[], ResetPlan], *, background: bool = False
-    ) -> list[ResetResult] | None:
+    ) -> list[RunResult] | None:
         """Run and Retry, from a button or from code: claim a plan (the one run slot, after
         every check), show that it started, send it here or on a thread (then None)."""
         try:
             with self._ui_lock:  # the run's progress waits until the start is shown
                 plan = claim()
-                self._progress(0, len(plan.targets))
+                self._progress(0, plan.step_count())
                 if background:
-                    self.model.send_in_background(plan, self._progress, done=self._done_in_thread)
+                    self.model.send_in_background(
+                        plan, self._progress, done=self._done_in_thread, steps=self._step_done
+                    )
                     self._update()
                     return None
-            results = self.model.send(plan, progress=self._progress)
+            results = self.model.send(plan, progress=self._progress, steps=self._step_done)
         except BaseException as exc:
             self.status.value = messages_html([("warning", str(exc))])
             self._update()
@@ -386,38 +490,48 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         except Exception as exc:
             self.sink.error("Showing progress", exc)
 
-    def _done_in_thread(
-        self, results: list[ResetResult] | None, error: BaseException | None
-    ) -> None:
+    def _step_done(self, row: RewindStep) -> None:
+        """A step of a rewind finished: progress counts steps, the status names the last."""
+        done, total = self.model.progress
+        self._progress(done, total)
+        name = row.task_name or row.task_id
+        try:
+            with self._ui_lock:
+                self.status.value = messages_html(
+                    [
+                        (
+                            "info",
+                            f"Running: {done} of {total} steps; {name}: {row.step} {row.outcome}",
+                        )
+                    ]
+                )
+        except Exception as exc:
+            self.sink.error("Showing progress", exc)
+
+    def _done_in_thread(self, results: list[RunResult] | None, error: BaseException | None) -> None:
         try:
             self._finished(results, error)
         except Exception as exc:
             self.sink.error("Showing the results", exc)
 
-    def _finished(self, results: list[ResetResult] | None, error: BaseException | None) -> None:
+    def _finished(self, results: list[RunResult] | None, error: BaseException | None) -> None:
         with self._ui_lock:
             self._show_outcome(results, error)
 
-    def _show_outcome(self, results: list[ResetResult] | None, error: BaseException | None) -> None:
+    def _show_outcome(self, results: list[RunResult] | None, error: BaseException | None) -> None:
         self._hide_confirmation()
         if error is not None:
             self.sink.error("The run", error)
             self.status.value = messages_html([("error", "The run failed; see below.")])
         elif results is not None:
-            self.progress_bar.max = max(len(results), 1)
-            self.progress_bar.value = len(results)
+            self.progress_bar.value = self.progress_bar.max
             counts = Counter(r.outcome for r in results)
             summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
             tone = "ok" if set(counts) <= {"success", "dry-run"} else "warning"
             self.status.value = messages_html([(tone, f"Done: {summary or 'nothing to do'}.")])
             for result in results:
-                if result.outcome in ("failed", "unknown"):
-                    name = result.task_name or result.task_id
-                    detail = result.error_msg or result.message or ""
-                    self.sink.notice(
-                        f"{result.outcome.upper()}: {name} ({result.task_id}): {detail}"
-                        + (f" [request id {result.request_id}]" if result.request_id else "")
-                    )
+                if result.outcome in ("failed", "unknown", "left-stopped"):
+                    self.sink.notice(_notice(result))
         self.preview_html.value = messages_html(
             [("info", "That preview has been run. Preview again to run another batch.")]
         )
@@ -425,6 +539,14 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self._update()
 
     def _show_results(self) -> None:
+        outcomes = self.model.outcomes()
+        self.outcomes_html.value = (
+            ""
+            if outcomes.empty
+            else "<b>Outcome per task</b>"
+            + frame_html(outcomes, limit=self.table_rows, what="tasks")
+        )
+        self._show_left_stopped()
         frame = self.model.results
         if frame.empty:
             self.results_html.value = ""
