@@ -20,6 +20,7 @@ from roma_nb.panel import (
     PanelModel,
     PlanChanged,
     RunInProgress,
+    RunResult,
     default_log,
     recall_instance,
 )
@@ -52,6 +53,12 @@ def model(client: RomaClient, log: ResultLog) -> PanelModel:
     panel = PanelModel(client, log=log, tz="Asia/Shanghai", clock=lambda: NOW)
     panel.select(procedure="reset")
     return panel
+
+
+def _resets(results: list[RunResult]) -> list[ResetResult]:
+    """The results of a raw reset, typed as such."""
+    assert all(isinstance(r, ResetResult) for r in results)
+    return [r for r in results if isinstance(r, ResetResult)]
 
 
 def instance_id(model: PanelModel, index: int = 0) -> str:
@@ -387,7 +394,7 @@ def test_background_run_claims_at_once_and_reports_when_done(
     finished = threading.Event()
     outcome: list[object] = []
 
-    def done(results: list[ResetResult] | None, error: BaseException | None) -> None:
+    def done(results: list[RunResult] | None, error: BaseException | None) -> None:
         outcome.append(results if error is None else error)
         finished.set()
 
@@ -424,7 +431,7 @@ def test_stop_records_what_was_not_sent_as_skipped(
     assert "skipped" in outcomes
     sent = {r.task_id for r in results if r.outcome == "success"}
     assert {r.task_id for r in roma_sandbox.resets} == sent
-    skipped = [r for r in results if r.outcome == "skipped"]
+    skipped = [r for r in _resets(results) if r.outcome == "skipped"]
     assert all(r.attempts == 0 for r in skipped)
     frame = model.results
     assert sorted(frame["task_id"]) == sorted(ids)
@@ -451,7 +458,7 @@ def test_a_refused_task_is_a_failed_result_and_the_others_go_through(
     model.preview()
     results = model.run(confirm=True)
     assert [r.outcome for r in results] == ["success", "failed", "success"]
-    failed = results[1]
+    failed = _resets(results)[1]
     assert failed.error_code == "FDI.3023"
     assert failed.status_code == 400
     assert failed.message

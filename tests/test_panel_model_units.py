@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -226,6 +227,21 @@ def test_plan_equality_ignores_warnings_but_not_anything_sent() -> None:
     assert _plan() != _plan(date_from=1704164640001)
     assert _plan() != _plan(targets=(PlannedTask("t1", "orders"),))
     assert _plan() != _plan(dry_run=True)
+
+
+def test_a_rewind_plan_names_the_steps_of_each_task() -> None:
+    targets = (PlannedTask("t1", "orders", "inst-1", True), PlannedTask("t2", "", "inst-1", False))
+    plan = _plan(procedure="rewind", targets=targets, date_from=None, zone="UTC")
+    text = plan.confirmation_text()
+    assert text.startswith("REWIND the progress of 2 combined tasks on SANDBOX")
+    assert "steps:       stop 1 running task, reset 2, start it again, verify" in text
+    assert "orders (t1): running → stop, reset to the start point the service chooses" in text
+    assert "(no name) (t2): stopped → reset to the start point" in text
+    assert plan.step_count() == (1 + 4) + (1 + 1)
+    assert plan.confirmation_headline() == "Please read: this sends REAL stops, resets and starts."
+    assert plan != _plan(procedure="reset", targets=targets, date_from=None, zone="UTC")
+    never = replace(plan, restart="never")
+    assert "leave it stopped (restart='never')" in never.steps_summary()
 
 
 def test_confirmation_text_names_environment_instance_instant_and_every_task() -> None:

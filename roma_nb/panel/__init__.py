@@ -15,13 +15,16 @@ from .errors import ConfirmationRequired, PanelError, PlanChanged, RunInProgress
 from .logs import TrackedLog, default_log
 from .memory import forget_instances, recall_instance, remember_instance
 from .model import UNSET, PanelModel
-from .plan import PlannedTask, ResetPlan
+from .plan import PROCEDURES, PanelProcedure, PlannedTask, ResetPlan
 from .preview import PREVIEW_COLUMNS, preview_frame
-from .runs import BatchRunner
+from .runs import BatchRunner, RunResult
 from .state import PanelState, Selection
+from .stopped import OUTCOME_COLUMNS, outcome_frame
 
 __all__ = [
+    "OUTCOME_COLUMNS",
     "PREVIEW_COLUMNS",
+    "PROCEDURES",
     "UNSET",
     "BatchRunner",
     "Catalog",
@@ -29,12 +32,14 @@ __all__ = [
     "DateChoice",
     "PanelError",
     "PanelModel",
+    "PanelProcedure",
     "PanelState",
     "PlanChanged",
     "PlannedTask",
     "ResetPlan",
     "Resolution",
     "RunInProgress",
+    "RunResult",
     "SearchResult",
     "Selection",
     "TaskEntry",
@@ -44,6 +49,7 @@ __all__ = [
     "default_log",
     "forget_instances",
     "hour_ago",
+    "outcome_frame",
     "preview_frame",
     "recall_instance",
     "remember_instance",

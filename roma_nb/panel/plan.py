@@ -63,7 +63,9 @@ class ResetPlan:
     warnings: tuple[str, ...] = field(default=(), compare=False)
     sandbox: bool = False
     """Whether ``environment`` is the SANDBOX (decides the confirmation's words)."""
-    procedure: PanelProcedure = "rewind"
+    procedure: PanelProcedure = "reset"
+    """A plan made by hand is a raw reset, as before; the panel's plans carry its choice
+    (``Selection.procedure``, a rewind by default)."""
     restart: Restart = "as_before"
     verify: bool = True
 
