@@ -37,10 +37,14 @@ def roma_sandbox(lenient_sandbox: Sandbox) -> Sandbox:
     return lenient_sandbox
 
 
-def make_panel(client: RomaClient, **options: Any) -> ResetPanel:
+def make_panel(client: RomaClient, *, procedure: str = "reset", **options: Any) -> ResetPanel:
+    """A panel with its Procedure chosen as a person would (the raw reset here: these tests
+    are about the flow's safety rules; the rewind's are in ``test_widgets_rewind.py``)."""
     options.setdefault("background", False)
     options.setdefault("clock", lambda: NOW)
-    return ResetPanel(client, **options)
+    panel = ResetPanel(client, **options)
+    panel.procedure_choice.value = procedure
+    return panel
 
 
 @pytest.fixture

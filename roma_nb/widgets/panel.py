@@ -96,7 +96,13 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     ``value`` (a traitlet) is the ``Selection``: ``observe(callback, "value")`` hears every
     change, and setting it (or ``link``-ing it) selects, checked like ``select``.
 
-    CSS classes of the flow: ``roma-reset-panel`` (box), ``roma-dry-run`` (Checkbox),
+    ``procedure_choice`` picks what Run does: the rewind (stop, reset, start, verify; the default)
+    or the raw reset (experts); ``restart_choice`` when a rewind starts tasks again. A red
+    banner lists the tasks a rewind left stopped, with "Start them again".
+
+    CSS classes of the flow: ``roma-reset-panel`` (box), ``roma-procedure`` / ``roma-restart``
+    (Dropdowns), ``roma-left-stopped`` (HTML) and ``roma-start-again`` (Button) of the banner,
+    ``roma-steps-table`` and ``roma-outcomes-table`` (HTML), ``roma-dry-run`` (Checkbox),
     ``roma-preview`` / ``roma-confirm`` / ``roma-run`` / ``roma-stop`` / ``roma-retry-unknown``
     (Buttons), ``roma-confirm-check`` (Checkbox), ``roma-preview-table``, ``roma-confirmation``,
     ``roma-status``, ``roma-results-table`` (HTML), ``roma-progress`` (IntProgress),
@@ -149,6 +155,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 w.HBox([self.dry_run_box]),
                 w.HBox([self.preview_button, self.confirm_button]),
                 self.hint,
+                self.steps_html,
                 self.preview_html,
                 self.confirmation_html,
                 self.warning_ticks,
@@ -204,6 +211,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.confirm_button = classed(
             w.Button(description="Confirm…", icon="check"), "roma-confirm"
         )
+        self.steps_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-steps-table")
         self.preview_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-preview-table")
         self.confirmation_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-confirmation")
         self.warning_ticks = classed(w.VBox([]), "roma-warning-ticks")
@@ -276,11 +284,11 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         warnings = [("warning", text) for text in frame.attrs.get("warnings", [])]
         plan = self.model.previewed
         assert plan is not None  # preview() just set it
-        steps = f"<b>Steps: {esc(plan.steps_summary())}</b>"
+        self.steps_html.value = f"<b>Steps: {esc(plan.steps_summary())}</b>" + frame_html(
+            steps_frame(plan), limit=self.table_rows, what="tasks"
+        )
         self.preview_html.value = (
             messages_html(warnings)
-            + steps
-            + frame_html(steps_frame(plan), limit=self.table_rows, what="tasks")
             + "<b>Reset calls</b>"
             + frame_html(frame, limit=self.table_rows, what="planned calls")
         )
@@ -532,6 +540,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             for result in results:
                 if result.outcome in ("failed", "unknown", "left-stopped"):
                     self.sink.notice(_notice(result))
+        self.steps_html.value = ""
         self.preview_html.value = messages_html(
             [("info", "That preview has been run. Preview again to run another batch.")]
         )
@@ -568,6 +577,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             if not busy and self._confirmation_shown and not state.current:
                 self._hide_confirmation()
             if not busy and state.previewed is not None and not state.current:
+                self.steps_html.value = ""
                 self.preview_html.value = messages_html(
                     [("warning", "The selection changed since this preview: preview again.")]
                 )
