@@ -21,11 +21,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
 from browser.kernels import isolated_env
-from browser.panel_page import FIRST_RENDER_MS, RUNBOOK, PanelPage, sandbox_endpoint, sent
+from browser.panel_page import (
+    FIRST_RENDER_MS,
+    RUNBOOK,
+    STEP_MS,
+    PanelPage,
+    sandbox_endpoint,
+    sent,
+)
 from browser.servers import Server, start_voila
+from playwright.sync_api import expect
 
 pytestmark = [
     pytest.mark.browser,
@@ -90,7 +99,7 @@ def test_typed_time_with_zone_utc_sends_the_same_date_from_in_any_browser_zone(
         results = panel.run(rows=2)
         rows = results.locator("tbody tr").all_inner_texts()
         assert all(sum(task_id in row for row in rows) == 1 for task_id in task_ids)
-        assert all("success" in row and str(TYPED_AS_UTC_MS) in row for row in rows)
+        assert all("success" in row or "unverified" in row for row in rows)
 
         assert sent(sandbox) == sorted((instance_id, t, TYPED_AS_UTC_MS) for t in task_ids)
         assert page_errors == []
@@ -131,5 +140,58 @@ def test_the_zone_chosen_in_the_panel_decides_the_instant(
         keep_screenshot(shot, "panel.png")
         panel.run(rows=3)
         assert sent(sandbox) == sorted((instance_id, t, expected) for t in task_ids)
+    finally:
+        context.close()
+
+
+def test_a_rewind_clicked_through_shows_outcomes_and_the_left_stopped_banner(
+    voila: Server, browser: Any, tmp_path: Path
+) -> None:
+    """Two running tasks, the second of which cannot be started again (``start_fails``): Run
+    rewinds both; the first ends ``success`` or ``unverified``, the second ``left-stopped``
+    and in the red banner, until "Start them again" (the fault cleared) starts it."""
+    context = browser.new_context(timezone_id="UTC", viewport={"width": 1280, "height": 2400})
+    page = context.new_page()
+    try:
+        page.goto(f"{voila.url}/", timeout=FIRST_RENDER_MS)
+        panel = PanelPage(page)
+        panel.wait_until_shown()
+        sandbox = sandbox_endpoint(page)
+        panel.choose_instance(0)
+        first, second = panel.choose_tasks(2, state="running")
+        yesterday = datetime.now(ZoneInfo("UTC")) - timedelta(days=1)
+        panel.type_time(yesterday.strftime("%Y-%m-%dT%H:%M"), "UTC")
+        panel.set_dry_run(False)
+        expect(page.locator(".roma-procedure select")).to_have_value(
+            "Rewind (stop, reset, start, verify)"
+        )
+        panel.preview(rows=2)
+        steps = page.locator(".roma-steps-table")
+        expect(steps).to_contain_text("stop 2 running tasks, reset 2, start them again, verify")
+        confirmation = panel.confirm()
+        expect(confirmation).to_contain_text("Rewind (stop, reset, start, verify)")
+        expect(confirmation).to_contain_text(f"({first}): running → stop, reset to")
+        shot = tmp_path / "panel-rewind-confirmation.png"
+        panel.panel.screenshot(path=str(shot))
+        keep_screenshot(shot, shot.name)
+
+        fault = {"kind": "start_fails", "match": second}
+        httpx.post(f"{sandbox}/_sandbox/faults", json=fault, timeout=10).raise_for_status()
+        results = panel.run(rows=2)
+        rows = results.locator("tbody tr").all_inner_texts()
+        [row_first] = [r for r in rows if first in r]
+        [row_second] = [r for r in rows if second in r]
+        assert "success" in row_first or "unverified" in row_first
+        assert "left-stopped" in row_second
+        banner = panel.left_stopped()
+        expect(banner).to_contain_text("LEFT STOPPED", timeout=STEP_MS)
+        expect(banner).to_contain_text(second)
+        shot = tmp_path / "panel-rewind-results.png"
+        panel.panel.screenshot(path=str(shot))
+        keep_screenshot(shot, shot.name)
+
+        httpx.delete(f"{sandbox}/_sandbox/faults", timeout=10).raise_for_status()
+        page.locator(".roma-start-again").click()
+        expect(banner).to_be_hidden(timeout=STEP_MS)
     finally:
         context.close()

@@ -20,6 +20,7 @@ RUNBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "reset_combined_ta
 
 FIRST_RENDER_MS = 60_000  # a kernel start and a notebook run on a loaded 2-core machine
 STEP_MS = 30_000
+REWIND_MS = 180_000  # stops and starts that take their time, then the verification
 
 _ID_IN_LABEL = re.compile(r"\(([^()]+)\)\s*$")
 _ENDPOINT = re.compile(r"http://127\.0\.0\.1:\d+")
@@ -65,10 +66,16 @@ class PanelPage:
         assert match is not None
         return match.group(1)
 
-    def choose_tasks(self, count: int) -> list[str]:
-        """Select the first ``count`` listed tasks; returns their ids (second field of a label)."""
+    def choose_tasks(self, count: int, *, state: str | None = None) -> list[str]:
+        """Select the first ``count`` listed tasks (only those whose label shows ``state``,
+        e.g. "running", when given); returns their ids (second field of a label)."""
         select = self.page.locator(".roma-task-select select")
-        labels = select.locator("option").all_text_contents()[:count]
+        labels = [
+            label
+            for label in select.locator("option").all_text_contents()
+            if state is None or f" · {state} · " in label.replace("\xa0", " ")
+        ][:count]
+        assert len(labels) == count, f"not {count} {state or ''} tasks listed"
         select.select_option(label=labels)
         ids = [label.replace("\xa0", " ").split(" · ")[1] for label in labels]
         summary = self.page.locator(".roma-task-selected")
@@ -122,11 +129,21 @@ class PanelPage:
         return count
 
     def run(self, rows: int) -> Any:
+        """Tick, Run, and wait for the outcome per task (``rows`` tasks); returns that table."""
         self.page.locator(".roma-confirm-check input[type=checkbox]").check()
         self.tick_warnings()
         run = self.page.locator(".roma-run")
         expect(run).to_be_enabled(timeout=STEP_MS)
         run.click()
-        table = self.page.locator(".roma-results-table table")
-        expect(table.locator("tbody tr")).to_have_count(rows, timeout=STEP_MS)
+        table = self.page.locator(".roma-outcomes-table table")
+        expect(table.locator("tbody tr")).to_have_count(rows, timeout=REWIND_MS)
         return table
+
+    def choose_procedure(self, label: str) -> None:
+        select = self.page.locator(".roma-procedure select")
+        select.select_option(label=label)
+        expect(select).to_have_value(label)  # ipywidgets: an option's value is its label
+
+    def left_stopped(self) -> Any:
+        """The red banner of tasks a rewind left stopped (visible or not)."""
+        return self.page.locator(".roma-left-stopped")
