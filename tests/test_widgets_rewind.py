@@ -65,7 +65,7 @@ def test_run_rewinds_and_shows_each_tasks_outcome(client: RomaClient, sandbox: S
     _pick(panel, tasks)
     panel.preview_button.click()
     assert "stop 2 running tasks, reset 2, start them again, verify" in panel.steps_html.value
-    assert panel.steps_html.value.count("running → stop, reset to") == 2
+    assert panel.steps_html.value.count("<td>stop, reset to") == 2
     panel.confirm_button.click()
     assert "Rewind (stop, reset, start, verify)" in panel.confirmation_html.value
     assert "stops, resets and starts to the SANDBOX" in panel.confirmation_html.value

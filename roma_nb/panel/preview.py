@@ -79,6 +79,9 @@ def steps_frame(plan: ResetPlan) -> pd.DataFrame:
     """What will happen to each task of a plan, in words, with ``STEP_COLUMNS``."""
     import pandas as pd
 
-    rows = [(t.task_name, t.task_id, t.state, plan.task_steps(t)) for t in plan.targets]
+    rows = [
+        (t.task_name, t.task_id, t.state, plan.task_steps(t).split(" → ", 1)[-1])
+        for t in plan.targets
+    ]
     frame: pd.DataFrame = pd.DataFrame.from_records(rows, columns=list(STEP_COLUMNS))
     return frame
