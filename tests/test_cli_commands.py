@@ -245,7 +245,7 @@ def test_reset_dry_run_records_without_sending(
 def test_reset_without_date_from_sends_an_empty_body(
     roma_sandbox: Sandbox, sandbox_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    task = combined(roma_sandbox)[0]
+    task = combined(roma_sandbox, running=False)[0]  # a running task would be refused
     code, _, err = run(
         capsys, "reset", instance(roma_sandbox).id, task.task_id, "--no-date-from", "--yes"
     )
