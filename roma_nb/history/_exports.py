@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
+from datetime import datetime, timedelta, timezone
 from typing import IO, TYPE_CHECKING, Any
 
 from ._frame import (
@@ -24,6 +26,7 @@ from ._frame import (
     object_array,
     outcome_array,
     string_array,
+    time_array,
 )
 
 if TYPE_CHECKING:
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["read_csv", "read_parquet", "write_csv", "write_parquet"]
 
 _US_COLUMNS = ("at", "completed_at")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_US = timedelta(microseconds=1)
 
 
 def _check_columns(frame: pd.DataFrame, what: str) -> None:
@@ -46,7 +51,34 @@ def write_csv(frame: pd.DataFrame, target: str | os.PathLike[str] | IO[str]) -> 
     RFC 4180 line ends: with "\n" alone the csv module would leave a bare "\r" in a value (a
     server's message may hold one) unquoted, and readers would split the row there.
     """
+    if sys.version_info < (3, 11):
+        _refuse_nul(frame)
     frame.to_csv(target, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+
+
+def _refuse_nul(frame: pd.DataFrame) -> None:
+    """Python 3.10's csv module can neither write nor read a NUL character (3.11 can both): say
+    so before writing anything, instead of failing half-way through the file."""
+    from ._errors import HistoryError
+
+    for name in STRING_COLUMNS:
+        if name in frame.columns and frame[name].str.contains("\0", regex=False).any():
+            raise HistoryError(
+                f"{name} holds a NUL character, which CSV cannot hold on Python 3.10: export "
+                "JSON or Parquet instead, or use Python 3.11 or newer."
+            )
+
+
+def _epoch_us(text: str) -> int:
+    """An ISO-8601 time from the CSV as integer microseconds since the epoch (naive text is UTC).
+
+    Parsed by ``datetime``, not ``pandas.to_datetime``: pandas 2 parses text into nanoseconds,
+    which end in 2262, while the history holds any time of the years 1..9999.
+    """
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))  # Python 3.10 reads no "Z"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment - _EPOCH) // _ONE_US
 
 
 def read_csv(source: str | os.PathLike[str] | IO[str]) -> pd.DataFrame:
@@ -69,8 +101,8 @@ def read_csv(source: str | os.PathLike[str] | IO[str]) -> pd.DataFrame:
         elif name in STRING_COLUMNS:
             data[name] = string_array(object_array(cells(name)))
         elif name in _US_COLUMNS:
-            parsed = pd.to_datetime(raw[name], utc=True, format="ISO8601")
-            data[name] = parsed.dt.as_unit("us").array
+            times = [None if v is None else _epoch_us(v) for v in cells(name)]
+            data[name] = time_array(int64_values(object_array(times)), "us")
         elif name == "date_from":
             data[name] = date_from_array(ints("date_from_ms"))
         elif name == "outcome":

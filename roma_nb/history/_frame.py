@@ -27,14 +27,18 @@ Columns, in this order (``COLUMNS``), and their dtypes (``column_dtypes()``):
 ``date_from`` shows it as a time when it falls in years 1..9999, and is ``NaT`` beyond: pandas
 could hold later instants in millisecond resolution, but such a ``Timestamp`` cannot be printed,
 formatted or turned into a ``datetime``, which would make a harmless look at a bad row raise.
-Strings use the ``string`` dtype with Python storage so the frame's dtypes are the same whether
-or not pyarrow is installed.
+Times carry ``datetime.timezone.utc``, an object, never a zone name: given a name, pandas 2 looks
+it up in pytz and pandas 3 in zoneinfo. To show them in a zone, ``tz_convert(ZoneInfo(name))``
+gives the wall times ``roma_nb.dates`` computes, whatever the pandas version. Strings use the
+``string`` dtype with Python storage so the frame's dtypes are the same whether or not pyarrow is
+installed.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from datetime import timezone
 from typing import TYPE_CHECKING, Any
 
 from ._filters import OUTCOME_CATEGORIES
@@ -146,9 +150,9 @@ def column_dtypes() -> dict[str, Any]:
         elif name in INT_COLUMNS:
             dtypes[name] = pd.Int64Dtype()
         elif name in _US_COLUMNS:
-            dtypes[name] = pd.DatetimeTZDtype("us", "UTC")
+            dtypes[name] = pd.DatetimeTZDtype("us", timezone.utc)
         elif name == "date_from":
-            dtypes[name] = pd.DatetimeTZDtype("ms", "UTC")
+            dtypes[name] = pd.DatetimeTZDtype("ms", timezone.utc)
         elif name == "outcome":
             dtypes[name] = _outcome_dtype()
         elif name == "elapsed_ms":
@@ -231,7 +235,7 @@ def time_array(values_and_mask: tuple[Any, Any], unit: str) -> Any:
     import pandas as pd
 
     values, _ = values_and_mask
-    return pd.DatetimeIndex(values.view(f"datetime64[{unit}]")).tz_localize("UTC").array
+    return pd.DatetimeIndex(values.view(f"datetime64[{unit}]")).tz_localize(timezone.utc).array
 
 
 def date_from_array(values_and_mask: tuple[Any, Any]) -> Any:
