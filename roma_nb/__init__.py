@@ -28,10 +28,12 @@ _EXPORTS: dict[str, str] = {
     "ResetPanel": "roma_nb.widgets",
     "ResetResult": "roma_nb.models",
     "ResultLog": "roma_nb.history",
+    "RewindResult": "roma_nb.models",
     "RetryPolicy": "roma_nb.client",
     "RomaClient": "roma_nb.client",
     "RomaError": "roma_nb.errors",
     "ServerError": "roma_nb.errors",
+    "StepResult": "roma_nb.models",
     "Task": "roma_nb.models",
     "TaskMonitor": "roma_nb.models",
     "TaskPicker": "roma_nb.widgets",
@@ -61,9 +63,11 @@ __all__ = [
     "ResetResult",
     "ResultLog",
     "RetryPolicy",
+    "RewindResult",
     "RomaClient",
     "RomaError",
     "ServerError",
+    "StepResult",
     "Task",
     "TaskMonitor",
     "TaskPicker",
@@ -91,7 +95,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TransportError,
         ValidationError,
     )
-    from .models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
+    from .models import (
+        Instance,
+        MonitorLog,
+        ResetResult,
+        RewindResult,
+        StepResult,
+        Task,
+        TaskMonitor,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -1,8 +1,10 @@
 """Where to connect and how to authenticate: explicit arguments, then environment, then files.
 
-Pure resolution (nothing here opens a connection): the client imports these functions (the auth
-classes only load when credentials are resolved, which keeps the client's import light), and
-``roma_nb.connection.connect`` turns a :class:`Settings` into a client. The names are those users
+Pure resolution (nothing here opens a connection). Only ``roma_nb.connection.connect`` and the CLI
+read the environment and files, through :func:`resolve_settings`, and turn the :class:`Settings`
+into a client; the client itself takes explicit values and uses only the environment-free helpers
+here (``roma_endpoint_for_region``, ``tls_verify``, ``environment_label``). The auth classes only
+load when credentials are resolved, which keeps the client's import light. The names are those users
 of the official SDK already have (``roma-api.md`` §4) plus ours (``DESIGN.md``):
 
 ============================  =====================================================================
@@ -49,6 +51,7 @@ __all__ = [
     "SANDBOX",
     "Profile",
     "Settings",
+    "environment_label",
     "iam_endpoint_for_region",
     "read_credentials_file",
     "region_from_endpoint",
@@ -58,6 +61,7 @@ __all__ = [
     "resolve_settings",
     "resolve_verify",
     "roma_endpoint_for_region",
+    "tls_verify",
     "wants_sandbox",
 ]
 
@@ -226,20 +230,25 @@ def resolve_verify(
     verify: bool | str | os.PathLike[str] | ssl.SSLContext | None = None,
     env: Mapping[str, str] | None = None,
 ) -> bool | ssl.SSLContext:
-    """TLS verification for httpx: explicit ``verify``, else ``ROMA_NB_CA_BUNDLE``, else on.
-
-    A CA bundle path (file or directory) becomes an ``ssl.SSLContext`` trusting it, because
-    httpx no longer takes a path directly.
-    """
+    """TLS verification for httpx: explicit ``verify``, else ``ROMA_NB_CA_BUNDLE``, else on."""
     env = os.environ if env is None else env
-    if isinstance(verify, (bool, ssl.SSLContext)):
-        return verify
     if verify is not None:
-        return _ca_context(os.fspath(verify), "verify=")
+        return tls_verify(verify)
     bundle = _env(env, CA_BUNDLE)
     if bundle is not None:
         return _ca_context(bundle, CA_BUNDLE)
     return True
+
+
+def tls_verify(verify: bool | str | os.PathLike[str] | ssl.SSLContext) -> bool | ssl.SSLContext:
+    """An explicit ``verify`` for httpx, without looking at the environment (the client's rule).
+
+    A CA bundle path (file or directory) becomes an ``ssl.SSLContext`` trusting it, because
+    httpx no longer takes a path directly.
+    """
+    if isinstance(verify, (bool, ssl.SSLContext)):
+        return verify
+    return _ca_context(os.fspath(verify), "verify=")
 
 
 def _ca_context(path_text: str, source: str) -> ssl.SSLContext:
@@ -360,8 +369,8 @@ def _missing_message(problems: list[str]) -> str:
 
 
 def environment_label(endpoint: str, project_id: str) -> str:
-    """How the environment is named to people: the host and the project."""
-    return f"{urlsplit(endpoint).netloc} / project {project_id}"
+    """How the environment is named to people: the host (never user info) and the project."""
+    return f"{urlsplit(endpoint).netloc.rsplit('@', 1)[-1]} / project {project_id}"
 
 
 @dataclass

@@ -39,13 +39,14 @@ _stack = contextlib.ExitStack()
 
 
 def embedded_sandbox() -> Sandbox:
-    """The process's embedded sandbox, started on first use and stopped at interpreter exit."""
+    """The process's embedded sandbox, started on first use and stopped at interpreter exit,
+    with the options of ``$ROMA_NB_SANDBOX_OPTIONS`` (a JSON object; ``roma-nb demo`` sets it)."""
     global _sandbox
     with _lock:
         if _sandbox is None:
-            from .sandbox import serve
+            from .sandbox import options_from_environment, serve
 
-            _sandbox = _stack.enter_context(serve())
+            _sandbox = _stack.enter_context(serve(**options_from_environment()))
             atexit.register(_stop)
         return _sandbox
 

@@ -50,6 +50,7 @@ import re
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from fractions import Fraction
 from functools import lru_cache
 from typing import Literal, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -61,12 +62,15 @@ __all__ = [
     "MAX_MS",
     "SECONDS_LIKE",
     "Ambiguous",
+    "DateFrom",
     "InstantView",
     "Nonexistent",
     "assess_date_from",
     "available_zones",
+    "format_duration",
     "format_instant",
     "from_epoch_ms",
+    "resolve_time_text",
     "resolve_zone",
     "to_epoch_ms",
     "validate_date_from",
@@ -683,6 +687,28 @@ def validate_date_from(value: object) -> int | None:
     return to_epoch_ms(value, "UTC")
 
 
+@dataclass(frozen=True, slots=True)
+class DateFrom:
+    """A ``date_from`` already checked: ``ms`` is what is sent (None: the service decides).
+
+    The client checks its ``date_from`` argument once, where it enters (``reset_call``,
+    ``reset_combined_task``, ``reset_many``), and passes this inside, so a batch of many targets
+    does not read the same value again for each of them. ``DateFrom.check`` accepts what
+    ``validate_date_from`` accepts, and a ``DateFrom`` as it is.
+    """
+
+    ms: int | None
+
+    def __post_init__(self) -> None:
+        if self.ms is not None:
+            _as_ms_int(self.ms, "date_from")  # built directly: refuse what check() refuses
+
+    @classmethod
+    def check(cls, value: object) -> DateFrom:
+        """``value`` checked as ``validate_date_from`` does; raises ``ValidationError``."""
+        return value if isinstance(value, DateFrom) else cls(validate_date_from(value))
+
+
 # --- presentation ----------------------------------------------------------------------------
 
 
@@ -729,3 +755,198 @@ def assess_date_from(
             "that time (Huawei advises keeping CDC logs at least 2 days)."
         ]
     return []
+
+
+# --- what a person types: absolute or relative -----------------------------------------------
+
+_UNIT_MS = {
+    "ms": 1,
+    "msec": 1,
+    "millisecond": 1,
+    "milliseconds": 1,
+    "s": 1000,
+    "sec": 1000,
+    "secs": 1000,
+    "second": 1000,
+    "seconds": 1000,
+    "m": 60_000,
+    "min": 60_000,
+    "mins": 60_000,
+    "minute": 60_000,
+    "minutes": 60_000,
+    "h": 3_600_000,
+    "hr": 3_600_000,
+    "hrs": 3_600_000,
+    "hour": 3_600_000,
+    "hours": 3_600_000,
+    "d": 86_400_000,
+    "day": 86_400_000,
+    "days": 86_400_000,
+    "w": 604_800_000,
+    "wk": 604_800_000,
+    "week": 604_800_000,
+    "weeks": 604_800_000,
+}
+_NUMBER = r"[0-9]{1,15}(?:[.,][0-9]{1,9})?"
+_WORDS = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)", re.IGNORECASE)
+_ISO_DURATION = re.compile(
+    rf"""P(?:(?P<W>{_NUMBER})W
+        |(?:(?P<Y>{_NUMBER})Y)?(?:(?P<MO>{_NUMBER})M)?(?:(?P<D>{_NUMBER})D)?
+         (?:T(?:(?P<H>{_NUMBER})H)?(?:(?P<MI>{_NUMBER})M)?(?:(?P<S>{_NUMBER})S)?)?)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_ISO_UNIT_MS = {"W": 604_800_000, "D": 86_400_000, "H": 3_600_000, "MI": 60_000, "S": 1000}
+_RELATIVE = re.compile(
+    r"(?:(?P<now>now)\s*(?:(?P<sign>[+-])\s*(?P<after_now>.+))?"
+    r"|(?P<lead>[+-])\s*(?P<signed>.+)"
+    r"|(?P<ago>.+?)\s*\bago)",
+    re.IGNORECASE | re.DOTALL,
+)
+_DAY_WORD = re.compile(
+    r"(?P<day>today|yesterday)"
+    r"(?:\s+(?:at\s+)?(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})"
+    r"(?::(?P<second>[0-9]{2})(?:[.,](?P<fraction>[0-9]{1,6}))?)?)?",
+    re.IGNORECASE,
+)
+_RELATIVE_FORMS = (
+    "'2h ago', '90m', '-90m', '1h30m ago', 'PT2H', 'now', 'now-1d', 'today 02:00', "
+    "'yesterday 02:00'"
+)
+
+
+def _amount(number: str) -> Fraction:
+    return Fraction(number.replace(",", "."))
+
+
+def _duration_ms(text: str, shown: str) -> Fraction | None:
+    """The length of a duration in milliseconds (exact), or None if ``text`` is not one."""
+    stripped = text.strip()
+    iso = _ISO_DURATION.fullmatch(stripped)
+    if iso is not None:
+        parts = iso.groupdict()
+        if parts["Y"] is not None or parts["MO"] is not None:
+            raise ValidationError(
+                f"{shown} counts years or months, which have no fixed length; give the "
+                "duration in weeks, days, hours, minutes or seconds (P30D, PT36H)."
+            )
+        given = {unit: parts[unit] for unit in _ISO_UNIT_MS if parts[unit] is not None}
+        if not given:
+            return None
+        return sum((_amount(n) * _ISO_UNIT_MS[u] for u, n in given.items()), Fraction(0))
+    total, position = Fraction(0), 0
+    for match in _WORDS.finditer(stripped):
+        if match.start() != position:
+            return None
+        unit = match.group(2).lower()
+        if unit not in _UNIT_MS:
+            if unit in ("mo", "mon", "month", "months", "y", "yr", "year", "years"):
+                raise ValidationError(
+                    f"{shown} counts years or months, which have no fixed length; give the "
+                    "duration in weeks, days, hours, minutes or seconds (30d, 36h)."
+                )
+            raise ValidationError(
+                f"{shown}: {match.group(2)!r} is not a unit roma_nb knows; use ms, s, m (or "
+                "min), h, d or w."
+            )
+        total += _amount(match.group(1)) * _UNIT_MS[unit]
+        position = match.end()
+    return total if position and position == len(stripped) else None
+
+
+def _shifted(now: int, amount: Fraction, sign: int, shown: str) -> int:
+    """``now`` moved by ``amount`` ms, floored to a millisecond, then checked like any instant."""
+    exact = now + sign * amount
+    return _check_instant(exact.numerator // exact.denominator, shown)
+
+
+def _day_word(
+    match: re.Match[str],
+    now: int,
+    zone: tzinfo,
+    shown: str,
+    ambiguous: Ambiguous,
+    nonexistent: Nonexistent,
+) -> int:
+    today = _utc(now).astimezone(zone).date()
+    day = today - timedelta(days=1) if match["day"].lower() == "yesterday" else today
+    try:
+        wall = datetime(
+            day.year,
+            day.month,
+            day.day,
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+            int((match["fraction"] or "").ljust(6, "0")),
+        )
+    except ValueError as exc:
+        raise ValidationError(f"{shown} is not a real time of day: {exc}.") from None
+    return _localize(wall, zone, shown, ambiguous, nonexistent)
+
+
+def resolve_time_text(
+    text: str,
+    tz: str | tzinfo = "UTC",
+    *,
+    now_ms: int,
+    ambiguous: Ambiguous = "raise",
+    nonexistent: Nonexistent = "raise",
+) -> int:
+    """The instant a person meant by ``text``, absolute or relative to ``now_ms``: epoch ms.
+
+    Relative forms, read against the injected clock ``now_ms`` (so the caller resolves once and
+    keeps the number; nothing here reads the system clock):
+
+    - a duration ago: ``"2h ago"``, ``"-90m"``, bare ``"90m"`` (as ``--since 90m`` reads it),
+      ``"now-1d"``, and ``"now+15m"`` / ``"+15m"`` ahead; ``"now"`` alone. Durations are
+      ``1h30m``, ``1.5 hours``, ``2 days 3h`` (units ms, s, m/min, h, d, w, any case) or ISO-8601
+      ``PT2H``, ``P1DT6H``, ``P2W``. They are elapsed time: ``1d`` is 24 h even across a DST
+      change; for "the same clock time yesterday" write ``yesterday 02:00``. Months and years
+      have no fixed length and are refused.
+    - ``"today"`` / ``"yesterday"`` with an optional ``HH:MM[:SS[.ffffff]]`` (default midnight):
+      that wall time on that calendar day in ``tz``, the day taken from ``now_ms`` in ``tz``.
+      A wall time in a DST gap or fold is refused (or chosen by ``nonexistent`` /
+      ``ambiguous``) with the same words ``to_epoch_ms`` uses.
+
+    Anything else is read by ``to_epoch_ms(text, tz)``: ISO-8601, integer milliseconds. Fractions
+    of a millisecond are floored, as there. Every result passes ``validate_date_from``.
+    """
+    if not isinstance(text, str):
+        raise ValidationError(f"A typed time must be a string, not {type(text).__name__}.")
+    now = _as_ms_int(now_ms, "now_ms")
+    zone = resolve_zone(tz)
+    stripped = text.strip()
+    shown = _short(text)
+    day = _DAY_WORD.fullmatch(stripped)
+    if day is not None:
+        return _day_word(day, now, zone, shown, ambiguous, nonexistent)
+    relative = _RELATIVE.fullmatch(stripped)
+    if relative is not None:
+        if relative["now"] and relative["sign"] is None:
+            return now
+        sign = relative["sign"] or relative["lead"]
+        body = relative["after_now"] or relative["signed"] or relative["ago"]
+        amount = _duration_ms(body, shown)
+        if amount is not None:
+            return _shifted(now, amount, 1 if sign == "+" else -1, shown)
+    else:
+        amount = _duration_ms(stripped, shown)
+        if amount is not None:
+            return _shifted(now, amount, -1, shown)
+    if _DIGITS.fullmatch(stripped) or _ISO.fullmatch(stripped) or not stripped:
+        return to_epoch_ms(text, zone, ambiguous=ambiguous, nonexistent=nonexistent)
+    raise ValidationError(
+        f"{shown} is not a time roma_nb understands. Use ISO-8601 such as '2021-08-27T08:25:14Z' "
+        f"or '2021-08-27 16:25' (read in {_zone_label(zone)}), integer milliseconds, or a "
+        f"relative time such as {_RELATIVE_FORMS}."
+    )
+
+
+def format_duration(ms: int) -> str:
+    """A non-negative length of time as people read it: ``6 h 12 min``, ``2 days 3 h``, ``35 ms``.
+
+    The two largest units that are not zero, truncated (never rounded up).
+    """
+    if isinstance(ms, bool) or not isinstance(ms, int) or ms < 0:
+        raise ValidationError(f"A duration must be a non-negative int of milliseconds, not {ms!r}.")
+    return _duration(ms)

@@ -7,7 +7,8 @@ What it does, in order, and why:
 2. starts JupyterLab on 127.0.0.1 with a random token, its kernels configured for the sandbox
    through the variables a user would set: ``ROMA_NB_ENDPOINT=sandbox`` (each kernel's
    ``connect()`` starts the local fake ROMA Connect, labelled ``SANDBOX`` in every banner and
-   confirmation) and ``ROMA_NB_HISTORY`` in the work directory. Every other ``ROMA_NB_*`` and
+   confirmation; ``ROMA_NB_SANDBOX_OPTIONS`` gives its tasks a visible start and stop delay)
+   and ``ROMA_NB_HISTORY`` in the work directory. Every other ``ROMA_NB_*`` and
    ``HUAWEICLOUD_SDK_*`` variable of the calling shell is removed, so a region or credentials
    set there can never turn the demo into a session against a real cloud. JupyterLab gets its
    own configuration directory (no personal setting changes what the demo shows; the news
@@ -45,6 +46,7 @@ from typing import TextIO
 import httpx
 
 __all__ = [
+    "DEMO_SANDBOX_OPTIONS",
     "RUNBOOK",
     "DemoError",
     "LabServer",
@@ -243,9 +245,18 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+DEMO_SANDBOX_OPTIONS = {"start_delay_ms": 1500, "stop_delay_ms": 1500}
+"""Starting and stopping a task takes a visible moment in the demo, as on the real service."""
+
+
 def demo_environment(workdir: Path) -> dict[str, str]:
-    """What the kernels need: the embedded sandbox, and a history in the work directory."""
-    return {"ROMA_NB_ENDPOINT": "sandbox", "ROMA_NB_HISTORY": str(workdir / "history.sqlite")}
+    """What the kernels need: the embedded sandbox (tasks that take a moment to start and
+    stop), and a history in the work directory."""
+    return {
+        "ROMA_NB_ENDPOINT": "sandbox",
+        "ROMA_NB_HISTORY": str(workdir / "history.sqlite"),
+        "ROMA_NB_SANDBOX_OPTIONS": json.dumps(DEMO_SANDBOX_OPTIONS),
+    }
 
 
 def run_demo(

@@ -47,15 +47,30 @@ _MAX_SNIPPET = 200
 
 
 class RomaError(Exception):
-    """Base class of every error roma_nb raises on purpose."""
+    """Base class of every error roma_nb raises on purpose.
+
+    ``attempts`` counts the requests sent for the operation that failed, retries included, so a
+    batch can record truthfully how often a failed reset was tried (0: nothing was sent).
+    """
+
+    attempts: int = 1
+
+    def __init__(self, *args: object, attempts: int | None = None) -> None:
+        super().__init__(*args)
+        if attempts is not None:
+            self.attempts = attempts
 
 
 class ValidationError(RomaError, ValueError):
     """Input that cannot be sent: raised before any request, so nothing happened remotely."""
 
+    attempts = 0
+
 
 class ConfigurationError(RomaError, ValueError):
     """The endpoint, project or credentials could not be worked out."""
+
+    attempts = 0
 
 
 class TransportError(RomaError):
@@ -72,10 +87,6 @@ class OutcomeUnknown(RomaError):
     so retrying deliberately is safe; roma_nb never does it silently.
     """
 
-    def __init__(self, message: str, *, attempts: int = 1) -> None:
-        super().__init__(message)
-        self.attempts = attempts
-
 
 class ApiError(RomaError):
     """An error answer from ROMA Connect, the API gateway, IAM or a proxy in between."""
@@ -91,9 +102,8 @@ class ApiError(RomaError):
         retry_after: float | None = None,
         attempts: int = 1,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, attempts=attempts)
         self.message = message
-        self.attempts = attempts
         self.status_code = status_code
         self.error_code = error_code
         self.error_msg = error_msg

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from debug_capture import DebugCapture, capture_debug_logs
+from sandbox_http import api_client
 
 from roma_nb.auth import TokenAuth
 from roma_nb.client import RomaClient
@@ -31,6 +33,13 @@ def debug_log() -> Iterator[DebugCapture]:
     """Everything httpx, httpcore and roma_nb log at DEBUG during the test."""
     with capture_debug_logs() as capture:
         yield capture
+
+
+@pytest.fixture
+def api(roma_sandbox: Sandbox) -> Iterator[httpx.Client]:
+    """Raw httpx on the session's sandbox API (``/v2/{project_id}``), with its token."""
+    with api_client(roma_sandbox) as http:
+        yield http
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from roma_nb.auth import TokenAuth
 from roma_nb.client import AsyncRomaClient, RetryPolicy, RomaClient
-from roma_nb.client._batch import Throttle
+from roma_nb.client._throttle import Throttle
 from roma_nb.models import ResetResult
 
 Sandbox = Any
@@ -224,3 +224,36 @@ def test_rows_say_where_the_requests_went(roma_sandbox: Sandbox) -> None:
     with client_for(roma_sandbox) as client:
         client.reset_many(targets(client, 1), DATE_FROM, log=given)
     assert list(given.to_frame()["project_id"]) == ["p-given"]
+
+
+def test_async_batch_over_an_in_process_transport_records_every_attempt() -> None:
+    """A transport of the caller's own (here the sandbox's ASGI app, which needs the event loop)
+    carries the batch itself; the history still gets a pending row and its completion each."""
+    import httpx
+
+    from roma_nb.history import ResultLog
+    from roma_nb.sandbox import SandboxState, create_app
+
+    state = SandboxState(tasks_per_instance=20)
+    instance = state.instances[0].id
+    batch = [(instance, t.task_id) for t in state.combined_tasks(instance)]
+    assert len(batch) >= 4
+    log = ResultLog()
+
+    async def scenario() -> list[ResetResult]:
+        async with AsyncRomaClient(
+            "http://roma.in-process.test",
+            project_id=state.project_id,
+            auth=TokenAuth(state.token),
+            transport=httpx.ASGITransport(app=create_app(state)),
+        ) as client:
+            return await client.reset_many(batch, DATE_FROM, concurrency=3, log=log)
+
+    results = asyncio.run(scenario())
+    assert [(r.instance_id, r.task_id, r.outcome) for r in results] == [
+        (i, t, "success") for i, t in batch
+    ]
+    assert sorted(r.task_id for r in state.resets) == sorted(t for _, t in batch)
+    frame = log.to_frame()
+    assert list(frame["outcome"]) == ["success"] * len(batch)
+    assert set(frame["endpoint"]) == {"roma.in-process.test"}

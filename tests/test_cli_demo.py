@@ -58,7 +58,16 @@ def test_kernels_use_the_embedded_sandbox_and_a_local_history(tmp_path: Path) ->
     assert demo_environment(tmp_path) == {
         "ROMA_NB_ENDPOINT": "sandbox",
         "ROMA_NB_HISTORY": str(tmp_path / "history.sqlite"),
+        "ROMA_NB_SANDBOX_OPTIONS": '{"start_delay_ms": 1500, "stop_delay_ms": 1500}',
     }
+
+
+def test_the_demo_sandboxs_tasks_take_a_visible_moment_to_start_and_stop(tmp_path: Path) -> None:
+    from roma_nb.sandbox import SandboxState, options_from_environment
+
+    options = SandboxState(**options_from_environment(demo_environment(tmp_path))).options
+    assert 1000 <= options.start_delay_ms <= 2000
+    assert 1000 <= options.stop_delay_ms <= 2000
 
 
 def test_free_port_prefers_the_asked_one_and_falls_back() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -184,6 +185,41 @@ def test_configuration_errors_say_what_is_missing() -> None:
         RomaClient("https://roma.example.com")
     with pytest.raises(ConfigurationError, match="http"):
         RomaClient("roma.example.com", project_id="p")
+
+
+def test_the_client_names_where_it_points_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``environment``, ``is_sandbox`` and ``endpoint_label`` come from the arguments alone."""
+    monkeypatch.setenv("HUAWEICLOUD_SDK_REGION_ROMA_CN_NORTH_4", "https://elsewhere.example")
+    monkeypatch.setenv("ROMA_NB_ENDPOINT", "https://elsewhere.example")
+    with RomaClient(region="cn-north-4", project_id="p1", auth=TokenAuth("t")) as real:
+        assert real.endpoint == "https://roma.cn-north-4.myhuaweicloud.com"
+        assert real.environment == "roma.cn-north-4.myhuaweicloud.com / project p1"
+        assert (real.is_sandbox, real.endpoint_label) == (False, real.endpoint.split("//")[1])
+    with RomaClient("https://u:pw@Roma.Example:8443/x", project_id="p1") as other:
+        assert (other.is_sandbox, other.endpoint_label) == (False, "roma.example:8443")
+        assert "pw" not in other.environment
+    with RomaClient("http://127.0.0.1:8800", project_id="p1", label="SANDBOX") as sandbox:
+        assert (sandbox.is_sandbox, sandbox.endpoint_label) == (True, "SANDBOX")
+    with pytest.raises(ConfigurationError, match="http"):
+        RomaClient("https://roma.example:port", project_id="p1")
+
+
+def test_reset_many_takes_planned_targets(client: RomaClient, roma_sandbox: Sandbox) -> None:
+    """Anything with ``instance_id``, ``task_id`` and ``task_name`` is a target, as it is."""
+
+    @dataclass(frozen=True)
+    class Planned:
+        instance_id: str
+        task_id: str
+        task_name: str
+
+    tasks = combined_tasks(client, 2)
+    planned = [Planned(t.instance_id or "", t.task_id, f"planned {t.task_name}") for t in tasks]
+    results = client.reset_many(planned, 1630052714000)
+    assert [(r.task_id, r.task_name, r.outcome) for r in results] == [
+        (p.task_id, p.task_name, "success") for p in planned
+    ]
+    assert sorted(r.task_id for r in roma_sandbox.resets) == sorted(t.task_id for t in tasks)
 
 
 def test_reset_many_keeps_input_order_and_records_each_target(

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from roma_nb.sandbox import Sandbox, SandboxState, create_app, serve
-from roma_nb.sandbox.faults import FAULT_KINDS
-
-
-@pytest.fixture
-def api(roma_sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=f"{roma_sandbox.url}/v2/{roma_sandbox.project_id}",
-        headers={"X-Auth-Token": roma_sandbox.token},
-    ) as client:
-        yield client
+from roma_nb.sandbox import Sandbox, SandboxState, create_app, faults, serve
+from roma_nb.sandbox.faults import FAULT_KINDS, TASK_FAULT_KINDS
 
 
 def _reset_path(sandbox: Sandbox, index: int = 0) -> tuple[str, str]:
@@ -172,6 +163,9 @@ def test_unmatched_fault_spares_the_iam_path(roma_sandbox: Sandbox) -> None:
         ("throttle", {"retry_after": 1.5}),
         ("slow", {"delay_s": -1}),
         ("drop", {"match": ""}),
+        ("stop_fails", {"error_code": "FDI.3026"}),
+        ("start_fails", {"error_code": "FDI.3019"}),
+        ("stuck_stopping", {"error_code": "FDI.3019"}),
     ],
 )
 def test_inject_checks_its_arguments(
@@ -182,9 +176,12 @@ def test_inject_checks_its_arguments(
 
 
 def test_every_kind_is_documented_and_accepted(roma_sandbox: Sandbox) -> None:
-    for kind in FAULT_KINDS:
+    kinds = (*FAULT_KINDS, *TASK_FAULT_KINDS)
+    for kind in kinds:
         assert roma_sandbox.inject(kind).kind == kind
-    assert len(roma_sandbox.faults) == len(FAULT_KINDS)
+    assert len(roma_sandbox.faults) == len(kinds)
+    documented = faults.__doc__ or ""
+    assert all(f"\n{kind} " in documented for kind in kinds)
 
 
 def test_rate_limit(api: httpx.Client, roma_sandbox: Sandbox) -> None:

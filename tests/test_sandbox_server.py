@@ -18,7 +18,15 @@ import pytest
 import trustme
 
 from roma_nb.cli import sandbox as sandbox_cli
-from roma_nb.sandbox import Sandbox, SandboxState, create_app, serve
+from roma_nb.sandbox import (
+    Sandbox,
+    SandboxOptions,
+    SandboxState,
+    create_app,
+    options_from_environment,
+    serve,
+)
+from roma_nb.sandbox.state import OPTIONS_VARIABLE
 
 
 def test_serve_starts_answers_and_stops() -> None:
@@ -183,3 +191,30 @@ def test_cli_refuses_a_certfile_without_key(capsys: pytest.CaptureFixture[str]) 
     sandbox_cli.add_arguments(parser)
     assert sandbox_cli.run(parser.parse_args(["--certfile", "x.pem"])) == 2
     assert "--keyfile" in capsys.readouterr().err
+
+
+def test_cli_lifecycle_flags_and_the_sandboxs_own_defaults() -> None:
+    parser = argparse.ArgumentParser()
+    sandbox_cli.add_arguments(parser)
+    flags = "--stop-delay-ms 1500 --start-delay-ms 900 --log-retention-days 3 --refuse-running"
+    given = sandbox_cli._options(parser.parse_args(flags.split()))
+    options = SandboxState(**given).options
+    assert (options.stop_delay_ms, options.start_delay_ms) == (1500, 900)
+    assert (options.log_retention_days, options.refuse_running) == (3, True)
+    assert (
+        sandbox_cli._options(parser.parse_args(["--no-refuse-running"]))["refuse_running"] is False
+    )
+    defaults = SandboxState(**sandbox_cli._options(parser.parse_args([]))).options
+    assert defaults.refuse_running is SandboxOptions().refuse_running
+    assert (defaults.stop_delay_ms, defaults.log_retention_days) == (0, 2)
+
+
+def test_sandbox_options_from_the_environment() -> None:
+    assert options_from_environment({}) == {}
+    assert options_from_environment({OPTIONS_VARIABLE: ' {"stop_delay_ms": 5} '}) == {
+        "stop_delay_ms": 5
+    }
+    with pytest.raises(ValueError, match="JSON object"):
+        options_from_environment({OPTIONS_VARIABLE: "[1]"})
+    with pytest.raises(ValueError, match="stop_dleay_ms"):
+        options_from_environment({OPTIONS_VARIABLE: '{"stop_dleay_ms": 5}'})

@@ -2,7 +2,8 @@
 
 The sandbox serves HTTPS (uvicorn) with a certificate issued by a throw-away CA made by
 ``trustme``, as a private ROMA Connect deployment would. The client must refuse it unless given
-that CA (``verify=`` a path or an ``ssl.SSLContext``, or ``ROMA_NB_CA_BUNDLE``), must say how to
+that CA (``verify=`` a path or an ``ssl.SSLContext``, or ``ROMA_NB_CA_BUNDLE`` read by
+``connect()``; the client's constructor reads no environment), must say how to
 fix the refusal, must not retry it (retrying cannot make a certificate trusted) and must send
 nothing: no request reaches the server, which its call log proves. The handshakes themselves are
 counted from httpcore's DEBUG log, which records each one.
@@ -204,17 +205,17 @@ def test_verify_accepts_the_private_ca(tls_sandbox: Sandbox, pki: Pki, form: str
     assert (reset.task_id, reset.date_from) == (task, DATE_FROM)
 
 
-def test_the_environment_bundle_is_used_by_the_client(
+def test_the_client_constructor_does_not_read_the_environment_bundle(
     tls_sandbox: Sandbox, pki: Pki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Configuration is read by ``connect()`` (below) and the CLI, never by the constructor."""
     monkeypatch.setenv(CA_BUNDLE, str(pki.bundle))
-    with client_for(tls_sandbox) as client:
-        assert client.list_instances()
+    with client_for(tls_sandbox) as client, pytest.raises(TransportError, match="not trusted"):
         client.reset_combined_task(*first_task(tls_sandbox), DATE_FROM)
-    assert len(tls_sandbox.resets) == 1
+    assert tls_sandbox.calls == []
 
 
-def test_the_environment_bundle_is_used_by_the_async_client(
+def test_the_async_client_constructor_does_not_read_the_environment_bundle(
     tls_sandbox: Sandbox, pki: Pki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(CA_BUNDLE, str(pki.bundle))
@@ -226,7 +227,20 @@ def test_the_environment_bundle_is_used_by_the_async_client(
             result = await client.reset_combined_task(*first_task(tls_sandbox), DATE_FROM)
             return result.outcome
 
-    assert asyncio.run(reset()) == "success"
+    with pytest.raises(TransportError, match="not trusted"):
+        asyncio.run(reset())
+    assert tls_sandbox.calls == []
+
+
+def test_connect_uses_the_environment_bundle(tls_sandbox: Sandbox, pki: Pki) -> None:
+    env = {
+        CA_BUNDLE: str(pki.bundle),
+        "HUAWEICLOUD_SDK_PROJECT_ID": tls_sandbox.project_id,
+        "ROMA_NB_TOKEN": "t0ken",
+    }
+    with connect(tls_sandbox.url, env=env, credentials_file=NOWHERE) as client:
+        assert client.list_instances()
+        client.reset_combined_task(*first_task(tls_sandbox), DATE_FROM)
     assert len(tls_sandbox.resets) == 1
 
 
@@ -261,12 +275,16 @@ def test_connect_without_the_bundle_refuses(tls_sandbox: Sandbox) -> None:
 
 @pytest.mark.parametrize("bundle", ["missing.pem", "not-a-certificate.pem"])
 def test_an_unusable_bundle_is_a_configuration_error_naming_its_source(
-    tls_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bundle: str
+    tls_sandbox: Sandbox, tmp_path: Path, bundle: str
 ) -> None:
     (tmp_path / "not-a-certificate.pem").write_text("hello\n", encoding="utf-8")
-    monkeypatch.setenv(CA_BUNDLE, str(tmp_path / bundle))
+    env = {
+        CA_BUNDLE: str(tmp_path / bundle),
+        "HUAWEICLOUD_SDK_PROJECT_ID": tls_sandbox.project_id,
+        "ROMA_NB_TOKEN": "t0ken",
+    }
     with pytest.raises(ConfigurationError, match=CA_BUNDLE):
-        client_for(tls_sandbox)
+        connect(tls_sandbox.url, env=env, credentials_file=NOWHERE)
     with pytest.raises(ConfigurationError, match="verify="):
         client_for(tls_sandbox, verify=tmp_path / bundle)
     assert tls_sandbox.calls == []

@@ -8,7 +8,12 @@ history, so credentials come from the environment or the credentials file only.
 
 Every listing is a list of rows (dicts with a fixed column order) printed as an aligned table for
 people, or as CSV / JSON for programs. Times are printed as UTC ISO-8601; JSON keeps integers as
-integers, so a ``date_from`` survives a round trip exactly.
+integers, so a ``date_from`` survives a round trip exactly. A table cuts long texts, never ids:
+an id that cannot be copied whole is useless.
+
+Errors reach stderr as one line in the shell's words (``_wording``): the flag or variable to
+change, not the Python argument. Exit codes: 0 done, 1 the service refused or could not be
+reached, 2 bad input or configuration (nothing sent), 3 a plan shown and not confirmed.
 """
 
 from __future__ import annotations
@@ -19,26 +24,31 @@ import json
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..errors import ConfigurationError, RomaError, ValidationError
+from ..errors import ConfigurationError, RomaError, TransportError, ValidationError
+from ._wording import Words, explain_connection, for_shell
 
 if TYPE_CHECKING:
     from ..client import RomaClient
     from ..models import Instance
 
 __all__ = [
+    "EXECUTE_STATUSES",
     "EXIT_FAILED",
     "EXIT_OK",
     "EXIT_USAGE",
     "Column",
     "HelpFormatter",
     "add_connection_arguments",
+    "add_execute_status_argument",
     "add_format_argument",
     "client_from_args",
+    "history_refusals",
     "iso_utc",
     "parse_time",
     "render",
@@ -53,9 +63,11 @@ EXIT_USAGE = 2
 """Bad arguments or configuration: nothing was sent."""
 
 FORMATS = ("table", "csv", "json")
+EXECUTE_STATUSES = ("UNSTARTED", "WAITING", "RUNNING", "SUCCESS", "CANCELLED", "ERROR")
+"""The task list's and monitors' ``execute_status`` values (``roma-api.md`` §2)."""
+
 _CELL_WIDTH = 60
-_DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd])\s*", re.IGNORECASE)
-_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_CONNECT_ERROR = re.compile(r" \((?:ConnectError|ConnectTimeout)\)")
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -70,10 +82,12 @@ class HelpFormatter(argparse.HelpFormatter):
 
 @dataclass(frozen=True)
 class Column:
-    """One output column: its header and how to read its value from a row object."""
+    """One output column: its header, how to read its value from a row object, and whether a
+    table may cut a long value (never for ids, which people copy)."""
 
     name: str
     get: Callable[[Any], object]
+    cut: bool = True
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +107,25 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--project-id", metavar="ID", help="project id")
     group.add_argument(
         "--ca-bundle", metavar="PATH", help="CA bundle (file or directory) for a private endpoint"
+    )
+
+
+def _execute_status(text: str) -> str:
+    """``error`` is ``ERROR``: the service knows only the upper-case words (else a 400)."""
+    word = text.strip().upper()
+    if word not in EXECUTE_STATUSES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an execute status; one of {', '.join(EXECUTE_STATUSES)} (any case)"
+        )
+    return word
+
+
+def add_execute_status_argument(parser: argparse.ArgumentParser, help_prefix: str = "") -> None:
+    parser.add_argument(
+        "--execute-status",
+        type=_execute_status,
+        metavar="STATUS",
+        help=f"{help_prefix}only tasks in this execute status: {', '.join(EXECUTE_STATUSES)}",
     )
 
 
@@ -154,15 +187,28 @@ def iso_utc(ms: int | None) -> str | None:
     return moment.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
-def parse_time(text: str, tz: str = "UTC", *, now_ms: int | None = None) -> int:
-    """Epoch ms from ISO-8601 (naive read in ``tz``), integer ms, or a duration ago (``90m``)."""
-    from ..dates import to_epoch_ms
+def parse_time(
+    text: str, tz: str = "UTC", *, flag: str = "--since", now_ms: int | None = None
+) -> int:
+    """Epoch ms from ISO-8601 (naive read in ``tz``), integer ms, or a time relative to now
+    (``90m``, ``-2h``, ``now-1d``, ``yesterday 02:00``: ``dates.resolve_time_text``). Errors name
+    ``flag``, the option the text came from."""
+    from ..dates import SECONDS_LIKE, resolve_time_text
 
-    duration = _DURATION.fullmatch(text)
-    if duration:
-        now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
-        return now - int(float(duration.group(1)) * _UNIT_MS[duration.group(2).lower()])
-    return to_epoch_ms(text, tz)
+    stripped = text.strip()
+    if not stripped:
+        raise ValidationError(f"{flag} is empty: give a time, or leave {flag} out.")
+    if stripped.isdigit() and int(stripped) in SECONDS_LIKE:
+        seconds = int(stripped)
+        raise ValidationError(
+            f"{flag} {stripped} looks like seconds ({iso_utc(seconds * 1000)}); {flag} takes "
+            f"epoch milliseconds: use {seconds * 1000}."
+        )
+    now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
+    try:
+        return resolve_time_text(text, tz, now_ms=now)
+    except ValidationError as exc:
+        raise ValidationError(f"{flag}: {exc}") from None
 
 
 def _text(value: object) -> str:
@@ -181,15 +227,17 @@ def _json_value(value: object) -> object:
     return _text(value)
 
 
-def _cell(value: object) -> str:
+def _cell(value: object, cut: bool = True) -> str:
     flat = " ".join(_text(value).split())
-    return flat if len(flat) <= _CELL_WIDTH else flat[: _CELL_WIDTH - 1] + "…"
+    return flat if not cut or len(flat) <= _CELL_WIDTH else flat[: _CELL_WIDTH - 1] + "…"
 
 
-def _table(headers: Sequence[str], rows: list[list[object]]) -> str:
+def _table(columns: Sequence[Column], rows: list[list[object]]) -> str:
     if not rows:
         return "(none)\n"
-    cells = [list(headers), *([_cell(v) for v in row] for row in rows)]
+    headers = [c.name for c in columns]
+    cuts = [c.cut for c in columns]
+    cells = [headers, *([_cell(v, cut) for v, cut in zip(row, cuts, strict=True)] for row in rows)]
     widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -221,22 +269,45 @@ def render(
         writer.writerow(headers)
         writer.writerows(texts)
     else:
-        stream.write(_table(headers, rows))
+        stream.write(_table(columns, rows))
 
 
-def run_guarded(prog: str, body: Callable[[], int]) -> int:
+@contextmanager
+def history_refusals() -> Iterator[None]:
+    """A history file refused when it is opened (a directory, not SQLite, unwritable) is bad
+    input found before anything was sent: exit 2, like any other refusal of what was given."""
+    from ..history import HistoryError
+
+    try:
+        yield
+    except HistoryError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def _failure_text(exc: RomaError) -> str:
+    text = str(exc)
+    if isinstance(exc, TransportError):
+        why = explain_connection(exc)
+        if why is not None:
+            text = f"{_CONNECT_ERROR.sub('', text)} Cause: {why}."
+    return text
+
+
+def run_guarded(prog: str, body: Callable[[], int], words: Words = ()) -> int:
     """Run a command's body; turn roma_nb's errors into one line on stderr and an exit code.
 
     Configuration and validation errors mean nothing was sent (exit 2); every other
-    ``RomaError`` comes from the service or the network (exit 1). Tracebacks are for bugs.
+    ``RomaError`` comes from the service or the network (exit 1). Messages are put in the
+    shell's words (``words`` adds the command's own, e.g. its history flag). Tracebacks are for
+    bugs.
     """
     try:
         return body()
     except (ConfigurationError, ValidationError) as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(f"{prog}: {for_shell(str(exc), words)}", file=sys.stderr)
         return EXIT_USAGE
     except RomaError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(f"{prog}: {for_shell(_failure_text(exc), words)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

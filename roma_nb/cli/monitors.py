@@ -9,15 +9,17 @@ is what someone asking "why did this task stop?" needs first.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
-from ..errors import ValidationError
+from ..errors import NotFoundError, ValidationError
 from ..models import MonitorLog
 from ._common import (
     EXIT_OK,
     Column,
     HelpFormatter,
     add_connection_arguments,
+    add_execute_status_argument,
     add_format_argument,
     client_from_args,
     iso_utc,
@@ -26,6 +28,10 @@ from ._common import (
     resolve_instance,
     run_guarded,
 )
+
+if TYPE_CHECKING:
+    from ..client import RomaClient
+    from ..models import Instance
 
 __all__ = ["LOG_COLUMNS", "MONITOR_COLUMNS", "register", "run", "side"]
 
@@ -90,16 +96,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--task", metavar="TASK_ID", help="the same as TASK_ID")
     parser.add_argument("--name", help="(state) only tasks whose name contains this text")
-    parser.add_argument(
-        "--execute-status", metavar="STATUS", help="(state) only tasks in this execute status"
-    )
+    add_execute_status_argument(parser, "(state) ")
     parser.add_argument(
         "--combined-only", action="store_true", help="(state) only combined (CDC) tasks"
     )
     parser.add_argument(
         "--since",
         metavar="WHEN",
-        help="(logs) from WHEN: ISO-8601, epoch ms, or a duration ago such as 90m, 24h, 7d",
+        help="(logs) from WHEN: ISO-8601, epoch ms, or relative: 90m, -2h, now-1d, yesterday 02:00",
     )
     parser.add_argument("--until", metavar="WHEN", help="(logs) until WHEN, same forms")
     parser.add_argument(
@@ -114,6 +118,34 @@ def _sorted_logs(logs: list[MonitorLog]) -> list[MonitorLog]:
     return sorted(logs, key=lambda log: (log.start_time is None, log.start_time or 0, log.id))
 
 
+def _window(args: argparse.Namespace) -> tuple[int | None, int | None]:
+    """``--since`` / ``--until`` as epoch ms, both relative to one reading of the clock; an empty
+    or inverted window is refused here, not sent for the service to refuse."""
+    now = time.time_ns() // 1_000_000
+    begin = (
+        None if args.since is None else parse_time(args.since, args.tz, flag="--since", now_ms=now)
+    )
+    end = (
+        None if args.until is None else parse_time(args.until, args.tz, flag="--until", now_ms=now)
+    )
+    if begin is not None and end is not None and begin >= end:
+        raise ValidationError(
+            f"--since {args.since} ({iso_utc(begin)}) is not before --until {args.until} "
+            f"({iso_utc(end)}): the window holds no time. A duration counts back from now, so "
+            "--since 2h --until 1h is the hour before the last one."
+        )
+    return begin, end
+
+
+def _name_hint(client: RomaClient, instance: Instance, text: str) -> str:
+    """When ``text`` is the name of a task rather than its id, the sentence that gives the id."""
+    named = [t for t in client.list_tasks(instance.id, combined_only=False) if t.task_name == text]
+    if not named:
+        return ""
+    ids = " or ".join(t.task_id for t in named)
+    return f" {text!r} is a task name; give its id: roma-nb monitors {instance.id} {ids}"
+
+
 def run(args: argparse.Namespace) -> int:
     def body() -> int:
         if args.task_id and args.task and args.task_id != args.task:
@@ -121,12 +153,15 @@ def run(args: argparse.Namespace) -> int:
         task = args.task_id or args.task
         if task is None and (args.since or args.until):
             raise ValidationError("--since and --until select monitor logs: give a TASK_ID too.")
-        begin = None if args.since is None else parse_time(args.since, args.tz)
-        end = None if args.until is None else parse_time(args.until, args.tz)
+        begin, end = _window(args)
         with client_from_args(args) as client:
             instance = resolve_instance(client, args.instance)
             if task is not None:
-                logs = client.monitor_logs(instance.id, task, begin_time=begin, end_time=end)
+                try:
+                    logs = client.monitor_logs(instance.id, task, begin_time=begin, end_time=end)
+                except NotFoundError as exc:
+                    exc.args = (f"{exc}{_name_hint(client, instance, task)}",)
+                    raise
                 render(_sorted_logs(logs), LOG_COLUMNS, args.format)
             else:
                 monitors = client.task_monitors(

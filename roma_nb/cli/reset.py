@@ -3,11 +3,15 @@
 The same safety rules as the panel, adapted to a shell where ``input()`` is not welcome (scripts,
 CI, a pasted command at 3 a.m.):
 
-* the plan is printed first, on stderr: environment, instance, every task by name and id, and
-  the instant as UTC ISO, in ``--tz`` and as the ``date_from`` integer, with warnings (future,
-  older than the CDC log retention, a task still running);
+* the history is checked first: a ``--history`` that is a directory, not a history, or cannot be
+  written is refused before any plan (exit 2);
+* the plan is printed first, on stderr (``_plan``): environment, instance, every task by name and
+  id, and the instant as UTC ISO, in ``--tz`` and as the ``date_from`` integer, with warnings
+  (future, instance not RUNNING, older than the CDC log retention, a task still running);
 * nothing is sent without ``--yes``; without it the command stops after the plan (exit 3), and
-  ``--dry-run`` records a dry run instead of sending;
+  ``--dry-run`` records a dry run instead of sending. A plan with a warning that matters (a
+  future ``date_from``, an instance that is not RUNNING) needs ``--force`` as well;
+* a plan not sent is written to stdout as JSON with ``--format json``, for review by a program;
 * every task must be a combined task of the instance, checked before anything is sent;
 * every attempt goes to the history (``--history`` or ``$ROMA_NB_HISTORY`` or the per-user file),
   pending before its request and completed after, like the notebooks do;
@@ -15,11 +19,13 @@ CI, a pasted command at 3 a.m.):
 * the exit code is 0 only when every task succeeded (or was dry-run), 1 when any did not.
 
 The results (one row per task) go to stdout in ``--format``, so ``--format json`` can be piped.
+Relative times (``-2h``) are not taken for ``--date-from`` yet: the message says what is.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 import time
@@ -37,11 +43,13 @@ from ._common import (
     add_connection_arguments,
     add_format_argument,
     client_from_args,
+    history_refusals,
     iso_utc,
     render,
     resolve_instance,
     run_guarded,
 )
+from ._plan import Plan, build_plan
 
 if TYPE_CHECKING:
     from ..client import RomaClient
@@ -67,6 +75,17 @@ RESULT_COLUMNS = (
     Column("attempts", lambda r: r.attempts),
 )
 _OK_OUTCOMES = ("success", "dry-run")
+_WORDS = (
+    (
+        "An empty string is not a time; pass None to let the service decide the start point.",
+        "--date-from is empty: give a time, or --no-date-from to let the service decide the "
+        "start point.",
+    ),
+    (
+        "Point ROMA_NB_HISTORY or path= at another file.",
+        "Give --history another file, or point ROMA_NB_HISTORY at one.",
+    ),
+)
 
 
 def _positive_days(text: str) -> timedelta:
@@ -93,8 +112,9 @@ def register(subparsers: Any) -> None:
             "exit codes:\n"
             "  0  every task succeeded (or was dry-run)\n"
             "  1  any task failed, is unknown or was skipped\n"
-            "  2  bad arguments or configuration: nothing sent\n"
-            "  3  plan shown without --yes: nothing sent\n\n"
+            "  2  bad arguments, configuration or history file: nothing sent\n"
+            "  3  plan shown without --yes (or without --force when a warning needs it): "
+            "nothing sent\n\n"
             "examples:\n"
             "  roma-nb reset roma-prod-cn-north-4 TASK_A TASK_B --date-from 2024-05-01T02:00 "
             "--tz Asia/Shanghai\n"
@@ -108,7 +128,10 @@ def register(subparsers: Any) -> None:
     when.add_argument(
         "--date-from",
         metavar="WHEN",
-        help="ISO-8601 (without an offset it is read in --tz) or integer epoch milliseconds",
+        help=(
+            "ISO-8601 (without an offset it is read in --tz) or integer epoch milliseconds; "
+            "relative times such as -2h are not taken yet"
+        ),
     )
     when.add_argument(
         "--no-date-from",
@@ -122,6 +145,14 @@ def register(subparsers: Any) -> None:
         "--dry-run", action="store_true", help="record a dry run in the history; send nothing"
     )
     parser.add_argument("--yes", action="store_true", help="send the resets (after the plan)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=(
+            "with --yes, send even when the plan warns of a future date_from or an instance "
+            "that is not RUNNING"
+        ),
+    )
     parser.add_argument(
         "--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)"
     )
@@ -149,12 +180,15 @@ def _unique(ids: list[str]) -> list[str]:
 
 def _targets(client: RomaClient, instance: Instance, task_ids: list[str]) -> list[Task]:
     """The tasks to reset, in the order given; every one must be a combined task of the instance."""
-    tasks = {t.task_id: t for t in client.list_tasks(instance.id, combined_only=False)}
+    listed = client.list_tasks(instance.id, combined_only=False)
+    tasks = {t.task_id: t for t in listed}
     missing = [i for i in task_ids if i not in tasks]
     normal = [i for i in task_ids if i in tasks and not tasks[i].is_combined]
     problems = []
     if missing:
         problems.append(f"not tasks of {instance.label}: {', '.join(missing)}")
+        named = {t.task_name: t.task_id for t in listed if t.task_name in missing}
+        problems += [f"{name!r} is a task name: its id is {tid}" for name, tid in named.items()]
     if normal:
         problems.append(
             f"not combined (CDC) tasks, whose progress cannot be reset: {', '.join(normal)}"
@@ -164,50 +198,13 @@ def _targets(client: RomaClient, instance: Instance, task_ids: list[str]) -> lis
     return [tasks[i] for i in task_ids]
 
 
-def _plan_lines(
-    client: RomaClient,
-    instance: Instance,
-    tasks: list[Task],
-    ms: int | None,
-    args: argparse.Namespace,
-) -> list[str]:
-    from ..dates import assess_date_from, format_instant
-
-    mode = "DRY RUN of a reset" if args.dry_run else "RESET"
-    lines = [
-        f"{mode} in {client.environment}",
-        f"  instance: {instance.label}",
-        f"  {len(tasks)} combined task(s):",
-    ]
-    lines += [f"    - {t.task_name or '(no name)'} ({t.task_id}) [{t.status_text}]" for t in tasks]
-    if ms is None:
-        lines.append(
-            "  date_from: empty: no date_from is sent, the service decides the start point"
-        )
-    else:
-        view = format_instant(ms, args.tz)
-        local = f" = {view.local_iso} in {view.zone}" if view.zone != "UTC" else ""
-        lines.append(f"  date_from: {view.utc_iso}{local} = {view.ms}")
-    now = time.time_ns() // 1_000_000
-    warnings = assess_date_from(ms, now_ms=now, retention=args.retention_days)
-    running = [t for t in tasks if t.status == 1]
-    if running:
-        names = ", ".join(t.task_name or t.task_id for t in running)
-        warnings.append(
-            f"{len(running)} task(s) are running ({names}); Huawei advises stopping a task "
-            "before changing it."
-        )
-    lines += [f"  warning: {w}" for w in warnings]
-    return lines
-
-
 def _open_log(client: RomaClient, path: Path | None) -> tuple[ResultLog, str]:
-    from ..history import SANDBOX_LABEL, RecordContext, ResultLog
+    from ..history import RecordContext, ResultLog
 
     context = RecordContext.of(client)
     if path is not None:
         return ResultLog(path, context=context), str(path)
-    if client.environment == SANDBOX_LABEL:
+    if client.is_sandbox:
         # The embedded sandbox dies with this command; its practice runs stay out of the
         # durable history, as in the panel.
         return ResultLog(context=context), "memory only (embedded sandbox; --history to keep)"
@@ -260,33 +257,92 @@ def _send(
     return results
 
 
+def _is_relative(text: str, tz: str) -> bool:
+    from ..dates import resolve_time_text
+
+    try:
+        resolve_time_text(text, tz, now_ms=time.time_ns() // 1_000_000)
+    except ValidationError:
+        return False
+    return True
+
+
+def _date_from(args: argparse.Namespace) -> int | None:
+    """The instant to send: absolute only (relative targets come to reset with plans)."""
+    from ..dates import to_epoch_ms
+
+    if args.no_date_from:
+        return None
+    text: str = args.date_from
+    try:
+        return to_epoch_ms(text, args.tz)
+    except ValidationError:
+        if not _is_relative(text, args.tz):
+            raise
+    raise ValidationError(
+        f"--date-from {text!r} is a relative time, which reset does not take yet. Give an "
+        "ISO-8601 time (2024-05-01T02:00 is read in --tz; 2024-05-01T02:00Z or "
+        "2024-05-01T10:00+08:00 is exact) or integer epoch milliseconds (1714528800000), or "
+        "--no-date-from. (monitors and history do take 2h, -2h, 90m, 7d as 'that long ago'.)"
+    )
+
+
+def _not_sent(plan: Plan, args: argparse.Namespace) -> int:
+    """Stop after the plan (exit 3); with ``--format json`` the plan goes to stdout."""
+    if args.yes and plan.needs_force:
+        why = "Nothing sent: the warning above needs --force as well as --yes."
+    else:
+        force = " --force" if plan.needs_force and not args.force else ""
+        why = (
+            f"Nothing sent. Add --yes{force} to send these resets, or --dry-run to record a "
+            "dry run."
+        )
+    print(why, file=sys.stderr)
+    if args.format == "json":
+        json.dump(plan.to_json(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    return EXIT_NOT_CONFIRMED
+
+
 def run(args: argparse.Namespace) -> int:
     def body() -> int:
-        from ..dates import to_epoch_ms
-
         if args.concurrency < 1:
             raise ValidationError("--concurrency must be at least 1.")
-        ms = None if args.no_date_from else to_epoch_ms(args.date_from, args.tz)
+        ms = _date_from(args)
         task_ids = _unique(args.task_ids)
         with client_from_args(args) as client:
-            instance = resolve_instance(client, args.instance)
-            tasks = _targets(client, instance, task_ids)
-            for line in _plan_lines(client, instance, tasks, ms, args):
-                print(line, file=sys.stderr)
-            if not (args.yes or args.dry_run):
-                print(
-                    "Nothing sent. Add --yes to send these resets, or --dry-run to record a "
-                    "dry run.",
-                    file=sys.stderr,
+            log, where = None, ""
+            if args.yes or args.dry_run:
+                with history_refusals():
+                    log, where = _open_log(client, args.history)
+            try:
+                instance = resolve_instance(client, args.instance)
+                tasks = _targets(client, instance, task_ids)
+                plan = build_plan(
+                    client.environment,
+                    instance,
+                    tasks,
+                    ms,
+                    tz=args.tz,
+                    dry_run=args.dry_run,
+                    retention=args.retention_days,
+                    now_ms=time.time_ns() // 1_000_000,
                 )
-                return EXIT_NOT_CONFIRMED
-            log, where = _open_log(client, args.history)
-            with log:
+                for line in plan.lines():
+                    print(line, file=sys.stderr)
+                sending = args.dry_run or (args.yes and (args.force or not plan.needs_force))
+                if log is None or not sending:
+                    return _not_sent(plan, args)
                 results = _send(client, tasks, ms, log, args)
-        render(results, RESULT_COLUMNS, args.format)
+            finally:
+                if log is not None:
+                    log.close()
         counts = Counter(r.outcome for r in results)
         summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
-        print(f"{summary}. History: {where}", file=sys.stderr)
+        try:
+            render(results, RESULT_COLUMNS, args.format)
+        finally:  # a reader that stops early (| head) still leaves the summary on stderr
+            print(f"{summary}. History: {where}", file=sys.stderr)
         return EXIT_OK if all(r.outcome in _OK_OUTCOMES for r in results) else EXIT_FAILED
 
-    return run_guarded("roma-nb reset", body)
+    return run_guarded("roma-nb reset", body, _WORDS)

@@ -44,8 +44,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--refuse-running",
-        action="store_true",
-        help="refuse to reset a running task (400 FDI.3023)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="refuse to reset a running task with 400 FDI.3023, as the real service is "
+        "expected to (default: the sandbox's default)",
+    )
+    parser.add_argument(
+        "--start-delay-ms",
+        type=float,
+        metavar="MS",
+        help="a started task shows running this long after the start (default 0)",
+    )
+    parser.add_argument(
+        "--stop-delay-ms",
+        type=float,
+        metavar="MS",
+        help="a stopped task shows stopped this long after the stop (default 0)",
+    )
+    parser.add_argument(
+        "--log-retention-days",
+        type=float,
+        metavar="DAYS",
+        help="days of change log the sources keep: a start after a reset to an older "
+        "date_from fails with reader code 103 (default 2)",
     )
     parser.add_argument(
         "--rate-limit", type=float, metavar="RPS", help="answer 429 beyond RPS requests per second"
@@ -67,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    return {
+    options = {
         "seed": args.seed,
         "instances": args.instances,
         "tasks_per_instance": args.tasks,
@@ -75,11 +96,19 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "latency_ms": args.latency_ms,
         "offset_mode": args.offset_mode,
         "honour_task_mode": not args.ignore_task_mode,
-        "refuse_running": args.refuse_running,
         "rate_limit_rps": args.rate_limit,
         "token_lifetime_s": args.token_lifetime_s,
         "strict_tokens": args.strict_tokens,
     }
+    # Left out when not given, so the sandbox's own defaults (SandboxOptions) decide.
+    lifecycle = {
+        "refuse_running": args.refuse_running,
+        "start_delay_ms": args.start_delay_ms,
+        "stop_delay_ms": args.stop_delay_ms,
+        "log_retention_days": args.log_retention_days,
+    }
+    options.update({k: v for k, v in lifecycle.items() if v is not None})
+    return options
 
 
 def run(args: argparse.Namespace, *, stop: threading.Event | None = None) -> int:

@@ -10,6 +10,7 @@ from ._common import (
     Column,
     HelpFormatter,
     add_connection_arguments,
+    add_execute_status_argument,
     add_format_argument,
     client_from_args,
     iso_utc,
@@ -48,11 +49,7 @@ def register(subparsers: Any) -> None:
         "--all", action="store_true", help="every task, not only combined (CDC) ones"
     )
     parser.add_argument("--name", help="only tasks whose name contains this text")
-    parser.add_argument(
-        "--execute-status",
-        metavar="STATUS",
-        help="UNSTARTED, WAITING, RUNNING, SUCCESS, CANCELLED or ERROR",
-    )
+    add_execute_status_argument(parser)
     parser.add_argument("--status", choices=tuple(_STATUS), help="started or stopped tasks only")
     add_format_argument(parser)
     add_connection_arguments(parser)

@@ -1,42 +1,42 @@
-"""What the sync and async clients share: configuration, request building, answer reading.
+"""What the sync and async clients share: configuration, request building, operations, records.
 
 Following httpx's own ``BaseClient``: everything that does not perform I/O lives here once, and
-``RomaClient`` / ``AsyncRomaClient`` add only the sending. A request is described by a
-``Call`` (method, path, query, body and a sentence naming the action for error messages); the
-subclasses send it with retries (``_retry.RetryPolicy``) and hand the response back to
-``_decode`` here.
+``RomaClient`` / ``AsyncRomaClient`` add only the driving loop of the send engine (``_engine``).
+A request is described by a ``Call`` (method, path, query, body and a sentence naming the action
+for error messages); each read and each reset is an ``Operation`` built here that yields its
+calls, so paging, records and the reset's result exist once. Configuration arrives explicit: the
+constructor never reads the environment or files (that is ``connect()``'s and the CLI's work).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import ssl
-from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 
-from ..config import resolve_verify
-from ..dates import to_epoch_ms, validate_date_from
-from ..errors import ApiError, ConfigurationError, api_error_from_response
+from ..config import environment_label, roma_endpoint_for_region, tls_verify
+from ..dates import DateFrom, to_epoch_ms
+from ..errors import ConfigurationError
 from ..ids import check_id, path_segment
 from ..models import SANDBOX_LABEL, Instance, MonitorLog, ResetResult, Task, TaskMonitor
-from ._batch import Recorder
-from ._paging import Pager, read_page
+from ._batch import Batch, Progress, Recorder, Target, resolve_targets
+from ._engine import Call, Engine, Flow, Operation, StopSignal, decode
+from ._paging import Page, Pager, read_page
 from ._retry import RetryPolicy
+from ._throttle import Throttle
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation"]
 
 T = TypeVar("T")
-
-Operation = Generator["Call", Any, T]
-"""A read described without I/O: it yields the ``Call``s to make, receives each decoded JSON
-body, and returns its result. ``RomaClient`` and ``AsyncRomaClient`` each drive the same
-operations (``_run``), so paging and record building exist once."""
+TransportT = TypeVar("TransportT")
 
 logger = logging.getLogger("roma_nb.client")
 
@@ -52,31 +52,10 @@ JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 USER_AGENT = "roma-nb/0.1"
 
 INSTANCES_PAGE_LIMIT = 100
-TASKS_PAGE_LIMIT = 1000
+TASKS_PAGE_LIMIT = 999
 MONITORS_PAGE_LIMIT = 999
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One request to make, described without I/O so both clients can send it."""
-
-    method: str
-    path: str
-    action: str
-    query: tuple[tuple[str, str], ...] = ()
-    body: bytes | None = None
-
-    @property
-    def target(self) -> str:
-        """Path and canonical query (sorted, ``%20`` for spaces) exactly as they are sent.
-
-        Building the query ourselves, in the form ``SDK-HMAC-SHA256`` signs, means an AK/SK
-        signature always covers the bytes that go on the wire.
-        """
-        if not self.query:
-            return self.path
-        pairs = sorted((quote(k, safe="~"), quote(v, safe="~")) for k, v in self.query)
-        return self.path + "?" + "&".join(f"{k}={v}" for k, v in pairs)
+"""The official SDK: a task, monitor or log ``limit`` "above 999 returns 999". A larger
+``page_size`` is sent as 999, so the pager's idea of a full page matches the server's."""
 
 
 def _query(**params: object) -> tuple[tuple[str, str], ...]:
@@ -89,13 +68,54 @@ def _query(**params: object) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _environment_label(endpoint: str, project_id: str) -> str:
-    host = urlsplit(endpoint).netloc or endpoint
-    return f"{host} / project {project_id}"
+def _checked_endpoint(endpoint: str | None, region: str | None) -> str:
+    if endpoint is None and region is not None:
+        endpoint = roma_endpoint_for_region(region)
+    if not endpoint:
+        raise ConfigurationError(
+            "No ROMA Connect endpoint: pass endpoint='https://…' or region='cn-north-4', "
+            "or use roma_nb.connect() to read ROMA_NB_ENDPOINT / ROMA_NB_REGION."
+        )
+    parts = urlsplit(endpoint)
+    try:
+        parts.port  # noqa: B018 - a malformed port fails here, not at the first request
+        is_url = parts.scheme in ("http", "https") and bool(parts.netloc)
+    except ValueError:
+        is_url = False
+    if not is_url:
+        raise ConfigurationError(
+            f"Endpoint {endpoint!r} is not an http(s) URL such as "
+            "'https://roma.cn-north-4.myhuaweicloud.com'."
+        )
+    return endpoint.rstrip("/")
 
 
-class BaseRomaClient:
-    """Configuration and request building shared by ``RomaClient`` and ``AsyncRomaClient``."""
+@functools.cache
+def _default_tls() -> ssl.SSLContext:
+    """httpx's own default verifying context, built once per process and shared.
+
+    Building one loads the whole CA bundle, about 50 ms of CPU: every client would pay it (the
+    async client twice, for its batch's blocking client), and a notebook makes many clients.
+    """
+    return httpx.create_ssl_context()
+
+
+def _host_label(endpoint: str) -> str:
+    """``host[:port]``: how history rows name a real endpoint (no user info, path or query)."""
+    parts = urlsplit(endpoint)
+    host = parts.hostname or parts.netloc
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+class BaseRomaClient(Generic[TransportT]):
+    """Configuration, request building and operations shared by both clients.
+
+    Where the client points is worked out once, here: ``environment`` names it to people
+    (``SANDBOX``, or ``host / project id``), ``is_sandbox`` says whether it is the local sandbox,
+    and ``endpoint_label`` is what history rows are stamped with (``SANDBOX`` or ``host[:port]``).
+    """
 
     def __init__(
         self,
@@ -105,50 +125,45 @@ class BaseRomaClient:
         project_id: str | None = None,
         auth: httpx.Auth | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
-        verify: bool | str | os.PathLike[str] | ssl.SSLContext | None = None,
+        verify: bool | str | os.PathLike[str] | ssl.SSLContext | None = True,
+        transport: TransportT | None = None,
         retry: RetryPolicy | None = None,
         label: str | None = None,
         max_connections: int = 32,
     ) -> None:
-        if endpoint is None and region is not None:
-            from ..config import resolve_endpoint
-
-            endpoint = resolve_endpoint(region=region)
-        if not endpoint:
-            raise ConfigurationError(
-                "No ROMA Connect endpoint: pass endpoint='https://…' or region='cn-north-4', "
-                "or use roma_nb.connect() to read ROMA_NB_ENDPOINT / ROMA_NB_REGION."
-            )
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigurationError(
-                f"Endpoint {endpoint!r} is not an http(s) URL such as "
-                "'https://roma.cn-north-4.myhuaweicloud.com'."
-            )
+        self.endpoint = _checked_endpoint(endpoint, region)
         if project_id is None:
             raise ConfigurationError(
                 "No project id: pass project_id=… (IAM console → My Credentials → Projects) "
                 "or set HUAWEICLOUD_SDK_PROJECT_ID and use roma_nb.connect()."
             )
         self.project_id = check_id("project_id", project_id)
-        self.endpoint = endpoint.rstrip("/")
         self.auth = auth
         self.retry = retry if retry is not None else RetryPolicy()
-        self.environment = label or _environment_label(self.endpoint, self.project_id)
+        self.environment = label or environment_label(self.endpoint, self.project_id)
+        self.is_sandbox = self.environment == SANDBOX_LABEL
+        self.endpoint_label = SANDBOX_LABEL if self.is_sandbox else _host_label(self.endpoint)
         self._project_path = f"/v2/{path_segment('project_id', self.project_id)}"
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        # What the sync and async clients give their httpx client: one connection pool whose idle
-        # connections expire before common servers close them.
+        self._engine = Engine(self.retry, self.endpoint, self.timeout.read)
+        # What the httpx client is built with: one connection pool whose idle connections
+        # expire before common servers close them.
         self._http_options: dict[str, Any] = {
             "auth": auth,
             "timeout": self.timeout,
-            "verify": resolve_verify(verify),
+            "verify": _default_tls() if verify in (True, None) else tls_verify(verify),
             "limits": httpx.Limits(
                 max_connections=max_connections,
                 max_keepalive_connections=max_connections,
                 keepalive_expiry=KEEPALIVE_EXPIRY,
             ),
         }
+        self._transport = transport
+        self._open(transport)
+
+    def _open(self, transport: TransportT | None) -> None:
+        """Create the httpx client (sync or async) the subclass sends with."""
+        raise NotImplementedError
 
     def __repr__(self) -> str:
         return (
@@ -216,9 +231,10 @@ class BaseRomaClient:
     def reset_call(self, instance_id: str, task_id: str, date_from: object = None) -> Call:
         """The reset request, validated: raises ``ValidationError`` before anything is sent.
 
-        Public because the panel's preview shows exactly this request.
+        Public because the panel's preview shows exactly this request. ``date_from`` is
+        anything ``validate_date_from`` accepts, or a ``DateFrom`` already checked.
         """
-        ms = validate_date_from(date_from)
+        ms = DateFrom.check(date_from).ms
         task = path_segment("task_id", task_id)
         body = {"date_from": ms} if ms is not None else {}
         return Call(
@@ -228,13 +244,19 @@ class BaseRomaClient:
             body=json.dumps(body, separators=(",", ":")).encode(),
         )
 
-    def _build_request(
-        self, transport_client: httpx.Client | httpx.AsyncClient, call: Call
-    ) -> httpx.Request:
+    def _sender(self, http: httpx.Client) -> Callable[[Call], httpx.Response]:
+        """Transmit one ``Call`` with ``http``, blocking (the sync engine's ``Send``)."""
+
+        def send(call: Call) -> httpx.Response:
+            return http.send(self._request(http, call))
+
+        return send
+
+    def _request(self, http: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if call.body is not None:
             headers["Content-Type"] = JSON_CONTENT_TYPE
-        return transport_client.build_request(
+        return http.build_request(
             call.method, self.endpoint + call.target, headers=headers, content=call.body
         )
 
@@ -279,14 +301,17 @@ class BaseRomaClient:
             lambda offset, limit: self._tasks_call(instance_id, offset, limit, filters),
             "entities",
             "task_id",
-            page_size,
+            min(page_size, TASKS_PAGE_LIMIT),
             0,
         )
         return self._tasks(items, instance_id, combined_only, name)
 
     def _op_get_task(self, instance_id: str, task_id: str) -> Operation[Task]:
+        """The detail (``ShowTask``), completed from the task's list entry: the detail has no
+        ``ext_type``, so only the list can tell a combined task truthfully."""
         body = yield self._task_call(instance_id, task_id)
-        return self._task_from_detail(body, instance_id)
+        listed = yield self._tasks_call(instance_id, 0, TASKS_PAGE_LIMIT, {"task_id": task_id})
+        return self._task_from_detail(body, instance_id, task_id, read_page(listed, "entities"))
 
     def _op_task_monitors(
         self,
@@ -305,7 +330,7 @@ class BaseRomaClient:
             lambda offset, limit: self._monitors_call(instance_id, offset, limit, filters),
             "entities",
             "task_id",
-            page_size,
+            min(page_size, MONITORS_PAGE_LIMIT),
             1,
         )
         return self._monitors(items, instance_id, combined_only)
@@ -325,29 +350,66 @@ class BaseRomaClient:
             ),
             "entities",
             "id",
-            page_size,
+            min(page_size, MONITORS_PAGE_LIMIT),
             1,
         )
         return [MonitorLog.from_api(item, task_id=task_id) for item in items]
 
-    # -- reading answers --------------------------------------------------------------------
-
-    @staticmethod
-    def _decode(response: httpx.Response, call: Call) -> Any:
-        """The JSON body of a 2xx answer; an ``ApiError`` for anything else."""
-        if response.is_success:
-            try:
-                return response.json() if response.content.strip() else {}
-            except (ValueError, RecursionError):  # not JSON, or nested beyond the parser
-                raise api_error_from_response(
-                    response.status_code,
-                    response.headers,
-                    response.content,
-                    action=f"{call.action} returned a body that is not JSON;",
-                ) from None
-        raise api_error_from_response(
-            response.status_code, response.headers, response.content, action=call.action
+    def _op_reset(
+        self,
+        instance_id: str,
+        task_id: str,
+        date_from: object,
+        throttle: Throttle | None = None,
+        stop: StopSignal | None = None,
+    ) -> Flow[ResetResult]:
+        """One reset: its result, or ``ValidationError`` / ``ApiError`` / ``OutcomeUnknown``."""
+        checked = DateFrom.check(date_from)
+        call = self.reset_call(instance_id, task_id, checked)
+        started = time.perf_counter()
+        response, attempts = yield from self._engine.send(call, throttle, stop)
+        body = decode(response, call, attempts)
+        elapsed = (time.perf_counter() - started) * 1000
+        message = body.get("message") if isinstance(body, Mapping) else None
+        return ResetResult(
+            instance_id=instance_id,
+            task_id=task_id,
+            outcome="success",
+            date_from=checked.ms,
+            status_code=response.status_code,
+            message=str(message) if message is not None else None,
+            request_id=response.headers.get("x-request-id"),
+            elapsed_ms=elapsed,
+            attempts=attempts,
         )
+
+    def _batch(
+        self,
+        targets: Iterable[Target],
+        date_from: object,
+        concurrency: int,
+        log: Recorder | None,
+        dry_run: bool,
+        progress: Progress | None,
+        stop: StopSignal | None,
+    ) -> Batch:
+        """``reset_many``'s arguments, checked once (``ValidationError`` before anything)."""
+        checked = DateFrom.check(date_from)
+        resolved = resolve_targets(targets)
+        if log is not None:  # rows say where their requests went
+            log = log.located(project_id=self.project_id, endpoint_label=self.endpoint_label)
+        return Batch(
+            resolved,
+            checked,
+            self._op_reset,
+            Throttle(concurrency),
+            log=log,
+            dry_run=dry_run,
+            progress=progress,
+            stop=stop,
+        )
+
+    # -- reading answers --------------------------------------------------------------------
 
     @staticmethod
     def _task_filters(
@@ -390,11 +452,16 @@ class BaseRomaClient:
         return tasks
 
     @staticmethod
-    def _task_from_detail(body: Any, instance_id: str) -> Task:
+    def _task_from_detail(body: Any, instance_id: str, task_id: str, listed: Page) -> Task:
+        """The detail's ``task`` object, under the task's list entry when the list has it (so
+        ``ext_type`` and the list's forms of shared fields come from there). Without the entry
+        (a server that ignores the ``task_id`` filter, the task beyond the first page) the
+        detail alone speaks: ``ext_type`` stays unknown (``None``)."""
         data = body.get("task") if isinstance(body, Mapping) else None
         if not isinstance(data, Mapping):
             data = body if isinstance(body, Mapping) else {}
-        return Task.from_api(data, instance_id=instance_id)
+        entry = next((e for e in listed.items if str(e.get("task_id")) == task_id), None)
+        return Task.from_api({**data, **entry} if entry else data, instance_id=instance_id)
 
     @staticmethod
     def _monitors(
@@ -404,38 +471,3 @@ class BaseRomaClient:
         if combined_only:
             monitors = [m for m in monitors if (m.ext_type or "").strip().upper() == "CDC"]
         return monitors
-
-    @staticmethod
-    def _reset_result(
-        body: Any,
-        response: httpx.Response,
-        instance_id: str,
-        task_id: str,
-        date_from: int | None,
-        attempts: int,
-        elapsed_ms: float,
-    ) -> ResetResult:
-        message = body.get("message") if isinstance(body, Mapping) else None
-        return ResetResult(
-            instance_id=instance_id,
-            task_id=task_id,
-            outcome="success",
-            date_from=date_from,
-            status_code=response.status_code,
-            message=str(message) if message is not None else None,
-            request_id=response.headers.get("x-request-id"),
-            elapsed_ms=elapsed_ms,
-            attempts=attempts,
-        )
-
-    def _located(self, log: Recorder | None) -> Recorder | None:
-        """``log`` stamping rows with this client's project and endpoint (SANDBOX or the host)."""
-        if log is None:
-            return None
-        endpoint = SANDBOX_LABEL if self.environment == SANDBOX_LABEL else self.endpoint
-        return log.located(project_id=self.project_id, endpoint_label=endpoint)
-
-    @staticmethod
-    def _attach_attempts(error: ApiError, attempts: int) -> ApiError:
-        error.attempts = attempts
-        return error

@@ -1,43 +1,61 @@
-"""The I/O-free parts of ``reset_many``: targets, the history hook, the shared throttle.
+"""The batch types of ``reset_many``, and what happens to each target, without I/O.
 
 A batch must never raise for one target's failure, must record every attempt before sending it,
-and must slow down *as a whole* when the gateway throttles (429 / APIGW.0308, 503): if each worker
-backed off on its own, the others would keep hammering. ``Throttle`` is that shared brake: a pause
-that every worker honours before its next send, and an adaptive concurrency limit that halves on
-throttling and grows back slowly on success (AIMD, as TCP does).
+and must slow down as a whole when the gateway throttles (``_throttle``). ``Batch.flow`` is one
+target's life as an engine flow (``_engine``): the pending row, the send, the completed row, the
+result. The sync client runs these flows on a thread pool, the async client as asyncio tasks;
+both then hand each result to ``Batch.deliver``.
 """
 
 from __future__ import annotations
 
-import threading
+import logging
 import time
-from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from functools import partial
+from typing import Protocol, cast
 
+from ..dates import DateFrom
 from ..errors import ApiError, OutcomeUnknown, RomaError, ValidationError
 from ..ids import check_id
-from ..models import Outcome, ResetResult, Task
+from ..models import Outcome, ResetResult
+from ._engine import Flow, Record, Skipped, StopSignal
+from ._throttle import Throttle
 
 __all__ = [
+    "Batch",
+    "PlannedTarget",
+    "Progress",
     "Recorder",
     "ResetTarget",
-    "StopSignal",
     "Target",
-    "Throttle",
     "failed_result",
     "resolve_targets",
 ]
 
-Target = Task | tuple[str, str]
+logger = logging.getLogger("roma_nb.client")
 
 
-class StopSignal(Protocol):
-    """Anything with ``is_set()``: a ``threading.Event``, an ``asyncio.Event``, the panel's flag."""
+class PlannedTarget(Protocol):
+    """Anything that names one task to reset: a ``Task``, a planned task of the panel, ..."""
 
-    def is_set(self) -> bool: ...
+    @property
+    def instance_id(self) -> str | None: ...
+
+    @property
+    def task_id(self) -> str: ...
+
+    @property
+    def task_name(self) -> str | None: ...
+
+
+Target = PlannedTarget | tuple[str, str]
+"""A target of ``reset_many``: a planned target (``Task`` fits) or an ``(instance_id, task_id)``."""
+
+Progress = Callable[[int, int, ResetResult], None]
+"""``progress(done, total, result)``, called as each result arrives."""
 
 
 class Recorder(Protocol):
@@ -72,34 +90,35 @@ class ResetTarget:
     problem: str | None = None
 
 
+_NOT_A_TARGET = (
+    "a target must be a Task (or anything with instance_id, task_id and task_name) "
+    "or an (instance_id, task_id) pair"
+)
+
+
 def _as_text(value: object) -> str:
     return value if isinstance(value, str) else repr(value)
 
 
 def resolve_targets(targets: Iterable[Target]) -> list[ResetTarget]:
-    """Normalise ``Task`` records and ``(instance_id, task_id)`` pairs, keeping input order.
+    """Read planned targets and ``(instance_id, task_id)`` pairs, keeping input order.
 
     A bad target does not stop the batch: it becomes a ``ResetTarget`` with a ``problem`` and later
     a ``failed`` result, and nothing is sent for it.
     """
     resolved: list[ResetTarget] = []
     for target in targets:
-        if isinstance(target, Task):
-            instance_id: object = target.instance_id
-            task_id: object = target.task_id
-            name: str | None = target.task_name or None
+        instance_id: object
+        task_id: object
+        name: str | None = None
+        if hasattr(target, "task_id") and hasattr(target, "instance_id"):
+            planned = cast(PlannedTarget, target)
+            instance_id, task_id = planned.instance_id, planned.task_id
+            name = getattr(planned, "task_name", None) or None
         elif isinstance(target, tuple) and len(target) == 2:
             instance_id, task_id = target
-            name = None
         else:
-            resolved.append(
-                ResetTarget(
-                    "",
-                    _as_text(target)[:64],
-                    None,
-                    "a target must be a Task or an (instance_id, task_id) pair",
-                )
-            )
+            resolved.append(ResetTarget("", _as_text(target)[:64], None, _NOT_A_TARGET))
             continue
         try:
             check_id("instance_id", instance_id)
@@ -122,140 +141,139 @@ def failed_result(
 ) -> ResetResult:
     """The ``ResetResult`` for an attempt that raised: failed, or unknown if it may have landed."""
     outcome: Outcome = "unknown" if isinstance(error, OutcomeUnknown) else "failed"
-    attempts = getattr(error, "attempts", 0 if isinstance(error, ValidationError) else 1)
-    if isinstance(error, ApiError):
-        return ResetResult(
-            instance_id=target.instance_id,
-            task_id=target.task_id,
-            task_name=target.task_name,
-            outcome=outcome,
-            date_from=date_from,
-            status_code=error.status_code,
-            message=error.message,
-            error_code=error.error_code,
-            error_msg=error.error_msg,
-            request_id=error.request_id,
-            elapsed_ms=elapsed_ms,
-            attempts=attempts,
-            at=at,
-        )
-    message = (
-        str(error)
-        if isinstance(error, RomaError)
-        else (f"Unexpected {type(error).__name__}: {error}")
-    )
+    api = error if isinstance(error, ApiError) else None
+    error_code = "VALIDATION" if isinstance(error, ValidationError) else None
+    if api is not None:
+        message: str | None = api.message
+        error_code = api.error_code
+    elif isinstance(error, RomaError):
+        message = str(error)
+    else:
+        message = f"Unexpected {type(error).__name__}: {error}"
     return ResetResult(
         instance_id=target.instance_id,
         task_id=target.task_id,
         task_name=target.task_name,
         outcome=outcome,
         date_from=date_from,
+        status_code=api.status_code if api else None,
         message=message,
-        error_code="VALIDATION" if isinstance(error, ValidationError) else None,
+        error_code=error_code,
+        error_msg=api.error_msg if api else None,
+        request_id=api.request_id if api else None,
         elapsed_ms=elapsed_ms,
-        attempts=attempts,
+        attempts=error.attempts if isinstance(error, RomaError) else 1,
         at=at,
     )
 
 
-class Throttle:
-    """A batch-wide brake shared by all workers; thread-safe, used by sync and async batches.
+ResetFlow = Callable[[str, str, DateFrom, Throttle, StopSignal | None], Flow[ResetResult]]
+"""The client's flow for one reset: ``(instance_id, task_id, date_from, throttle, stop)``."""
 
-    ``try_start()`` either admits a send (returns None) or says how long to wait before asking
-    again; ``finish(throttled=..., retry_after=...)`` reports how it went. Waiting is left to the
-    caller (``time.sleep`` or ``asyncio.sleep``), so one implementation serves both clients.
 
-    On a 429/503 three things happen: every worker pauses for the ``Retry-After`` (or the
-    backoff); the concurrency limit halves; and, when the last second shows what the gateway
-    accepted, sends are paced at 80 % of that rate, and at most half an earlier pace that was
-    still refused. Refusals of sends that were already in flight when the pause began belong to
-    the same episode and count once. Without pacing, a rate-limited gateway would refuse the first
-    sends after every pause and the batch would spend its time waiting out ``Retry-After``
-    (whole seconds). Successes raise the limit again one worker at a time, and
-    each second without refusal raises the pace by 10 %, until it no longer binds.
-    """
+@dataclass
+class Batch:
+    """One ``reset_many`` call: its targets, their flows, and the results as they arrive."""
 
-    _GROW_AFTER = 8  # successes in a row before one more worker is allowed
-    _WINDOW = 1.0  # seconds of accepted sends that estimate what the gateway allows
-    _MIN_SPAN = 0.1  # a burst inside this span is not read as an instant's rate
-    _UNPACED = 1000.0  # a pace above this many sends per second is no pace at all
-    _GROWTH = 1.1  # the pace's rise per refusal-free second: gentle, since a refusal costs a pause
+    targets: list[ResetTarget]
+    date_from: DateFrom
+    reset: ResetFlow
+    throttle: Throttle
+    log: Recorder | None = None
+    dry_run: bool = False
+    progress: Progress | None = None
+    stop: StopSignal | None = None
+    _results: list[ResetResult | None] = field(default_factory=list)
+    _done: int = 0
 
-    def __init__(self, max_concurrency: int) -> None:
-        if max_concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        self.max_concurrency = max_concurrency
-        self.limit = max_concurrency
-        self.active = 0
-        self.throttled = 0
-        self.rate: float | None = None  # sends per second, once throttled
-        self._paused_until = 0.0
-        self._next_send = 0.0
-        self._paced_since = 0.0
-        self._successes = 0
-        self._accepted: deque[float] = deque()
-        self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
+    def __post_init__(self) -> None:
+        self._results = [None] * len(self.targets)
 
-    def try_start(self) -> float | None:
-        with self._lock:
-            now = time.monotonic()
-            wait = max(self._paused_until, self._next_send) - now
-            if wait > 0:
-                return wait
-            if self.active >= self.limit:
-                return 0.005
-            self.active += 1
-            if self.rate is not None:
-                self._next_send = now + 1.0 / self.rate
-            return None
+    @property
+    def workers(self) -> int:
+        """How many targets may be in progress at once."""
+        return min(self.throttle.max_concurrency, len(self.targets))
 
-    def start(self, stop: StopSignal | None = None) -> bool:
-        """Block until a send is admitted (True) or the stop signal is set (False)."""
-        while True:
-            if stop is not None and stop.is_set():
-                return False
-            wait = self.try_start()
-            if wait is None:
-                return True
-            with self._idle:
-                self._idle.wait(timeout=min(wait, 0.1))
+    def flows(self) -> list[Flow[tuple[int, ResetResult]]]:
+        """One flow per target, each returning its target's index and result."""
+        return [self.flow(index, target) for index, target in enumerate(self.targets)]
 
-    def _slow_down(self, now: float) -> None:
-        """Halve the workers; pace below what the gateway accepted and below the last pace."""
-        self.limit = max(1, self.limit // 2)
-        if self._accepted:
-            span = max(now - self._accepted[0], self._MIN_SPAN)
-            slower = 0.8 * len(self._accepted) / span
-            if self.rate is not None:
-                slower = min(slower, 0.5 * self.rate)
-            self.rate = max(1.0, slower)
-            self._paced_since = now
+    def flow(self, index: int, target: ResetTarget) -> Flow[tuple[int, ResetResult]]:
+        """One target: the result without a send, or pending row, send, completed row."""
+        at = datetime.now(timezone.utc)
+        started = time.perf_counter()
+        log, ms = self.log, self.date_from.ms
+        result = self._without_send(target, at)
+        if result is not None:
+            if log is not None:
+                yield Record(partial(log.append, result, dry_run=self.dry_run))
+            return index, result
+        row: int | None = None
+        if log is not None:
+            # The pending row: if the kernel dies during the send, the attempt is still seen.
+            begin = partial(log.begin, target.instance_id, target.task_id, date_from=ms)
+            row = yield Record(partial(begin, task_name=target.task_name))
+        try:
+            sent = yield from self.reset(
+                target.instance_id, target.task_id, self.date_from, self.throttle, self.stop
+            )
+            result = replace(sent, task_name=sent.task_name or target.task_name, at=at)
+        except Skipped:
+            result = self._skipped(target, at)
+        except Exception as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            result = failed_result(target, ms, exc, at=at, elapsed_ms=elapsed)
+        if log is not None:
+            complete = partial(log.complete, row) if row is not None else log.append
+            yield Record(partial(complete, result))
+        return index, result
 
-    def finish(
-        self, *, throttled: bool = False, retry_after: float | None = None, backoff: float = 0.0
-    ) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self.active = max(0, self.active - 1)
-            while self._accepted and self._accepted[0] < now - self._WINDOW:
-                self._accepted.popleft()
-            if throttled:
-                self.throttled += 1
-                self._successes = 0
-                if now >= self._paused_until:  # a new episode, not another refusal of this one
-                    self._slow_down(now)
-                pause = max(retry_after or 0.0, backoff)
-                self._paused_until = max(self._paused_until, now + pause)
-            else:
-                self._accepted.append(now)
-                self._successes += 1
-                if self._successes >= self._GROW_AFTER and self.limit < self.max_concurrency:
-                    self.limit += 1
-                    self._successes = 0
-                if self.rate is not None and now - self._paced_since >= self._WINDOW:
-                    self.rate *= self._GROWTH
-                    self._paced_since = now
-                    if self.rate > self._UNPACED:
-                        self.rate = None
-            self._idle.notify_all()
+    def _without_send(self, target: ResetTarget, at: datetime) -> ResetResult | None:
+        """The result when nothing is to be sent (bad target, dry run, stop); else None."""
+        if target.problem is not None:
+            return self._unsent(target, at, "failed", target.problem, error_code="VALIDATION")
+        if self.dry_run:
+            return self._unsent(target, at, "dry-run", "Dry run: nothing was sent.")
+        if self.stop is not None and self.stop.is_set():
+            return self._skipped(target, at)
+        return None
+
+    def _skipped(self, target: ResetTarget, at: datetime) -> ResetResult:
+        return self._unsent(target, at, "skipped", "Stopped before this reset was sent.")
+
+    def _unsent(
+        self,
+        target: ResetTarget,
+        at: datetime,
+        outcome: Outcome,
+        message: str,
+        error_code: str | None = None,
+    ) -> ResetResult:
+        return ResetResult(
+            instance_id=target.instance_id,
+            task_id=target.task_id,
+            task_name=target.task_name,
+            outcome=outcome,
+            date_from=self.date_from.ms,
+            message=message,
+            error_code=error_code,
+            attempts=0,
+            at=at,
+        )
+
+    def deliver(self, index: int, result: ResetResult) -> None:
+        """Keep a finished target's result and tell ``progress``; call in the caller's thread."""
+        self._results[index] = result
+        self._done += 1
+        if self.progress is not None:
+            try:
+                self.progress(self._done, len(self.targets), result)
+            except Exception:  # the callback's failure must not cost the batch its results
+                logger.exception(
+                    "progress callback failed at %d/%d", self._done, len(self._results)
+                )
+
+    @property
+    def results(self) -> list[ResetResult]:
+        """The results delivered so far, in the order of the targets."""
+        return [r for r in self._results if r is not None]

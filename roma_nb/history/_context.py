@@ -90,11 +90,7 @@ class RecordContext:
     @classmethod
     def of(cls, client: Located) -> RecordContext:
         """The context of rows written for ``client``: its project, and SANDBOX or its host."""
-        sandbox = client.environment == SANDBOX_LABEL
-        return cls(
-            project_id=client.project_id,
-            endpoint_label=SANDBOX_LABEL if sandbox else client.endpoint,
-        )
+        return cls(project_id=client.project_id, endpoint_label=client.endpoint_label)
 
 
 class Located(Protocol):
@@ -104,7 +100,4 @@ class Located(Protocol):
     def project_id(self) -> str: ...
 
     @property
-    def environment(self) -> str: ...
-
-    @property
-    def endpoint(self) -> str: ...
+    def endpoint_label(self) -> str: ...

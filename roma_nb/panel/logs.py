@@ -15,7 +15,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..client import Recorder
-from ..history import SANDBOX_LABEL, HistoryError, RecordContext, ResultLog
+from ..history import HistoryError, RecordContext, ResultLog
 from ..models import ResetResult
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def default_log(client: RomaClient) -> tuple[ResultLog, str | None]:
     cannot be opened the panel still works, in memory, and says so.
     """
     context = RecordContext.of(client)
-    if client.environment == SANDBOX_LABEL:
+    if client.is_sandbox:
         return ResultLog(context=context), None
     try:
         return ResultLog.default(context=context), None

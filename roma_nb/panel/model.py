@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from ..client import Progress, StopSignal
 from ..dates import DEFAULT_RETENTION, Ambiguous, Nonexistent, resolve_zone
 from ..errors import ValidationError
-from ..history import SANDBOX_LABEL, ResultLog
+from ..history import ResultLog
 from ..models import Instance, ResetResult
 from .catalog import Catalog, TaskEntry
 from .choice import DateChoice, Resolution, choice_from_value
@@ -118,7 +118,7 @@ class PanelModel:
 
     @property
     def is_sandbox(self) -> bool:
-        return self.environment == SANDBOX_LABEL
+        return bool(self.client.is_sandbox)
 
     @property
     def instance_id(self) -> str | None:

@@ -10,8 +10,15 @@ Four ways to run it:
 * in-process: ``httpx.ASGITransport(app=create_app(state))`` (see ``app``);
 * from a shell: ``roma-nb sandbox`` or ``python -m roma_nb.sandbox``.
 
+Tasks live as on the real service (``lifecycle``): the batch call starts and stops them after
+``start_delay_ms`` / ``stop_delay_ms``, a start after a reset begins an execution reading from
+``date_from`` (or failing with code 103 beyond ``log_retention_days``), and
+``refuse_running=True`` refuses to reset a running task; ``sandbox.advance(ms)`` moves the
+lifecycle's clock so a test sees a delayed change without sleeping.
+
 Trouble on demand: ``sandbox.inject("throttle", match=task_id)`` (and the other kinds of
-``faults``), ``sandbox.set_latency(ms)``, ``sandbox.set_rate_limit(rps)``, ``sandbox.clear()``;
+``faults``, among them ``stop_fails``, ``start_fails`` and ``stuck_stopping`` for single tasks of a
+batch call), ``sandbox.set_latency(ms)``, ``sandbox.set_rate_limit(rps)``, ``sandbox.clear()``;
 the same over HTTP under ``/_sandbox/`` (``control``) for notebooks and other processes.
 
 Credentials work like Huawei's gateway (``credentials``): ``X-Auth-Token`` (any token unless
@@ -31,13 +38,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .accounts import SandboxUser
     from .app import create_app
-    from .faults import FAULT_KINDS, Fault
+    from .faults import FAULT_KINDS, TASK_FAULT_KINDS, Fault
     from .records import Call, Login, ResetRecord
     from .server import Sandbox, serve
-    from .state import SandboxOptions, SandboxState
+    from .state import SandboxOptions, SandboxState, options_from_environment
 
 __all__ = [
     "FAULT_KINDS",
+    "TASK_FAULT_KINDS",
     "Call",
     "Fault",
     "Login",
@@ -47,11 +55,13 @@ __all__ = [
     "SandboxState",
     "SandboxUser",
     "create_app",
+    "options_from_environment",
     "serve",
 ]
 
 _WHERE = {
     "FAULT_KINDS": "faults",
+    "TASK_FAULT_KINDS": "faults",
     "Fault": "faults",
     "Call": "records",
     "Login": "records",
@@ -61,6 +71,7 @@ _WHERE = {
     "SandboxState": "state",
     "SandboxUser": "accounts",
     "create_app": "app",
+    "options_from_environment": "state",
     "serve": "server",
 }
 

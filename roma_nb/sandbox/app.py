@@ -22,7 +22,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import control, fdi, iam
+from . import control, fdi, iam, operations
 from .gateway import Gateway
 from .params import BadRequest
 from .responses import fdi_error, gateway_error
@@ -55,7 +55,7 @@ def create_app(state: SandboxState | None = None) -> Starlette:
     state = state if state is not None else SandboxState()
     closing = threading.Event()
     app = Starlette(
-        routes=[*fdi.routes, *iam.routes, *control.routes],
+        routes=[*fdi.routes, *operations.routes, *iam.routes, *control.routes],
         middleware=[Middleware(Gateway, state=state, closing=closing)],
         exception_handlers={
             BadRequest: _bad_request,

@@ -15,6 +15,8 @@ in ``calls``, and no secret is served: headers in ``/_sandbox/calls`` are redact
 ``GET /_sandbox/logins``              recorded IAM logins
 ``DELETE /_sandbox/records``          ``clear_records()``
 ``POST /_sandbox/latency``            ``{"latency_ms": 200}``
+``POST /_sandbox/advance``            ``{"ms": 1500}``: move the lifecycle's clock forward, so
+                                      delayed starts and stops fall due (``advance``)
 ``POST /_sandbox/rate-limit``         ``{"rps": 5, "burst": 5}``; ``{"rps": null}`` lifts it
 ``POST /_sandbox/reject-token``       ``{"token": "..."}``: answer 401 APIGW.0301 to it
 ``POST /_sandbox/deny``               ``{"credential": "..."}`` (token or AK): answer 403
@@ -115,7 +117,11 @@ async def info(request: Request) -> Response:
                 "offset_mode": opts.offset_mode,
                 "honour_task_mode": opts.honour_task_mode,
                 "refuse_running": opts.refuse_running,
+                "start_delay_ms": opts.start_delay_ms,
+                "stop_delay_ms": opts.stop_delay_ms,
+                "log_retention_days": opts.log_retention_days,
             },
+            "clock_ms": state.now(),
             "latency_ms": state.latency_ms,
             "rate_limit": None if limiter is None else limiter.to_json(),
             "faults": [f.to_json() for f in state.faults],
@@ -172,6 +178,17 @@ async def set_latency(request: Request) -> Response:
     except ValueError as exc:
         return _error(str(exc))
     return json_response({"latency_ms": _state(request).latency_ms})
+
+
+async def advance(request: Request) -> Response:
+    try:
+        value = (await _body(request)).get("ms")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return _error("ms must be a number")
+        _state(request).advance(value)
+    except ValueError as exc:
+        return _error(str(exc))
+    return json_response({"clock_ms": _state(request).now()})
 
 
 async def set_rate_limit(request: Request) -> Response:
@@ -232,6 +249,7 @@ routes = [
     Route("/_sandbox/logins", list_logins, methods=["GET"]),
     Route("/_sandbox/records", clear_records, methods=["DELETE"]),
     Route("/_sandbox/latency", set_latency, methods=["POST"]),
+    Route("/_sandbox/advance", advance, methods=["POST"]),
     Route("/_sandbox/rate-limit", set_rate_limit, methods=["POST"]),
     Route("/_sandbox/reject-token", reject_token, methods=["POST"]),
     Route("/_sandbox/deny", deny, methods=["POST"]),

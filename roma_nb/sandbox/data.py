@@ -5,12 +5,14 @@ Everything is derived from ``seed`` and the time base ``now_ms`` through string-
 per instance and one per task's logs. So the same options always give the same ids, names and
 numbers, and asking for more tasks on one instance does not change another instance's tasks.
 
-Monitor logs are made on demand per task (and cached by the state): 10,000 tasks cost nothing
-until someone asks for their logs.
+Monitor logs are made on demand per task (``monitoring``, cached by the state): 10,000 tasks
+cost nothing until someone asks for their logs.
 
-Shapes follow ``roma-api.md`` §2 and the official SDK's models. Some variety is on purpose, to
-keep clients honest: a normal task's ``ext_type`` is ``""``, ``null`` or missing; the task detail's
-``status`` is ``"0"``/``"1"`` for some tasks and a word for others.
+Shapes follow ``roma-api.md`` §2 and the official SDK's models, every field of each model present
+(``null`` where it does not apply), as ``tests/test_sandbox_sdk.py`` checks. Some variety is on
+purpose, to keep clients honest: a normal task's ``ext_type`` is ``""`` or ``null``; the task
+detail's ``status`` is ``"0"``/``"1"`` for some tasks and the SDK's words ``stop``/``running`` for
+others (which of the two the service sends is open).
 """
 
 from __future__ import annotations
@@ -22,12 +24,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 __all__ = [
-    "MONITOR_CODES",
+    "DAY_MS",
     "InstanceRow",
     "TaskRow",
     "iso_utc",
     "make_instances",
-    "make_monitor_logs",
     "make_project_id",
     "make_tasks",
 ]
@@ -77,21 +78,6 @@ _SOURCES = ("mysql", "oracle", "sqlserver", "postgresql", "gaussdb")
 _TARGETS = ("dws", "mrs_hive", "kafka", "obs", "gaussdb", "clickhouse")
 _APPS = ("app_core_sync", "app_analytics", "app_finance", "app_ops")
 
-# Monitor log status codes (roma-api.md §2: reader 100-499, writer 500-899, other 900+).
-# code -> (position, position_status, execute_status, remark)
-MONITOR_CODES: dict[int, tuple[str, str, str, str]] = {
-    101: ("READER", "SUCCESS", "SUCCESS", ""),
-    103: ("READER", "ERROR", "ERROR", "Source error: Communications link failure (binlog reader)"),
-    104: ("READER", "ERROR", "ERROR", "Source error: the change log for the position was purged"),
-    501: ("WRITER", "SUCCESS", "SUCCESS", ""),
-    503: ("WRITER", "ERROR", "ERROR", "Target error: permission denied for relation"),
-    505: ("WRITER", "ERROR", "ERROR", "Target error: dirty data exceeds the threshold"),
-    901: ("ADAPTER", "SUCCESS", "SUCCESS", ""),
-    913: ("ADAPTER", "ERROR", "ERROR", "Dispatch failed: no idle executor in the instance"),
-}
-_OK_CODES = (101, 501, 501, 501, 901)
-_ERROR_CODES = (103, 104, 503, 505, 913)
-
 
 def iso_utc(ms: int) -> str:
     """Epoch milliseconds as ``YYYY-MM-DDTHH:MM:SSZ`` (the form the official SDK parses)."""
@@ -135,8 +121,12 @@ class InstanceRow:
             "vpc_id": "8f7ac0d9-2b4e-4bc7-91a8-6c1f0b3f8e10",
             "subnet_id": "0c1a9f0e-55b1-4d27-9a44-2f62c1b6f001",
             "security_group_id": "1d2b7c6e-8f10-4f3a-a2b7-52b7c0c2aa11",
-            "publicip_enable": False,
+            "publicip_enable": self.index == 0,
+            "publicip_id": "5a9c3e1b-7d24-4f6e-9b1a-0c8e2f4d6a10" if self.index == 0 else None,
+            "publicip_address": "203.0.113.10" if self.index == 0 else None,
             "status": self.status,
+            "error_code": None,
+            "error_msg": None,
             "charge_type": "postPaid",
             "project_id": self.project_id,
             "create_time": iso_utc(self.create_time_ms),
@@ -178,14 +168,14 @@ def make_instances(seed: int, count: int, project_id: str, now_ms: int) -> list[
 
 @dataclass(slots=True)
 class TaskRow:
-    """One FDI task. Mutable only in ``status`` / ``execute_status`` (run, terminate)."""
+    """One FDI task. Its state (``status``, ``execute_status``, ``position``,
+    ``last_execute_ms``) is changed by the lifecycle (``lifecycle``), under the state's lock."""
 
     instance_id: str
     task_id: str
     task_name: str
     task_type: str  # REALTIME | TIMING
     ext_type: str | None  # "CDC" for a combined task; "" or None otherwise
-    ext_type_missing: bool  # a normal task whose list entry has no ext_type key at all
     status: int  # 0 stopped, 1 running
     execute_status: str
     created_ms: int
@@ -198,8 +188,8 @@ class TaskRow:
     target_app_name: str
     source_kind: str
     target_kind: str
-    source_datasource: str
-    target_datasource: str
+    source_datasource_id: str
+    target_datasource_id: str
     task_tag: str
     version: str
     words_in_detail: bool
@@ -211,7 +201,7 @@ class TaskRow:
 
     def to_list_entity(self) -> dict[str, Any]:
         """The ``ListTasks`` entity."""
-        entity: dict[str, Any] = {
+        return {
             "task_id": self.task_id,
             "task_name": self.task_name,
             "task_type": self.task_type,
@@ -228,22 +218,23 @@ class TaskRow:
             "enterprise_project_id": "0",
             "task_tag": self.task_tag,
         }
-        if self.ext_type_missing:
-            del entity["ext_type"]
-        return entity
 
     def to_monitor_entity(self) -> dict[str, Any]:
-        """The ``ListMonitorInfos`` entity."""
+        """The ``ListMonitorInfos`` entity. Scheduling fields are null where the SDK says the
+        attribute does not exist: all of them for a REALTIME task, ``cron`` without Quartz,
+        ``period`` / ``dispatch_interval`` with it; ``ext_type`` is CDC or null."""
+        timing = self.task_type == "TIMING"
+        quartz = timing and self.order % 3 == 0
         return {
             "task_id": self.task_id,
             "task_name": self.task_name,
             "task_type": self.task_type,
             "status": self.status,
             "last_execute_time": self.last_execute_ms,
-            "use_quartz_cron": False,
-            "cron": "" if self.task_type == "REALTIME" else "0 0 2 * * ?",
-            "period": "" if self.task_type == "REALTIME" else "DAY",
-            "dispatch_interval": 0 if self.task_type == "REALTIME" else 1,
+            "use_quartz_cron": quartz if timing else None,
+            "cron": "0 0 2 * * ?" if quartz else None,
+            "period": "DAY" if timing and not quartz else None,
+            "dispatch_interval": 1 if timing and not quartz else None,
             "position": self.position,
             "execute_status": self.execute_status,
             "source_app_id": self.source_app_id,
@@ -252,7 +243,7 @@ class TaskRow:
             "target_app_id": self.target_app_id,
             "target_app_name": self.target_app_name,
             "target_instance_id": self.instance_id,
-            "ext_type": self.ext_type,
+            "ext_type": "CDC" if self.combined else None,
             "enterprise_project_id": "0",
             "task_tag": self.task_tag,
         }
@@ -260,15 +251,15 @@ class TaskRow:
     def to_detail(self, project_id: str) -> dict[str, Any]:
         """The ``ShowTask`` body: ``task`` plus ``task_detail`` as a JSON *string*."""
         if self.words_in_detail:
-            status: str = "RUNNING" if self.status == 1 else "STOPPED"
+            status: str = "running" if self.status == 1 else "stop"
         else:
             status = str(self.status)
         detail = {
             "task_name": self.task_name,
             "task_type": self.task_type,
             "ext_type": self.ext_type,
-            "source_datasource": {"id": self.source_datasource, "type": self.source_kind},
-            "target_datasource": {"id": self.target_datasource, "type": self.target_kind},
+            "source_datasource": {"id": self.source_datasource_id, "type": self.source_kind},
+            "target_datasource": {"id": self.target_datasource_id, "type": self.target_kind},
             "mapping": [{"source": "*", "target": "*"}],
         }
         return {
@@ -278,8 +269,8 @@ class TaskRow:
                 "task_type": self.task_type,
                 "status": status,
                 "project_id": project_id,
-                "source_datasource_id": self.source_datasource,
-                "target_datasource_id": self.target_datasource,
+                "source_datasource_id": self.source_datasource_id,
+                "target_datasource_id": self.target_datasource_id,
                 "source_datasource_name": f"{self.source_kind}_source",
                 "target_datasource_name": f"{self.target_kind}_target",
                 "source_app_id": self.source_app_id,
@@ -332,12 +323,15 @@ def make_tasks(seed: int, instance: InstanceRow, count: int, now_ms: int) -> lis
                 execute_status = rng.choice(("SUCCESS", "SUCCESS", "WAITING", "ERROR"))
             else:
                 execute_status = "RUNNING" if status == 1 else "UNSTARTED"
-        ext_type_missing = ext_type is None and rng.random() < 0.5
+        if ext_type is None:
+            rng.random()  # a draw once used for a missing ext_type key: keeps the world as it was
         created = now_ms - rng.randrange(2 * DAY_MS, 400 * DAY_MS)
         modified = min(now_ms, created + rng.randrange(0, 30 * DAY_MS))
         last_exec = now_ms - rng.randrange(60_000, 2 * DAY_MS)
         (src_name, src_app), (dst_name, dst_app) = rng.choice(apps), rng.choice(apps)
         position = "ADAPTER" if execute_status in ("UNSTARTED", "WAITING") else "WRITER"
+        if execute_status in ("RUNNING", "CANCELLED"):
+            position = "READER"  # where the newest execution is (reading) or was cancelled
         if execute_status == "ERROR":
             position = rng.choice(("READER", "WRITER", "ADAPTER"))
         rows.append(
@@ -347,7 +341,6 @@ def make_tasks(seed: int, instance: InstanceRow, count: int, now_ms: int) -> lis
                 task_name=name,
                 task_type=task_type,
                 ext_type=ext_type,
-                ext_type_missing=ext_type_missing,
                 status=status,
                 execute_status=execute_status,
                 created_ms=created,
@@ -360,8 +353,8 @@ def make_tasks(seed: int, instance: InstanceRow, count: int, now_ms: int) -> lis
                 target_app_name=dst_name,
                 source_kind=source_kind,
                 target_kind=target_kind,
-                source_datasource=_hex32(rng),
-                target_datasource=_hex32(rng),
+                source_datasource_id=_hex32(rng),
+                target_datasource_id=_hex32(rng),
                 task_tag=rng.choice(("", "", "core", "finance", "nightly")),
                 version=str(rng.randrange(1, 12)),
                 words_in_detail=rng.random() < 0.5,
@@ -369,48 +362,3 @@ def make_tasks(seed: int, instance: InstanceRow, count: int, now_ms: int) -> lis
             )
         )
     return rows
-
-
-def make_monitor_logs(
-    seed: int, task: TaskRow, count: int, days: int, now_ms: int
-) -> list[dict[str, Any]]:
-    """``count`` monitor log entries spread over the last ``days`` days, newest first.
-
-    A task whose ``execute_status`` is ERROR has its newest entries failing (so the
-    troubleshooting view has something to show); others fail now and then.
-    """
-    rng = random.Random(f"roma-sandbox/{seed}/logs/{task.task_id}")
-    if count <= 0:
-        return []
-    step = max(1, days * DAY_MS // count)
-    logs = []
-    for i in range(count):
-        start = now_ms - i * step - rng.randrange(0, max(1, step // 4))
-        failing = (task.execute_status == "ERROR" and i < 3) or rng.random() < 0.08
-        code = rng.choice(_ERROR_CODES if failing else _OK_CODES)
-        position, position_status, execute_status, remark = MONITOR_CODES[code]
-        spend = rng.randrange(200, 120_000)
-        read_spend = spend // 3
-        data_count = 0 if failing else rng.randrange(0, 250_000)
-        logs.append(
-            {
-                "id": f"{rng.getrandbits(64):016x}",
-                "start_time": start,
-                "dispatch_time": start - rng.randrange(0, 5_000),
-                "end_time": start + spend,
-                "execute_status": execute_status,
-                "position": position,
-                "position_status": position_status,
-                "status": code,
-                "dirty_data_count": rng.randrange(0, 40) if code == 505 else 0,
-                "data_count": data_count,
-                "data_size": round(data_count * 0.35 / 1024, 3),
-                "data_size_unit": "KB",
-                "spend_time": spend,
-                "read_spend_time": read_spend,
-                "write_spend_time": spend - read_spend,
-                "remarks": remark,
-                "detail_logs": [],
-            }
-        )
-    return logs

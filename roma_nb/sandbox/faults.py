@@ -28,6 +28,19 @@ expired_token       401 ``APIGW.0307``
 Only ``slow`` with ``effective=True`` lets a request take effect; every other kind answers
 before the backend sees the request, so a faulted reset is not in ``resets``.
 
+Three more kinds act on single tasks inside the batch start/stop call
+(``POST .../batch-operation/tasks``) rather than on whole requests. Their ``match`` is a
+substring of the task id (``None``: any task), and each use spends one of ``times`` per task:
+
+==================  ==========================================================================
+kind                what the batch call does for a matching task
+==================  ==========================================================================
+stop_fails          a stop is listed in ``failure[]`` inside the 200: ``FDI.3019`` (a REALTIME
+                    task) or ``FDI.3020`` (a TIMING task), or ``error_code`` if given
+start_fails         a start is listed in ``failure[]``: ``FDI.3026``, or ``error_code`` (3027)
+stuck_stopping      a stop is accepted (in ``success[]``) but the task never reports stopped
+==================  ==========================================================================
+
 ``RateLimiter`` is a token bucket (``rps`` requests per second, ``burst`` at once): over it, a
 request gets 429 ``APIGW.0308`` with ``Retry-After`` saying when a token will be free.
 """
@@ -38,12 +51,13 @@ import itertools
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .incoming import Incoming
 
-__all__ = ["FAULT_KINDS", "Fault", "FaultPlan", "RateLimiter"]
+__all__ = ["FAULT_KINDS", "TASK_FAULT_KINDS", "Fault", "FaultPlan", "RateLimiter"]
 
 FAULT_KINDS = (
     "throttle",
@@ -55,6 +69,16 @@ FAULT_KINDS = (
     "task_running",
     "expired_token",
 )
+"""Kinds that answer a whole request in place of the backend."""
+
+TASK_FAULT_KINDS = ("stop_fails", "start_fails", "stuck_stopping")
+"""Kinds that act on single tasks of a batch start/stop call, not on whole requests."""
+
+# The FDI error codes each task fault may put in ``failure[]`` (the first is the default).
+_TASK_ERROR_CODES: dict[str, tuple[str, ...]] = {
+    "stop_fails": ("FDI.3019", "FDI.3020"),
+    "start_fails": ("FDI.3026", "FDI.3027"),
+}
 
 # Parameters each kind accepts (beyond times, match and method), with their defaults.
 _PARAMS: dict[str, dict[str, Any]] = {
@@ -66,6 +90,9 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "slow": {"delay_s": 5.0, "effective": True},
     "task_running": {},
     "expired_token": {},
+    "stop_fails": {"error_code": None},
+    "start_fails": {"error_code": None},
+    "stuck_stopping": {},
 }
 
 _ids = itertools.count(1)
@@ -84,13 +111,21 @@ class Fault:
     delay_s: float = 0.0
     effective: bool = True
     rst: bool = False
+    error_code: str | None = None
 
     def applies_to(self, incoming: Incoming) -> bool:
+        """Whether this fault answers ``incoming`` in place of the backend."""
+        if self.kind in TASK_FAULT_KINDS:
+            return False
         if self.method is not None and incoming.method != self.method:
             return False
         if self.match is None:
             return incoming.path.startswith("/v2/")
         return self.match in incoming.path or self.match in incoming.raw_path
+
+    def applies_to_task(self, kind: str, task_id: str) -> bool:
+        """Whether this task fault of ``kind`` hits ``task_id`` in a batch start/stop call."""
+        return self.kind == kind and (self.match is None or self.match in task_id)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -106,7 +141,8 @@ def make_fault(
 ) -> Fault:
     """A checked ``Fault``: unknown kinds, parameters or values raise ``ValueError``."""
     if kind not in _PARAMS:
-        raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(FAULT_KINDS)}")
+        kinds = ", ".join((*FAULT_KINDS, *TASK_FAULT_KINDS))
+        raise ValueError(f"unknown fault kind {kind!r}; one of {kinds}")
     allowed = _PARAMS[kind]
     unknown = set(params) - set(allowed)
     if unknown:
@@ -124,6 +160,12 @@ def make_fault(
     delay_s = values.get("delay_s", 0.0)
     if not isinstance(delay_s, (int, float)) or isinstance(delay_s, bool) or delay_s < 0:
         raise ValueError("delay_s must be a number of seconds >= 0")
+    error_code = values.get("error_code")
+    if error_code is not None and error_code not in _TASK_ERROR_CODES.get(kind, ()):
+        raise ValueError(
+            f"fault {kind!r} takes error_code {' or '.join(_TASK_ERROR_CODES[kind])}, "
+            f"not {error_code!r}"
+        )
     return Fault(
         id=next(_ids),
         kind=kind,
@@ -134,6 +176,7 @@ def make_fault(
         delay_s=float(delay_s),
         effective=bool(values.get("effective", True)),
         rst=bool(values.get("rst", False)),
+        error_code=error_code,
     )
 
 
@@ -151,9 +194,16 @@ class FaultPlan:
 
     def take(self, incoming: Incoming) -> Fault | None:
         """The first fault that applies to ``incoming``, used up by one."""
+        return self._take(lambda fault: fault.applies_to(incoming))
+
+    def take_for_task(self, kind: str, task_id: str) -> Fault | None:
+        """The first task fault of ``kind`` that hits ``task_id``, used up by one."""
+        return self._take(lambda fault: fault.applies_to_task(kind, task_id))
+
+    def _take(self, applies: Callable[[Fault], bool]) -> Fault | None:
         with self._lock:
             for index, fault in enumerate(self._faults):
-                if not fault.applies_to(incoming):
+                if not applies(fault):
                     continue
                 if fault.remaining is not None:
                     left = fault.remaining - 1

@@ -1,23 +1,24 @@
-"""The ROMA Connect endpoints of ``roma-api.md`` §1 and §2, under ``/v2/{project_id}``.
+"""The ROMA Connect reads of ``roma-api.md`` §2, under ``/v2/{project_id}``; the writes (start,
+stop, run, terminate, reset) are in ``operations``.
 
 Handlers read the ``SandboxState`` from ``request.app.state.roma`` and raise ``Refusal`` (any
 error answer) or ``BadRequest`` (400 FDI.3002); ``create_app`` turns both into responses. The
 gateway layer in front has already authenticated the request and checked the project id.
 
-Paging: the instances list has a 0-based record ``offset`` (0..100) and ``limit`` 0..100
-(default 10); the tasks list ``limit`` 1..1000 (default 10) and ``offset`` >= 0; task monitors and
-monitor logs ``offset`` >= 1 and ``limit`` 1..999 (default 10). Whether task/monitor/log
-offsets count records or pages is the state option ``offset_mode``: with ``"records"``
-(default) tasks ``offset=40`` starts at the 41st record and monitors ``offset=41`` too; with
-``"pages"`` tasks ``offset=0`` and monitors ``offset=1`` are the first page of ``limit``.
+Paging as the official SDK documents it: the instances list has a 0-based record ``offset``
+(0..100) and ``limit`` 0..100 (default 10), refused with 400 ``ROMA.13000`` outside them; the
+tasks list ``limit`` above 999 returns 999 and ``offset`` below 0 is read as 0; task monitors and
+monitor logs ``offset`` below 1 is read as 1 and ``limit`` above 999 returns 999 (default 10). A
+``limit`` below 1 is still refused. Whether task/monitor/log offsets count records or pages is the
+state option ``offset_mode``: with ``"records"`` (default) tasks ``offset=40`` starts at the 41st
+record and monitors ``offset=41`` too; with ``"pages"`` tasks ``offset=0`` and monitors
+``offset=1`` are the first page of ``limit``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from starlette.requests import Request
@@ -25,26 +26,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..ids import MAX_ID_LENGTH
+from .codes import INSTANCE_NOT_FOUND, INVALID_ROMA_PARAMETERS, TASK_NOT_FOUND
 from .data import InstanceRow, TaskRow
-from .params import BadRequest, enum_param, int_param, page_bounds, parse_reset_body
-from .records import ResetRecord
-from .responses import fdi_error, json_response
+from .params import BadRequest, clamped_int_param, enum_param, int_param, page_bounds
+from .responses import fdi_error, json_response, roma_error
 from .state import SandboxState
 
-__all__ = ["REQUEST_ID_KEY", "Refusal", "routes"]
+__all__ = ["INSTANCE_PATH", "REQUEST_ID_KEY", "Refusal", "routes"]
 
 REQUEST_ID_KEY = "roma_sandbox.request_id"
+INSTANCE_PATH = "/v2/{project_id}/fdi/instances/{instance_id}"
 
 EXECUTE_STATUSES = ("UNSTARTED", "WAITING", "RUNNING", "SUCCESS", "CANCELLED", "ERROR")
-
-TASK_NOT_FOUND = ("FDI.3081", "The task does not exist.")
-INSTANCE_NOT_FOUND = ("FDI.3180", "The instance does not exist in this project.")
-TASKS_RUNNING = ("FDI.3023", "One or more tasks are running.")
-NOT_COMBINED = (
-    "FDI.3002",
-    "Invalid parameters: the task is not a combined task (ext_type is not CDC); "
-    "only a combined task's progress can be reset.",
-)
+TASKS_LIMIT = 999
 
 
 class Refusal(Exception):
@@ -55,7 +49,7 @@ class Refusal(Exception):
         self.response = response
 
 
-def _state(request: Request) -> SandboxState:
+def state_of(request: Request) -> SandboxState:
     state: SandboxState = request.app.state.roma
     return state
 
@@ -64,23 +58,23 @@ def request_id(request: Request) -> str:
     return str(request.scope.get(REQUEST_ID_KEY, ""))
 
 
-def _path_id(request: Request, name: str) -> str:
+def path_id(request: Request, name: str) -> str:
     value = str(request.path_params[name])
     if not 1 <= len(value) <= MAX_ID_LENGTH:
         raise BadRequest(f"Invalid parameter {name}: it must be 1 to {MAX_ID_LENGTH} characters.")
     return value
 
 
-def _instance(request: Request) -> InstanceRow:
-    instance = _state(request).instance(_path_id(request, "instance_id"))
+def instance_of(request: Request) -> InstanceRow:
+    instance = state_of(request).instance(path_id(request, "instance_id"))
     if instance is None:
         raise Refusal(fdi_error(404, *INSTANCE_NOT_FOUND))
     return instance
 
 
-def _task(request: Request) -> TaskRow:
-    instance = _instance(request)
-    task = _state(request).task(instance.id, _path_id(request, "task_id"))
+def task_of(request: Request) -> TaskRow:
+    instance = instance_of(request)
+    task = state_of(request).task(instance.id, path_id(request, "task_id"))
     if task is None:
         raise Refusal(fdi_error(404, *TASK_NOT_FOUND))
     return task
@@ -92,11 +86,18 @@ def _page(items: list[Any], start: int, stop: int, key: str) -> dict[str, Any]:
 
 
 async def list_instances(request: Request) -> Response:
+    """``CheckRomaInstanceListV2``: a bad offset or limit is the instance API's ``ROMA.13000``."""
     query = request.query_params
-    offset = int_param(query, "offset", default=0, minimum=0, maximum=100)
-    limit = int_param(query, "limit", default=10, minimum=0, maximum=100)
+    try:
+        offset = int_param(query, "offset", default=0, minimum=0, maximum=100)
+        limit = int_param(query, "limit", default=10, minimum=0, maximum=100)
+    except BadRequest as exc:
+        details = str(exc)
+        raise Refusal(
+            roma_error(400, *INVALID_ROMA_PARAMETERS, details, request_id(request))
+        ) from None
     status = query.get("status")
-    rows = [i.to_api() for i in _state(request).instances if status is None or i.status == status]
+    rows = [i.to_api() for i in state_of(request).instances if status is None or i.status == status]
     return json_response(_page(rows, offset, offset + limit, "instances"))
 
 
@@ -127,7 +128,13 @@ class TaskFilter:
             task_mode=mode,
             equal=tuple(
                 (key, query[key])
-                for key in ("task_tag", "source_app_id", "target_app_id")
+                for key in (
+                    "task_tag",
+                    "source_app_id",
+                    "target_app_id",
+                    "source_datasource_id",
+                    "target_datasource_id",
+                )
                 if query.get(key)
             ),
         )
@@ -151,11 +158,11 @@ class TaskFilter:
 
 
 async def list_tasks(request: Request) -> Response:
-    state = _state(request)
-    instance = _instance(request)
+    state = state_of(request)
+    instance = instance_of(request)
     query = request.query_params
-    limit = int_param(query, "limit", default=10, minimum=1, maximum=1000)
-    offset = int_param(query, "offset", default=0, minimum=0)
+    limit = min(int_param(query, "limit", default=10, minimum=1), TASKS_LIMIT)
+    offset = clamped_int_param(query, "offset", default=0, low=0)
     sort_field = enum_param(query, "sort_field", ("CREATED_DATE", "STATUS"), ignore_case=True)
     sort_type = enum_param(query, "sort_type", ("ASC", "DESC"), ignore_case=True) or "DESC"
     task_filter = TaskFilter.from_query(query, honour_task_mode=state.options.honour_task_mode)
@@ -172,25 +179,48 @@ async def list_tasks(request: Request) -> Response:
 
 
 async def show_task(request: Request) -> Response:
-    return json_response(_task(request).to_detail(_state(request).project_id))
+    return json_response(task_of(request).to_detail(state_of(request).project_id))
+
+
+async def count_tasks(request: Request) -> Response:
+    """``CountTasks``: how many normal and combined tasks run, fail, stopped or completed."""
+    tasks = state_of(request).tasks(instance_of(request).id)
+    return json_response(
+        {
+            "common_task_details": _statistics([t for t in tasks if not t.combined]),
+            "cdc_task_details": _statistics([t for t in tasks if t.combined]),
+        }
+    )
+
+
+def _statistics(tasks: list[TaskRow]) -> dict[str, int]:
+    def settled(t: TaskRow) -> bool:
+        return t.execute_status in ("ERROR", "SUCCESS")
+
+    return {
+        "running_tasks_count": sum(t.status == 1 and not settled(t) for t in tasks),
+        "abnormal_tasks_count": sum(t.execute_status == "ERROR" for t in tasks),
+        "terminated_tasks_count": sum(t.status == 0 and not settled(t) for t in tasks),
+        "completed_tasks_count": sum(t.execute_status == "SUCCESS" for t in tasks),
+    }
 
 
 def _one_based_page(request: Request) -> tuple[int, int]:
     query = request.query_params
-    offset = int_param(query, "offset", default=1, minimum=1)
-    limit = int_param(query, "limit", default=10, minimum=1, maximum=999)
-    return page_bounds(offset, limit, first=1, mode=_state(request).options.offset_mode)
+    offset = clamped_int_param(query, "offset", default=1, low=1)
+    limit = min(int_param(query, "limit", default=10, minimum=1), TASKS_LIMIT)
+    return page_bounds(offset, limit, first=1, mode=state_of(request).options.offset_mode)
 
 
 async def list_task_monitors(request: Request) -> Response:
-    instance = _instance(request)
+    instance = instance_of(request)
     query = request.query_params
     start, stop = _one_based_page(request)
     fragment = query.get("task_name")
     execute_status = enum_param(query, "execute_status", EXECUTE_STATUSES)
     rows = [
         t.to_monitor_entity()
-        for t in _state(request).tasks(instance.id)
+        for t in state_of(request).tasks(instance.id)
         if (not fragment or fragment in t.task_name)
         and (execute_status is None or t.execute_status == execute_status)
     ]
@@ -198,7 +228,7 @@ async def list_task_monitors(request: Request) -> Response:
 
 
 async def list_monitor_logs(request: Request) -> Response:
-    task = _task(request)
+    task = task_of(request)
     query = request.query_params
     start, stop = _one_based_page(request)
     begin = int_param(query, "begin_time", default=None, minimum=0)
@@ -207,112 +237,18 @@ async def list_monitor_logs(request: Request) -> Response:
         raise BadRequest("Invalid parameters: begin_time is after end_time.")
     logs = [
         log
-        for log in _state(request).monitor_logs(task)
+        for log in state_of(request).monitor_logs(task)
         if (begin is None or log["start_time"] >= begin)
         and (end is None or log["start_time"] <= end)
     ]
     return json_response(_page(logs, start, stop, "entities"))
 
 
-async def run_task(request: Request) -> Response:
-    task = _task(request)
-    if task.status == 1:
-        raise Refusal(fdi_error(400, *TASKS_RUNNING))
-    _state(request).set_task_status(task, running=True)
-    return json_response({})
-
-
-async def terminate_task(request: Request) -> Response:
-    task = _task(request)
-    _state(request).set_task_status(task, running=False)
-    return json_response({"message": "Stop Success"})
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body) if body.strip() else None
-    except (ValueError, RecursionError):
-        data = None
-    if not isinstance(data, dict):
-        raise BadRequest("Invalid parameters: the request body must be a JSON object.")
-    return data
-
-
-async def batch_operation(request: Request) -> Response:
-    """Start or stop several tasks; unknown or already running tasks are listed as failures."""
-    state = _state(request)
-    instance = _instance(request)
-    data = _json_object(await request.body())
-    action = data.get("action_id")
-    items = data.get("list")
-    if action not in ("start", "stop") or not isinstance(items, list):
-        raise BadRequest("Invalid parameters: action_id must be start or stop, list a list.")
-    success: list[dict[str, Any]] = []
-    failure: list[dict[str, Any]] = []
-    for item in items:
-        task_id = item.get("task_id") if isinstance(item, dict) else None
-        task = state.task(instance.id, task_id) if isinstance(task_id, str) else None
-        if task is None:
-            code, msg = TASK_NOT_FOUND
-            failure.append(
-                {"task_id": task_id, "task_name": None, "error_code": code, "error_msg": msg}
-            )
-        elif action == "start" and task.status == 1:
-            code, msg = TASKS_RUNNING
-            failure.append(
-                {
-                    "task_id": task_id,
-                    "task_name": task.task_name,
-                    "error_code": code,
-                    "error_msg": msg,
-                }
-            )
-        else:
-            state.set_task_status(task, running=action == "start")
-            success.append({"task_id": task_id, "task_name": task.task_name})
-    return json_response(
-        {
-            "success_count": len(success),
-            "failure_count": len(failure),
-            "success": success,
-            "failure": failure,
-        }
-    )
-
-
-async def reset_task(request: Request) -> Response:
-    """``ResetMultiTaskOffset``: the one destructive call; a success is recorded in ``resets``."""
-    state = _state(request)
-    instance_id = _path_id(request, "instance_id")
-    task_id = _path_id(request, "task_id")
-    date_from = parse_reset_body(await request.body())
-    task = _task(request)
-    if not task.combined:
-        raise Refusal(fdi_error(400, *NOT_COMBINED))
-    if state.options.refuse_running and task.status == 1:
-        raise Refusal(fdi_error(400, *TASKS_RUNNING))
-    state.record_reset(
-        ResetRecord(
-            instance_id=instance_id,
-            task_id=task_id,
-            date_from=date_from,
-            at=datetime.now(timezone.utc),
-            request_id=request_id(request),
-        )
-    )
-    return json_response({"message": "Reset Success"})
-
-
-_INSTANCE = "/v2/{project_id}/fdi/instances/{instance_id}"
-
 routes = [
     Route("/v2/{project_id}/instances", list_instances, methods=["GET"]),
-    Route(f"{_INSTANCE}/tasks", list_tasks, methods=["GET"]),
-    Route(f"{_INSTANCE}/tasks/{{task_id}}", show_task, methods=["GET"]),
-    Route(f"{_INSTANCE}/task-monitors", list_task_monitors, methods=["GET"]),
-    Route(f"{_INSTANCE}/tasks/{{task_id}}/monitor-logs", list_monitor_logs, methods=["GET"]),
-    Route(f"{_INSTANCE}/tasks/{{task_id}}/run", run_task, methods=["POST"]),
-    Route(f"{_INSTANCE}/tasks/{{task_id}}/terminate", terminate_task, methods=["POST"]),
-    Route(f"{_INSTANCE}/batch-operation/tasks", batch_operation, methods=["POST"]),
-    Route(f"{_INSTANCE}/multi-tasks/{{task_id}}/reset", reset_task, methods=["POST"]),
+    Route(f"{INSTANCE_PATH}/tasks", list_tasks, methods=["GET"]),
+    Route(f"{INSTANCE_PATH}/tasks/{{task_id}}", show_task, methods=["GET"]),
+    Route(f"{INSTANCE_PATH}/statistics/tasks", count_tasks, methods=["GET"]),
+    Route(f"{INSTANCE_PATH}/task-monitors", list_task_monitors, methods=["GET"]),
+    Route(f"{INSTANCE_PATH}/tasks/{{task_id}}/monitor-logs", list_monitor_logs, methods=["GET"]),
 ]

@@ -25,9 +25,10 @@ from datetime import datetime, timezone
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .codes import TASKS_RUNNING
 from .credentials import check_credentials
 from .faults import Fault
-from .fdi import REQUEST_ID_KEY, TASKS_RUNNING
+from .fdi import REQUEST_ID_KEY
 from .incoming import Incoming
 from .records import Call
 from .responses import fdi_error, gateway_error, html_page

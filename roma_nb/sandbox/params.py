@@ -2,8 +2,10 @@
 
 A value outside its documented range, a non-numeric number or an unknown enum member is a
 ``BadRequest`` (the app answers 400 ``FDI.3002``), never a silent default, so a client that sends
-something the real service would refuse fails here first. These are pure functions; the routes
-only translate ``BadRequest`` into a response.
+something the real service would refuse fails here first. Where the official SDK documents that
+the service *clamps* instead (a task ``limit`` above 999 "returns 999", an ``offset`` below 0 "is
+read as 0", a monitor ``offset`` of 0 "is treated as 1"), ``clamped_int_param`` does that. These
+are pure functions; the routes only translate ``BadRequest`` into a response.
 
 Paging has an open question (``roma-api.md`` §2): does ``offset`` count records or pages?
 ``page_bounds`` implements both readings, chosen by the sandbox option ``offset_mode``.
@@ -20,6 +22,7 @@ __all__ = [
     "MAX_DATE_FROM",
     "BadRequest",
     "OffsetMode",
+    "clamped_int_param",
     "enum_param",
     "int_param",
     "page_bounds",
@@ -73,6 +76,15 @@ def int_param(
         upper = "" if maximum is None else f" and at most {maximum}"
         raise BadRequest(f"Invalid parameter {name}: {value} must be at least {minimum}{upper}.")
     return value
+
+
+def clamped_int_param(
+    query: Mapping[str, str], name: str, *, default: int, low: int, high: int | None = None
+) -> int:
+    """Query parameter ``name`` as an int moved into ``low..high`` (``BadRequest`` if not one)."""
+    value = int_param(query, name, default=default, minimum=-(2**63))
+    value = max(low, value)
+    return value if high is None else min(high, value)
 
 
 def enum_param(

@@ -1,19 +1,28 @@
 """The bodies the sandbox answers with, one builder per family of ``roma-api.md`` §3.
 
-FDI errors are ``{"error_code", "error_msg"}``; the API gateway adds ``request_id``; IAM has its own
-``{"error": {...}}``. Codes used by the sandbox, and when:
+FDI errors are ``{"error_code", "error_msg"}``; the instance API's are ``ROMA.*`` with
+``error_details`` and ``request_id``; the API gateway adds ``request_id``; IAM has its own
+``{"error": {...}}``. Codes used by the sandbox (constants in ``codes``), and when:
 
 =================  ======  ================================================================
 code               status  when
 =================  ======  ================================================================
-FDI.3002           400     a bad query value, path id or body (limit out of range, non-numeric
+FDI.3002           400     a bad query value, path id or body (limit below 1, non-numeric
                            offset, unknown enum value, body not JSON, bad ``date_from``),
-                           and a reset of a task that is not a combined task
-FDI.3023           400     "One or more tasks are running." (``refuse_running``, fault
-                           ``task_running``, starting a running task)
+                           more than 10 tasks in one batch start/stop, and a reset of a task
+                           that is not a combined task
+FDI.3021           in 200  batch start/stop: the task does not exist (in ``failure[]``)
+FDI.3022           in 200  batch start/stop: an entry without a task id (in ``failure[]``)
+FDI.3023           400     "One or more tasks are running.": a reset of a running task
+                           (``refuse_running``), fault ``task_running``, a run while an
+                           execution runs; in a batch start's ``failure[]`` for a task that runs
+FDI.3019/3020      in 200  batch stop, fault ``stop_fails`` (real-time / scheduled task)
+FDI.3026/3027      in 200  batch start, fault ``start_fails``
 FDI.3081           404     the task does not exist in the instance
+FDI.3150           400     batch start/stop with an empty ``list``
 FDI.3180           404     the instance does not exist in the project
 FDI.9999           500     fault ``server_error``
+ROMA.13000         400     the instances list with an offset or limit outside 0..100
 APIGW.0101         404     no such API (an unknown path or method)
 APIGW.0201         502/504 fault ``slow`` with ``effective=False`` (backend timeout, 504)
 APIGW.0301         401     no credentials, an unknown or rejected token, a bad AK/SK signature,
@@ -36,7 +45,14 @@ from typing import Any
 
 from starlette.responses import Response
 
-__all__ = ["fdi_error", "gateway_error", "html_page", "iam_error", "json_response"]
+__all__ = [
+    "fdi_error",
+    "gateway_error",
+    "html_page",
+    "iam_error",
+    "json_response",
+    "roma_error",
+]
 
 JSON_TYPE = "application/json;charset=UTF-8"
 
@@ -50,6 +66,17 @@ def json_response(
 
 def fdi_error(status: int, code: str, message: str) -> Response:
     return json_response({"error_code": code, "error_msg": message}, status)
+
+
+def roma_error(status: int, code: str, message: str, details: str, request_id: str) -> Response:
+    """An error of the instance API (``ROMA.*``, with ``error_details`` and ``request_id``)."""
+    body = {
+        "error_code": code,
+        "error_msg": message,
+        "error_details": details,
+        "request_id": request_id,
+    }
+    return json_response(body, status)
 
 
 def gateway_error(

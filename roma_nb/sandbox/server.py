@@ -121,6 +121,11 @@ class Sandbox:
     def set_rate_limit(self, rps: float | None, burst: int | None = None) -> None:
         self.state.set_rate_limit(rps, burst)
 
+    def advance(self, ms: float) -> None:
+        """Move the task lifecycle's clock ``ms`` forward: a start or stop accepted with a
+        ``start_delay_ms`` / ``stop_delay_ms`` becomes visible once its delay has passed."""
+        self.state.advance(ms)
+
     @property
     def rate_limit(self) -> RateLimiter | None:
         return self.state.rate_limit
@@ -131,7 +136,9 @@ class Sandbox:
         """Queue a fault for the next ``times`` requests whose path contains ``match``.
 
         Kinds: throttle, unavailable, server_error, bad_gateway_html, drop, slow, task_running,
-        expired_token (see ``roma_nb.sandbox.faults`` for parameters and what clients see).
+        expired_token; and per task of a batch start/stop call (``match``: the task id):
+        stop_fails, start_fails, stuck_stopping (see ``roma_nb.sandbox.faults`` for parameters
+        and what clients see).
         """
         return self.state.inject(kind, times=times, match=match, **params)
 
@@ -172,8 +179,9 @@ def serve(
     """Run the sandbox on ``host:port`` while the ``with`` block runs; yields a ``Sandbox``.
 
     ``options`` are ``SandboxOptions`` names (``seed``, ``tasks_per_instance``, ``latency_ms``,
-    ``offset_mode``, ``honour_task_mode``, ``refuse_running``, ...), used when ``state`` is not
-    given. With ``ssl_certfile``/``ssl_keyfile`` it serves HTTPS and ``url`` starts ``https://``.
+    ``offset_mode``, ``honour_task_mode``, ``refuse_running``, ``start_delay_ms``,
+    ``stop_delay_ms``, ``log_retention_days``, ...), used when ``state`` is not given. With
+    ``ssl_certfile``/``ssl_keyfile`` it serves HTTPS and ``url`` starts ``https://``.
     """
     import uvicorn
 

@@ -8,27 +8,27 @@ no rejected tokens), which is what lets one server serve a whole test session.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from .accounts import Accounts, IssuedToken, SandboxUser
-from .data import (
-    InstanceRow,
-    TaskRow,
-    make_instances,
-    make_monitor_logs,
-    make_project_id,
-    make_tasks,
-)
+from .data import InstanceRow, TaskRow, make_instances, make_project_id, make_tasks
 from .faults import Fault, FaultPlan, RateLimiter, make_fault
 from .incoming import Incoming
+from .lifecycle import Clock, Lifecycle
 from .params import OffsetMode
 from .records import Call, Login, Recorder, ResetRecord
 
-__all__ = ["SandboxOptions", "SandboxState"]
+__all__ = ["OPTIONS_VARIABLE", "SandboxOptions", "SandboxState", "options_from_environment"]
+
+OPTIONS_VARIABLE = "ROMA_NB_SANDBOX_OPTIONS"
+"""A JSON object of ``SandboxOptions`` for the sandbox ``connect("sandbox")`` starts, e.g.
+``{"stop_delay_ms": 1500, "start_delay_ms": 1500}`` (what ``roma-nb demo`` sets)."""
 
 
 def _now_floor_minute_ms() -> int:
@@ -44,7 +44,13 @@ class SandboxOptions:
     (default: the current time floored to the minute, fixed when the state is created).
     ``offset_mode`` decides whether task/monitor/log ``offset`` counts records or pages.
     ``honour_task_mode=False`` makes the tasks list ignore ``task_mode`` like an older server.
-    ``refuse_running=True`` refuses a reset of a running task with 400 FDI.3023.
+
+    The task lifecycle (``lifecycle``): ``refuse_running=True`` refuses a reset of a running task
+    with 400 FDI.3023, as the real service is expected to (a lenient ``False`` keeps the reset
+    for the next start). A start or stop becomes visible ``start_delay_ms`` / ``stop_delay_ms``
+    after it was accepted (0: at once). The source keeps change logs ``log_retention_days``
+    days: a start after a reset to an older ``date_from`` fails with reader code 103.
+
     ``latency_ms`` is added to every answer. ``rate_limit_rps`` / ``rate_limit_burst`` start
     the sandbox with a request-rate limit (429 APIGW.0308 beyond it).
 
@@ -66,6 +72,9 @@ class SandboxOptions:
     offset_mode: OffsetMode = "records"
     honour_task_mode: bool = True
     refuse_running: bool = False
+    start_delay_ms: float = 0.0
+    stop_delay_ms: float = 0.0
+    log_retention_days: float = 2.0
     latency_ms: float = 0.0
     rate_limit_rps: float | None = None
     rate_limit_burst: int | None = None
@@ -90,6 +99,10 @@ class SandboxOptions:
             raise ValueError("logs_per_task must be >= 0 and log_days >= 1")
         if self.latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        if self.start_delay_ms < 0 or self.stop_delay_ms < 0:
+            raise ValueError("start_delay_ms and stop_delay_ms must not be negative")
+        if not self.log_retention_days > 0:
+            raise ValueError("log_retention_days must be positive")
         if self.ak_lock_after < 1 or self.ak_lock_s < 0:
             raise ValueError("ak_lock_after must be at least 1 and ak_lock_s >= 0")
         if self.token_lifetime_s <= 0 or self.max_clock_skew_s < 0:
@@ -107,17 +120,51 @@ class SandboxOptions:
         return tuple(per[i] if i < len(per) else per[-1] for i in range(self.instances))
 
 
+def options_from_environment(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``SandboxOptions`` named by ``$ROMA_NB_SANDBOX_OPTIONS`` (``{}`` when unset).
+
+    Anything but a JSON object of known option names is a ``ValueError`` that says so; the
+    values themselves are checked by ``SandboxOptions``.
+    """
+    raw = (os.environ if env is None else env).get(OPTIONS_VARIABLE, "").strip()
+    if not raw:
+        return {}
+    try:
+        options = json.loads(raw)
+    except ValueError:
+        options = None
+    if not isinstance(options, dict):
+        raise ValueError(f"{OPTIONS_VARIABLE} must be a JSON object of sandbox options: {raw!r}")
+    known = {f.name for f in fields(SandboxOptions)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(
+            f"{OPTIONS_VARIABLE} names unknown sandbox options {unknown}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    return options
+
+
 class SandboxState:
     """The sandbox's world. ``SandboxState(seed=1, tasks_per_instance=10)``; see ``SandboxOptions``.
 
     Data: ``instances``, ``tasks(instance_id)``, ``task(instance_id, task_id)``,
-    ``monitor_logs(task)``. Records: ``calls``, ``resets``, ``logins``, ``clear_records()``.
+    ``monitor_logs(task)``; the lifecycle: ``start_task``, ``stop_task``, ``run_task``,
+    ``terminate_task``, ``record_reset``, on the clock ``now()`` that ``advance(ms)`` moves on
+    (``clock``, epoch ms, replaces the system clock, for tests).
+    Records: ``calls``, ``resets``, ``logins``, ``clear_records()``.
     Credentials: ``token`` (always accepted), ``users``, ``ak``/``sk``, ``issued(token)``,
     ``expire_tokens()``, ``reject_token(t)``, ``deny(credential)``.
     Trouble: ``inject(kind, ...)``, ``clear()``, ``set_latency(ms)``, ``set_rate_limit(rps)``.
     """
 
-    def __init__(self, options: SandboxOptions | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        options: SandboxOptions | None = None,
+        *,
+        clock: Callable[[], int] | None = None,
+        **overrides: Any,
+    ) -> None:
         base = options or SandboxOptions()
         if "tasks_per_instance" in overrides and isinstance(
             overrides["tasks_per_instance"], Sequence
@@ -133,18 +180,31 @@ class SandboxState:
         self.now_ms: int = opts.now_ms or 0
         self.token: str = f"sandbox-token-{make_project_id(opts.seed + 1)}"
         self._lock = threading.RLock()
+        self._clock = Clock(clock)
         self._recorder = Recorder()
         self.accounts = Accounts(opts.seed, users=opts.users, access_keys=opts.access_keys)
         self._latency_ms = opts.latency_ms
-        self._faults = FaultPlan()
+        self._faults = FaultPlan()  # before the lifecycle, which takes the per-task faults
         self._rate_limiter = self._initial_rate_limiter()
         self._instances: list[InstanceRow] = []
         self._tasks: dict[str, list[TaskRow]] = {}
         self._task_index: dict[tuple[str, str], TaskRow] = {}
-        self._logs: dict[str, list[dict[str, Any]]] = {}
         self._build_data()
 
     # -- data ---------------------------------------------------------------------------------
+
+    def _new_lifecycle(self) -> Lifecycle:
+        opts = self.options
+        return Lifecycle(
+            seed=opts.seed,
+            logs_per_task=opts.logs_per_task,
+            log_days=opts.log_days,
+            start_delay_ms=opts.start_delay_ms,
+            stop_delay_ms=opts.stop_delay_ms,
+            log_retention_days=opts.log_retention_days,
+            faults=self._faults,
+            clock=self._clock,
+        )
 
     def _build_data(self) -> None:
         opts = self.options
@@ -157,7 +217,8 @@ class SandboxState:
             self._instances = instances
             self._tasks = tasks
             self._task_index = {(t.instance_id, t.task_id): t for ts in tasks.values() for t in ts}
-            self._logs = {}
+            self._clock.offset_ms = 0
+            self.lifecycle: Lifecycle = self._new_lifecycle()
 
     @property
     def instances(self) -> list[InstanceRow]:
@@ -169,34 +230,63 @@ class SandboxState:
             return next((i for i in self._instances if i.id == instance_id), None)
 
     def tasks(self, instance_id: str) -> list[TaskRow]:
-        """The tasks of an instance in creation order (``[]`` for an unknown instance)."""
+        """The tasks of an instance in creation order (``[]`` for an unknown instance), with
+        every start or stop that is due by now visible."""
         with self._lock:
+            self.lifecycle.settle()
             return list(self._tasks.get(instance_id, ()))
 
     def task(self, instance_id: str, task_id: str) -> TaskRow | None:
         with self._lock:
+            self.lifecycle.settle()
             return self._task_index.get((instance_id, task_id))
 
     def combined_tasks(self, instance_id: str) -> list[TaskRow]:
         return [t for t in self.tasks(instance_id) if t.combined]
 
-    def set_task_status(self, task: TaskRow, *, running: bool) -> None:
-        with self._lock:
-            task.status = 1 if running else 0
-            task.execute_status = "RUNNING" if running else "CANCELLED"
-            task.last_modified_ms = max(task.last_modified_ms, int(time.time() * 1000))
-
     def monitor_logs(self, task: TaskRow) -> list[dict[str, Any]]:
-        """The task's monitor logs, newest first (made on first use, then cached)."""
+        """The task's monitor logs as of now, newest first (its seeded history is made on first
+        use; a running execution's counts grow with the clock)."""
         with self._lock:
-            logs = self._logs.get(task.task_id)
-            if logs is None:
-                opts = self.options
-                logs = make_monitor_logs(
-                    opts.seed, task, opts.logs_per_task, opts.log_days, self.now_ms
-                )
-                self._logs[task.task_id] = logs
-            return list(logs)
+            self.lifecycle.settle()
+            return self.lifecycle.monitor_logs(task)
+
+    def start_task(self, task: TaskRow) -> tuple[str, str] | None:
+        """Accept a start from the batch call, or the (code, message) of its ``failure[]``."""
+        with self._lock:
+            self.lifecycle.settle()
+            return self.lifecycle.start(task)
+
+    def stop_task(self, task: TaskRow) -> tuple[str, str] | None:
+        """Accept a stop from the batch call, or the (code, message) of its ``failure[]``."""
+        with self._lock:
+            self.lifecycle.settle()
+            return self.lifecycle.stop(task)
+
+    def run_task(self, task: TaskRow) -> bool:
+        """``RunTask``: one scheduling now; ``False`` while an execution is running."""
+        with self._lock:
+            self.lifecycle.settle()
+            return self.lifecycle.run(task)
+
+    def terminate_task(self, task: TaskRow) -> None:
+        """``StopTask``: cancel the current execution (the task stays started or stopped)."""
+        with self._lock:
+            self.lifecycle.settle()
+            self.lifecycle.terminate(task)
+
+    def now(self) -> int:
+        """The lifecycle's clock: epoch milliseconds, moved on by ``advance``."""
+        return self._clock.now_ms()
+
+    def advance(self, ms: float) -> None:
+        """Move the lifecycle's clock ``ms`` forward: delayed starts and stops fall due, running
+        executions count more rows. Nothing else (tokens, rate limits) sees this clock."""
+        if ms < 0:
+            raise ValueError("the clock only moves forward: ms must not be negative")
+        with self._lock:
+            self._clock.offset_ms += int(ms)
+            self.lifecycle.settle()
 
     # -- settings -----------------------------------------------------------------------------
 
@@ -248,6 +338,10 @@ class SandboxState:
 
     def take_fault(self, incoming: Incoming) -> Fault | None:
         return self._faults.take(incoming)
+
+    def take_task_fault(self, kind: str, task_id: str) -> Fault | None:
+        """A queued ``stop_fails`` / ``start_fails`` / ``stuck_stopping`` hitting ``task_id``."""
+        return self._faults.take_for_task(kind, task_id)
 
     # -- credentials --------------------------------------------------------------------------
 
@@ -304,6 +398,11 @@ class SandboxState:
         self._recorder.add_call(call)
 
     def record_reset(self, reset: ResetRecord) -> None:
+        """A reset took effect: remember it, and let the task's next start read from it."""
+        task = self.task(reset.instance_id, reset.task_id)
+        if task is not None:
+            with self._lock:
+                self.lifecycle.record_reset(task, reset.date_from)
         self._recorder.add_reset(reset)
 
     def record_login(self, login: Login) -> None:

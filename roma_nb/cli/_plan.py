@@ -1,0 +1,151 @@
+"""What ``roma-nb reset`` will do, said before it is done: for stderr, and as JSON for programs.
+
+A plan names the environment, the instance, every task by name and id, and the instant as UTC
+ISO, in ``--tz`` and as the ``date_from`` integer. Its warnings come in two kinds:
+
+* warnings that **need --force** as well as ``--yes``, because sending anyway is rarely what was
+  meant: a ``date_from`` in the future (the task would skip the changes made until then) and an
+  instance that is not RUNNING (FROZEN for arrears, ERROR, CREATING...). They are printed first.
+* the others, printed after the plan, which ``--yes`` alone accepts: a ``date_from`` older than
+  the CDC log retention, no ``date_from``, tasks still running (the service may refuse them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..models import Instance, Task
+
+__all__ = ["Plan", "PlanWarning", "build_plan"]
+
+_READY = "RUNNING"
+
+
+@dataclass(frozen=True)
+class PlanWarning:
+    text: str
+    needs_force: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    environment: str
+    instance: Instance
+    tasks: tuple[Task, ...]
+    date_from: int | None
+    tz: str
+    dry_run: bool
+    warnings: tuple[PlanWarning, ...]
+
+    @property
+    def needs_force(self) -> bool:
+        return any(w.needs_force for w in self.warnings)
+
+    def lines(self) -> list[str]:
+        from ..dates import format_instant
+
+        first = [f"WARNING (needs --force): {w.text}" for w in self.warnings if w.needs_force]
+        mode = "DRY RUN of a reset" if self.dry_run else "RESET"
+        lines = [
+            *first,
+            f"{mode} in {self.environment}",
+            f"  instance: {self.instance.label}",
+            f"  {len(self.tasks)} combined task(s):",
+        ]
+        lines += [
+            f"    - {t.task_name or '(no name)'} ({t.task_id}) [{t.status_text}]"
+            for t in self.tasks
+        ]
+        if self.date_from is None:
+            lines.append(
+                "  date_from: empty: no date_from is sent, the service decides the start point"
+            )
+        else:
+            view = format_instant(self.date_from, self.tz)
+            local = f" = {view.local_iso} in {view.zone}" if view.zone != "UTC" else ""
+            lines.append(f"  date_from: {view.utc_iso}{local} = {view.ms}")
+        lines += [f"  warning: {w.text}" for w in self.warnings if not w.needs_force]
+        return lines
+
+    def to_json(self) -> dict[str, object]:
+        """The plan for programs (``--format json`` without ``--yes``): nothing was sent."""
+        from ..dates import format_instant
+
+        view = None if self.date_from is None else format_instant(self.date_from, self.tz)
+        return {
+            "sent": False,
+            "dry_run": self.dry_run,
+            "environment": self.environment,
+            "instance": {
+                "id": self.instance.id,
+                "name": self.instance.name,
+                "status": self.instance.status,
+            },
+            "tasks": [
+                {"task_id": t.task_id, "task_name": t.task_name, "status": t.status_text}
+                for t in self.tasks
+            ],
+            "date_from": self.date_from,
+            "date_from_utc": None if view is None else view.utc_iso,
+            "date_from_local": None if view is None else view.local_iso,
+            "tz": self.tz,
+            "warnings": [{"text": w.text, "needs_force": w.needs_force} for w in self.warnings],
+            "needs_force": self.needs_force,
+        }
+
+
+def _instance_warning(instance: Instance) -> PlanWarning | None:
+    if instance.status == _READY:
+        return None
+    state = f"is {instance.status}" if instance.status else "has no status"
+    return PlanWarning(
+        f"instance {instance.name or instance.id} {state}, not {_READY}: its tasks may not run "
+        "after the reset, or the service may refuse it.",
+        needs_force=True,
+    )
+
+
+def build_plan(
+    environment: str,
+    instance: Instance,
+    tasks: list[Task],
+    date_from: int | None,
+    *,
+    tz: str,
+    dry_run: bool,
+    retention: timedelta,
+    now_ms: int,
+) -> Plan:
+    from ..dates import assess_date_from
+
+    warnings = []
+    instance_warning = _instance_warning(instance)
+    if instance_warning is not None:
+        warnings.append(instance_warning)
+    future = date_from is not None and date_from > now_ms
+    warnings += [
+        PlanWarning(text, needs_force=future)
+        for text in assess_date_from(date_from, now_ms=now_ms, retention=retention)
+    ]
+    running = [t for t in tasks if t.status == 1]
+    if running:
+        names = ", ".join(t.task_name or t.task_id for t in running)
+        warnings.append(
+            PlanWarning(
+                f"{len(running)} task(s) are running ({names}); Huawei advises stopping a task "
+                "before changing it.",
+                needs_force=False,
+            )
+        )
+    return Plan(
+        environment=environment,
+        instance=instance,
+        tasks=tuple(tasks),
+        date_from=date_from,
+        tz=tz,
+        dry_run=dry_run,
+        warnings=tuple(warnings),
+    )

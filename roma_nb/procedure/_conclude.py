@@ -1,0 +1,113 @@
+"""A task's rewind in one outcome and one sentence, from what each step did.
+
+The outcome names the loudest fact: a task the rewind stopped and did not see running again is
+``left-stopped`` whatever else happened; then a step that was skipped, failed, unknown, a
+verification that did not conclude; ``success`` only when every step that applied succeeded.
+"""
+
+from __future__ import annotations
+
+from ..models import ResetResult, RewindOutcome, RewindResult, StepResult
+from ._job import Job
+from ._plan import Restart, describe_instant, describe_task
+
+__all__ = ["conclude"]
+
+
+def conclude(
+    job: Job,
+    *,
+    restart: Restart,
+    verify: bool,
+    dry_run: bool,
+    date_from: int | None,
+    rewind_id: str,
+    note: str | None = None,
+) -> RewindResult:
+    """The ``RewindResult`` of one finished ``Job``."""
+    outcome, message = _verdict(job, restart, verify, dry_run, date_from)
+    return RewindResult(
+        instance_id=job.instance_id,
+        task_id=job.task_id,
+        outcome=outcome,
+        message=f"{message} {note}" if note else message,
+        task_name=job.task_name,
+        date_from=date_from,
+        was_running=job.was_running,
+        look=job.look,
+        stop=job.stop,
+        reset=job.reset,
+        start=job.start,
+        verification=job.verification,
+        rewind_id=rewind_id,
+    )
+
+
+def _reset_clause(reset: ResetResult | None, when: str) -> str:
+    if reset is None:
+        return "not reset"
+    return {
+        "success": f"reset to {when}",
+        "failed": "the reset failed",
+        "unknown": "the reset's outcome is unknown",
+    }.get(reset.outcome, "not reset")
+
+
+def _verdict(
+    job: Job, restart: Restart, verify: bool, dry_run: bool, date_from: int | None
+) -> tuple[RewindOutcome, str]:
+    look, stop, reset, start, check = job.look, job.stop, job.reset, job.start, job.verification
+    if look is None or look.outcome != "success":
+        return "failed", (look.message if look and look.message else "Not looked at.")
+    when = describe_instant(date_from)
+    if dry_run:
+        return (
+            "dry-run",
+            f"Dry run, nothing sent: {describe_task(job.was_running, date_from, restart, verify)}.",
+        )
+    started = start is not None and start.outcome == "success"
+    if job.stop_sent and not started:
+        return "left-stopped", _left_stopped(stop, start, _reset_clause(reset, when))
+    again = "it was started again" if started else "it stays as it was"
+    if stop is not None and stop.outcome == "skipped":
+        return "skipped", f"{stop.message} Nothing was done."
+    if reset is not None and reset.outcome == "skipped":
+        return "skipped", f"Not reset, {again}: {reset.message}"
+    if stop is not None and stop.outcome != "success":
+        return "failed", f"Not rewound, not reset, {again}: {stop.message}"
+    assert reset is not None  # a task confirmed stopped always gets a reset result
+    if reset.outcome == "failed":
+        return "failed", f"Not rewound, {again}: the reset failed: {reset.message}"
+    if reset.outcome == "unknown":
+        return "unknown", f"The reset's outcome is unknown, {again}: {reset.message}"
+    if start is None:
+        return "success", f"Reset to {when}; it was stopped before and stays stopped."
+    if start.outcome == "skipped":
+        return "skipped", f"Reset to {when}, but not started: {start.message}"
+    if not started:
+        return (
+            "failed",
+            f"Reset to {when}, but starting it failed (it was stopped before): {start.message}",
+        )
+    if check is None:
+        return "success", f"Rewound to {when}: reset and running again (not verified)."
+    if check.outcome == "success":
+        return "success", f"Rewound to {when} and verified: {check.message}."
+    if check.outcome == "failed":
+        return "failed", f"Rewound to {when} and running, but {check.message}."
+    return "unverified", f"Rewound to {when} and running, but {_lower_first(check.message)}"
+
+
+def _lower_first(text: str | None) -> str:
+    return f"{text[0].lower()}{text[1:]}" if text else "not verified."
+
+
+def _left_stopped(stop: StepResult | None, start: StepResult | None, done: str) -> str:
+    """The sentence for a task the rewind stopped and did not see running again."""
+    if start is None:
+        if stop is not None and stop.outcome == "unknown":
+            return f"MAY BE LEFT STOPPED (restart='never', {done}): {stop.message}"
+        return f"Left stopped as asked (restart='never'), {done}; start it when ready."
+    if start.outcome == "unknown":
+        return f"MAY BE LEFT STOPPED ({done}): {start.message} Check it and start it by hand."
+    return f"LEFT STOPPED ({done}): starting it again failed: {start.message} Start it by hand."

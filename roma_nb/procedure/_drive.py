@@ -1,0 +1,303 @@
+"""The blocking driver: a rewind's effects performed with a client's methods.
+
+The client side needs only the methods of ``Services`` / ``AsyncServices`` (``RomaClient`` and
+``AsyncRomaClient`` fit once they have ``stop_tasks`` / ``start_tasks``), so ``client.rewind``
+is ``run_rewind(self, resolve_targets(targets), date_from, options, log=…, progress=…)``
+(and ``run_rewind_async`` in ``_drive_async``, kept apart so that importing the blocking side
+does not import ``asyncio``).
+Requests of one effect go out concurrently, at most ``concurrency`` at a time; a request that
+raises becomes its result (the effects' contract), so one task's failure never ends the rewind.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol, TypeVar
+
+from ..models import (
+    MonitorLog,
+    ResetResult,
+    RewindResult,
+    RewindStep,
+    StepResult,
+    Task,
+    TaskMonitor,
+)
+from ._effects import (
+    Effect,
+    ListTasks,
+    ReadMonitorLogs,
+    ReadMonitors,
+    Record,
+    ResetTasks,
+    SendBatch,
+    Sleep,
+    StepWrite,
+    StopSignal,
+)
+from ._machine import SYSTEM_CLOCK, Clock, Procedure, RewindTarget, rewind_procedure
+from ._plan import RewindOptions
+
+__all__ = [
+    "AsyncServices",
+    "FanOut",
+    "Progress",
+    "Services",
+    "StepRecorder",
+    "SyncHandler",
+    "drive",
+    "fan_out",
+    "reset_call",
+    "run_rewind",
+    "write_steps",
+]
+
+logger = logging.getLogger("roma_nb.procedure")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+Progress = Callable[[RewindStep], None]
+"""Called with each step row once it is finished (not for pending rows): progress per step."""
+
+
+class StepRecorder(Protocol):
+    """Where a rewind writes its step rows (the history): pending first, completed after."""
+
+    def begin_step(self, row: RewindStep) -> int:
+        """Store a ``pending`` row before its step's request is sent; return its id."""
+        ...
+
+    def complete_step(self, row_id: int, row: RewindStep) -> None:
+        """Fill the row ``begin_step`` returned with the step's outcome."""
+        ...
+
+    def append_step(self, row: RewindStep) -> int:
+        """Store a finished row in one go (a look, a verification, a skipped or dry-run step)."""
+        ...
+
+
+class Services(Protocol):
+    """What the blocking driver needs of a client."""
+
+    def list_tasks(self, instance_id: str, *, combined_only: bool = ...) -> list[Task]: ...
+
+    def stop_tasks(self, instance_id: str, task_ids: Sequence[str]) -> list[StepResult]: ...
+
+    def start_tasks(self, instance_id: str, task_ids: Sequence[str]) -> list[StepResult]: ...
+
+    def reset_many(
+        self,
+        targets: Iterable[tuple[str, str]],
+        date_from: object = ...,
+        *,
+        concurrency: int = ...,
+        stop: StopSignal | None = ...,
+    ) -> list[ResetResult]: ...
+
+    def task_monitors(self, instance_id: str) -> list[TaskMonitor]: ...
+
+    def monitor_logs(
+        self, instance_id: str, task_id: str, *, begin_time: object = ...
+    ) -> list[MonitorLog]: ...
+
+
+class AsyncServices(Protocol):
+    """What the asyncio driver needs of a client: ``Services`` with coroutines."""
+
+    async def list_tasks(self, instance_id: str, *, combined_only: bool = ...) -> list[Task]: ...
+
+    async def stop_tasks(self, instance_id: str, task_ids: Sequence[str]) -> list[StepResult]: ...
+
+    async def start_tasks(self, instance_id: str, task_ids: Sequence[str]) -> list[StepResult]: ...
+
+    async def reset_many(
+        self,
+        targets: Iterable[tuple[str, str]],
+        date_from: object = ...,
+        *,
+        concurrency: int = ...,
+        stop: StopSignal | None = ...,
+    ) -> list[ResetResult]: ...
+
+    async def task_monitors(self, instance_id: str) -> list[TaskMonitor]: ...
+
+    async def monitor_logs(
+        self, instance_id: str, task_id: str, *, begin_time: object = ...
+    ) -> list[MonitorLog]: ...
+
+
+# -- what both drivers share ----------------------------------------------------------------------
+
+
+def write_steps(
+    log: StepRecorder | None, progress: Progress | None, writes: Sequence[StepWrite]
+) -> list[int | None] | BaseException:
+    """Perform a ``Record``: each write in order; the history's failure is returned, not raised."""
+    ids: list[int | None] = []
+    try:
+        for write in writes:
+            row = write.row
+            if log is None:
+                ids.append(None)
+            elif write.row_id is not None:
+                log.complete_step(write.row_id, row)
+                ids.append(write.row_id)
+            elif row.outcome == "pending":
+                ids.append(log.begin_step(row))
+            else:
+                ids.append(log.append_step(row))
+    except Exception as exc:
+        logger.warning("rewind history write failed: %s", exc)
+        return exc
+    if progress is not None:
+        for write in writes:
+            if write.row.outcome != "pending":
+                _report(progress, write.row)
+    return ids
+
+
+def _report(progress: Progress, row: RewindStep) -> None:
+    """Call the progress callback; its failure must not cost the rewind its work."""
+    try:
+        progress(row)
+    except Exception:
+        logger.exception("progress callback failed at %s of task %s", row.step, row.task_id)
+
+
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    """The requests of one effect as calls to make (concurrently), and how their results —
+    each a value, or the exception it raised — make the effect's result."""
+
+    calls: Sequence[Callable[[], Any]]
+    assemble: Callable[[list[Any]], Any]
+
+
+def fan_out(effect: Effect, services: Any) -> FanOut | None:
+    """The requests of a reading or batch-call effect against ``services`` (blocking or asyncio:
+    a call returns the value or its coroutine); None for the other effects."""
+    if isinstance(effect, (ListTasks, ReadMonitors)):
+        ids = effect.instance_ids
+        if isinstance(effect, ListTasks):
+            calls = [partial(services.list_tasks, i, combined_only=False) for i in ids]
+        else:
+            calls = [partial(services.task_monitors, i) for i in ids]
+        return FanOut(calls, lambda results: dict(zip(ids, results, strict=True)))
+    if isinstance(effect, ReadMonitorLogs):
+        return FanOut(
+            [
+                partial(services.monitor_logs, r.instance_id, r.task_id, begin_time=r.begin_time)
+                for r in effect.requests
+            ],
+            list,
+        )
+    if isinstance(effect, SendBatch):
+        method = services.stop_tasks if effect.action == "stop" else services.start_tasks
+        return FanOut([partial(method, c.instance_id, c.task_ids) for c in effect.calls], list)
+    return None
+
+
+def reset_call(effect: ResetTasks, services: Any) -> Any:
+    """``reset_many`` for ``effect`` (its value, or its coroutine for an asyncio client)."""
+    return services.reset_many(
+        [(t.instance_id, t.task_id) for t in effect.targets],
+        effect.date_from,
+        concurrency=effect.concurrency,
+        stop=effect.stop,
+    )
+
+
+# -- blocking -----------------------------------------------------------------------------------
+
+
+def drive(procedure: Procedure, handle: Callable[[Effect], Any]) -> list[RewindResult]:
+    """Run ``procedure``, answering each effect with ``handle(effect)``."""
+    try:
+        effect = next(procedure)
+        while True:
+            effect = procedure.send(handle(effect))
+    except StopIteration as done:
+        return list(done.value)
+
+
+def _call(function: Callable[[], R]) -> R:
+    return function()
+
+
+def _each(function: Callable[[T], R], items: Sequence[T], concurrency: int) -> list[R | Exception]:
+    """``function`` over ``items`` on up to ``concurrency`` threads; exceptions as results."""
+
+    def safe(item: T) -> R | Exception:
+        try:
+            return function(item)
+        except Exception as exc:
+            return exc
+
+    if len(items) <= 1:
+        return [safe(item) for item in items]
+    with ThreadPoolExecutor(
+        max_workers=min(concurrency, len(items)), thread_name_prefix="roma-rewind"
+    ) as pool:
+        return list(pool.map(safe, items))
+
+
+class SyncHandler:
+    """Performs effects with a blocking client (``Services``)."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        log: StepRecorder | None = None,
+        progress: Progress | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        concurrency: int = 8,
+    ) -> None:
+        self.services = services
+        self.log = log
+        self.progress = progress
+        self.sleep = sleep
+        self.concurrency = concurrency
+
+    def __call__(self, effect: Effect) -> Any:
+        requests = fan_out(effect, self.services)
+        if requests is not None:
+            return requests.assemble(_each(_call, requests.calls, self.concurrency))
+        if isinstance(effect, ResetTasks):
+            return reset_call(effect, self.services)
+        if isinstance(effect, Sleep):
+            self.sleep(effect.seconds)
+            return None
+        if isinstance(effect, Record):
+            return write_steps(self.log, self.progress, effect.writes)
+        raise TypeError(f"unknown effect {effect!r}")
+
+
+def run_rewind(
+    services: Services,
+    targets: Iterable[RewindTarget],
+    date_from: object = None,
+    options: RewindOptions | None = None,
+    *,
+    log: StepRecorder | None = None,
+    progress: Progress | None = None,
+    stop: StopSignal | None = None,
+    rewind_id: str | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[RewindResult]:
+    """Rewind ``targets`` with a blocking client; one ``RewindResult`` per target, in order."""
+    options = options or RewindOptions()
+    procedure = rewind_procedure(
+        targets, date_from, options, rewind_id=rewind_id, clock=clock, stop=stop
+    )
+    handler = SyncHandler(
+        services, log=log, progress=progress, sleep=sleep, concurrency=options.concurrency
+    )
+    return drive(procedure, handler)
