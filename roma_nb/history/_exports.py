@@ -85,7 +85,9 @@ def read_csv(source: str | os.PathLike[str] | IO[str]) -> pd.DataFrame:
     """Read a CSV written by ``ResultLog.to_csv`` back into a frame with the history's dtypes."""
     import pandas as pd
 
-    raw = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
+    # The python engine reads with the csv module that to_csv writes with: pandas 2's own C parser
+    # cuts a text at a NUL character.
+    raw = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""], engine="python")
     _check_columns(raw, "CSV")
 
     def cells(name: str) -> list[str | None]:
