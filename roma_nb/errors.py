@@ -11,7 +11,10 @@ The tree::
         ├── AuthError              401 / 403: token, signature or permission
         ├── NotFoundError          404
         ├── ThrottledError         429 (APIGW.0308): slow down, honour ``retry_after``
-        └── ServerError            5xx
+        ├── ServerError            5xx
+        └── MalformedAnswer        (also OutcomeUnknown) an answer the client cannot use: a 2xx
+                                   that is not JSON or not the documented shape, one beyond the
+                                   size cap, a list beyond the record cap
 
 Responses come in several shapes (``roma-api.md`` §3): the FDI body ``{"error_code",
 "error_msg"}``, the same wrapped as ``{"code", "reason": {...}}``, gateway bodies with
@@ -32,6 +35,7 @@ __all__ = [
     "ApiError",
     "AuthError",
     "ConfigurationError",
+    "MalformedAnswer",
     "NotFoundError",
     "OutcomeUnknown",
     "RomaError",
@@ -131,6 +135,15 @@ class ThrottledError(ApiError):
 
 class ServerError(ApiError):
     """5xx: the service or the gateway in front of it failed."""
+
+
+class MalformedAnswer(ApiError, OutcomeUnknown):
+    """An answer the client cannot use: not JSON, too large, or not the documented shape.
+
+    Also an ``OutcomeUnknown``: the service may well have acted on the request (a reset answered
+    ``200`` with an HTML page was most likely accepted by something), so a batch records it as
+    ``unknown`` — "Retry unknown" offers it again, and a reset to the same instant is idempotent.
+    """
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -27,7 +27,7 @@ import httpx
 from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
 from ._base import MONITORS_PAGE_LIMIT, TASKS_PAGE_LIMIT, BaseRomaClient, Operation
 from ._batch import Progress, Recorder, Target
-from ._engine import Call, Flow, Send, Sleep, Steps, StopSignal, drive
+from ._engine import Answer, Flow, Send, Sleep, Steps, StopSignal, drive
 
 __all__ = ["AsyncRomaClient"]
 
@@ -62,8 +62,16 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         if self._batch_http is not None:
             self._batch_http.close()
 
-    async def _send(self, call: Call) -> httpx.Response:
-        return await self._http.send(self._request(self._http, call))
+    async def _send(self, command: Send) -> httpx.Response:
+        """As ``_sender``'s blocking send, with ``await``."""
+        response = await self._http.send(self._request(self._http, command), stream=True)
+        answer = Answer(response, command)
+        try:
+            async for chunk in response.aiter_bytes():
+                answer.feed(chunk)
+        finally:
+            await response.aclose()
+        return answer.response()
 
     async def _drive(self, flow: Flow[T], executor: Executor | None = None) -> T:
         """Perform ``flow``'s commands with ``await``; history writes run on ``executor``."""
@@ -72,7 +80,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         for command in steps:
             with steps:
                 if isinstance(command, Send):
-                    steps.reply = await self._send(command.call)
+                    steps.reply = await self._send(command)
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                 else:
