@@ -1,6 +1,6 @@
 """One client call against a hostile server, in a process of its own: how long, how much memory.
 
-``python -m tests.hostile_child URL CALL [CLIENT_OPTIONS_JSON]`` prints one JSON line:
+``python tests/hostile_child.py URL CALL [CLIENT_OPTIONS_JSON]`` prints one JSON line:
 ``{"seconds", "max_rss_mb", "outcome", "error", "count"}``. ``CALL`` is ``reset``,
 ``reset_many``, ``list_instances`` or ``list_tasks``. The peak RSS is the kernel's
 (``ru_maxrss``) for this process alone, so a test can bound memory without trusting its own
@@ -15,10 +15,10 @@ import sys
 import time
 from typing import Any
 
+from hostile_server import PROJECT_ID
+
 from roma_nb.auth import TokenAuth
 from roma_nb.client import RomaClient
-
-from .hostile_server import PROJECT_ID
 
 
 def run(url: str, call: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -84,7 +84,9 @@ def _handler(state: Hostile) -> type[BaseHTTPRequestHandler]:
             self.rfile.read(length)
             self._answer()
 
-        def _send(self, body: bytes, *, status: int = 200, headers: dict[str, str] | None = None):
+        def _send(
+            self, body: bytes, *, status: int = 200, headers: dict[str, str] | None = None
+        ) -> None:
             self.send_response(status)
             for key, value in {"Content-Type": "application/json", **(headers or {})}.items():
                 self.send_header(key, value)

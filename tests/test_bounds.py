@@ -36,7 +36,7 @@ def client(url: str, **options: Any) -> RomaClient:
 def in_child(url: str, call: str, **options: Any) -> dict[str, Any]:
     """Run one call in a process of its own; its JSON report (time, peak RSS, outcome)."""
     done = subprocess.run(
-        [sys.executable, "-m", "tests.hostile_child", url, call, json.dumps(options)],
+        [sys.executable, str(ROOT / "tests" / "hostile_child.py"), url, call, json.dumps(options)],
         cwd=ROOT,
         capture_output=True,
         text=True,
