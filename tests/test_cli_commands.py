@@ -377,3 +377,31 @@ def test_help_names_configuration_and_examples(
     if command == "reset":
         for flag in ("--date-from", "--tz", "--dry-run", "--yes", "exit codes"):
             assert flag in out
+
+
+def test_reset_stops_at_its_deadline_and_says_so(
+    roma_sandbox: Sandbox, sandbox_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 17, item 4: under throttling, ``--deadline`` ends the batch; the rest is skipped."""
+    inst = instance(roma_sandbox)
+    ids = [t.task_id for t in combined(roma_sandbox)[:12]]
+    roma_sandbox.set_rate_limit(1, burst=1)
+    code, out, err = run(
+        capsys,
+        *("reset", inst.id, *ids, "--date-from", "1704164640000", "--yes"),
+        *("--concurrency", "2", "--deadline", "2", "--format", "json"),
+    )
+    results = json.loads(out)
+    assert code == 1, err
+    skipped = [r for r in results if r["outcome"] == "skipped"]
+    assert skipped and len(results) == len(ids)
+    assert f"The deadline of 2 s passed: {len(skipped)} reset(s) were not sent" in err
+    with ResultLog(sandbox_env) as log:
+        assert len(log.records()) == len(ids)
+
+
+def test_the_time_left_is_read_from_the_pace_so_far() -> None:
+    from roma_nb.cli.reset import _time_left
+
+    assert _time_left(10.0, 2, 12) == 50.0
+    assert _time_left(0.0, 0, 12) == 0.0

@@ -75,6 +75,7 @@ RESULT_COLUMNS = (
     Column("attempts", lambda r: r.attempts),
 )
 _OK_OUTCOMES = ("success", "dry-run")
+_SHOW_TIME_LEFT = 5.0  # seconds: a batch expected to end sooner needs no estimate
 _WORDS = (
     (
         "An empty string is not a time; pass None to let the service decide the start point.",
@@ -96,6 +97,21 @@ def _positive_days(text: str) -> timedelta:
     if not days > 0:
         raise argparse.ArgumentTypeError("the retention must be more than 0 days")
     return timedelta(days=days)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError("the deadline must be more than 0 seconds")
+    return seconds
+
+
+def _time_left(elapsed: float, done: int, total: int) -> float:
+    """Expected seconds until the batch ends, at the pace of the results so far."""
+    return elapsed / done * (total - done) if done else 0.0
 
 
 def register(subparsers: Any) -> None:
@@ -155,6 +171,15 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)"
+    )
+    parser.add_argument(
+        "--deadline",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help=(
+            "stop sending after this many seconds (when throttled, a batch can take long); "
+            "resets not yet sent are recorded as skipped"
+        ),
     )
     parser.add_argument(
         "--retention-days",
@@ -223,8 +248,18 @@ def _send(
     stop = threading.Event()
     outcome: dict[str, Any] = {}
 
+    started = time.monotonic()
+    deadline: float | None = args.deadline
+
     def progress(done: int, total: int, result: ResetResult) -> None:
-        print(f"  [{done}/{total}] {result.task_id}: {result.outcome}", file=sys.stderr)
+        line = f"  [{done}/{total}] {result.task_id}: {result.outcome}"
+        elapsed = time.monotonic() - started
+        left = _time_left(elapsed, done, total)
+        if left >= _SHOW_TIME_LEFT:  # throttled, or simply a long batch: say how long
+            line += f" — about {left:.0f} s left"
+            if deadline is not None:
+                line += f"; the deadline stops it in {max(deadline - elapsed, 0):.0f} s"
+        print(line, file=sys.stderr)
 
     def work() -> None:
         try:
@@ -236,6 +271,7 @@ def _send(
                 dry_run=args.dry_run,
                 progress=progress,
                 stop=stop,
+                deadline=deadline,
             )
         except BaseException as exc:  # re-raised in the main thread
             outcome["error"] = exc
@@ -254,6 +290,13 @@ def _send(
     if "error" in outcome:
         raise outcome["error"]
     results: list[ResetResult] = outcome["results"]
+    late = [r for r in results if r.outcome == "skipped" and "deadline" in (r.message or "")]
+    if late:
+        print(
+            f"The deadline of {deadline:g} s passed: {len(late)} reset(s) were not sent "
+            "(recorded as skipped).",
+            file=sys.stderr,
+        )
     return results
 
 

@@ -165,13 +165,16 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         dry_run: bool = False,
         progress: Progress | None = None,
         stop: StopSignal | None = None,
+        deadline: float | None = None,
     ) -> list[ResetResult]:
         """As ``RomaClient.reset_many``, with ``progress`` called on the event loop.
 
         The history writes (SQLite, a few milliseconds) run on worker threads, as do the
         requests unless a ``transport`` was given, so they never stall other tasks of the loop.
         """
-        batch = self._batch(targets, date_from, concurrency, log, dry_run, progress, stop)
+        batch = self._batch(
+            targets, date_from, concurrency, log, dry_run, progress, stop, deadline
+        )
         if not batch.targets:
             return []
         loop = asyncio.get_running_loop()

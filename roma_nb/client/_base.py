@@ -465,6 +465,7 @@ class BaseRomaClient(Generic[TransportT]):
         dry_run: bool,
         progress: Progress | None,
         stop: StopSignal | None,
+        deadline: float | None = None,
     ) -> Batch:
         """``reset_many``'s arguments, checked once (``ValidationError`` before anything)."""
         checked = DateFrom.check(date_from)
@@ -480,6 +481,7 @@ class BaseRomaClient(Generic[TransportT]):
             dry_run=dry_run,
             progress=progress,
             stop=stop,
+            deadline=deadline,
         )
 
     # -- reading answers --------------------------------------------------------------------

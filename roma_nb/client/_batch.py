@@ -171,9 +171,33 @@ ResetFlow = Callable[[str, str, DateFrom, Throttle, StopSignal | None], Flow[Res
 """The client's flow for one reset: ``(instance_id, task_id, date_from, throttle, stop)``."""
 
 
+class _Halt:
+    """The batch's stop signal: the caller's ``stop``, or the batch's deadline passing.
+
+    The engine honours it before a target's first send (a target waiting for the throttle
+    included), so at the deadline nothing more is sent and what is left becomes ``skipped``;
+    a reset already sent finishes within its own call's deadline.
+    """
+
+    def __init__(self, stop: StopSignal | None, seconds: float | None) -> None:
+        self.stop = stop
+        self.seconds = seconds
+        self.until = None if seconds is None else time.monotonic() + seconds
+
+    def expired(self) -> bool:
+        return self.until is not None and time.monotonic() >= self.until
+
+    def is_set(self) -> bool:
+        return (self.stop is not None and self.stop.is_set()) or self.expired()
+
+
 @dataclass
 class Batch:
-    """One ``reset_many`` call: its targets, their flows, and the results as they arrive."""
+    """One ``reset_many`` call: its targets, their flows, and the results as they arrive.
+
+    ``deadline`` (seconds, or None) is the batch's overall budget, counted from its creation:
+    once it has passed, targets not yet sent are recorded as ``skipped``, saying so.
+    """
 
     targets: list[ResetTarget]
     date_from: DateFrom
@@ -183,11 +207,15 @@ class Batch:
     dry_run: bool = False
     progress: Progress | None = None
     stop: StopSignal | None = None
+    deadline: float | None = None
     _results: list[ResetResult | None] = field(default_factory=list)
     _done: int = 0
 
     def __post_init__(self) -> None:
+        if self.deadline is not None and not self.deadline > 0:
+            raise ValidationError("deadline must be a positive number of seconds, or None.")
         self._results = [None] * len(self.targets)
+        self._halt = _Halt(self.stop, self.deadline)
 
     @property
     def workers(self) -> int:
@@ -215,7 +243,7 @@ class Batch:
             row = yield Record(partial(begin, task_name=target.task_name))
         try:
             sent = yield from self.reset(
-                target.instance_id, target.task_id, self.date_from, self.throttle, self.stop
+                target.instance_id, target.task_id, self.date_from, self.throttle, self._halt
             )
             result = replace(sent, task_name=sent.task_name or target.task_name, at=at)
         except Skipped:
@@ -234,12 +262,16 @@ class Batch:
             return self._unsent(target, at, "failed", target.problem, error_code="VALIDATION")
         if self.dry_run:
             return self._unsent(target, at, "dry-run", "Dry run: nothing was sent.")
-        if self.stop is not None and self.stop.is_set():
+        if self._halt.is_set():
             return self._skipped(target, at)
         return None
 
     def _skipped(self, target: ResetTarget, at: datetime) -> ResetResult:
-        return self._unsent(target, at, "skipped", "Stopped before this reset was sent.")
+        if self._halt.expired() and not (self.stop is not None and self.stop.is_set()):
+            why = f"Not sent: the batch's deadline of {self.deadline:g} s had passed."
+        else:
+            why = "Stopped before this reset was sent."
+        return self._unsent(target, at, "skipped", why)
 
     def _unsent(
         self,

@@ -141,6 +141,7 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         dry_run: bool = False,
         progress: Progress | None = None,
         stop: StopSignal | None = None,
+        deadline: float | None = None,
     ) -> list[ResetResult]:
         """Reset many combined tasks to the same instant; one result per target, in order.
 
@@ -148,10 +149,13 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         ``task_name`` (a planned target), or ``(instance_id, task_id)`` pairs. Never raises for
         one target's failure. Each attempt is written to ``log`` as pending before its request
         and completed after; ``progress(done, total, result)`` is called in this thread as
-        results arrive; once ``stop.is_set()``, targets not yet sent are ``skipped``. 429 and
-        503 slow the whole batch down (see ``Throttle``).
+        results arrive; once ``stop.is_set()``, or ``deadline`` seconds after the call, targets
+        not yet sent are ``skipped`` (the message says which). 429 and 503 slow the whole batch
+        down (see ``Throttle``).
         """
-        batch = self._batch(targets, date_from, concurrency, log, dry_run, progress, stop)
+        batch = self._batch(
+            targets, date_from, concurrency, log, dry_run, progress, stop, deadline
+        )
         if not batch.targets:
             return []
         with ThreadPoolExecutor(batch.workers, thread_name_prefix="roma-reset") as pool:
