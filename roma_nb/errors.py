@@ -44,6 +44,7 @@ __all__ = [
     "TransportError",
     "ValidationError",
     "api_error_from_response",
+    "clip",
     "parse_retry_after",
 ]
 
@@ -144,6 +145,15 @@ class MalformedAnswer(ApiError, OutcomeUnknown):
     ``200`` with an HTML page was most likely accepted by something), so a batch records it as
     ``unknown`` — "Retry unknown" offers it again, and a reset to the same instant is idempotent.
     """
+
+
+def clip(text: str, limit: int = 512) -> str:
+    """``text`` cut to ``limit`` characters, ending in "…" when cut.
+
+    A server's words (an error message, a success answer's ``message``) are shown and stored;
+    one megabyte of them helps no one and would fill the history.
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -296,8 +306,8 @@ def api_error_from_response(
     request_id = headers.get("x-request-id") or body_request_id
     if error_msg is None and parsed is None and body.strip():
         error_msg = _snippet_of_text(body)
-    if error_msg and len(error_msg) > 512:
-        error_msg = error_msg[:511] + "…"
+    if error_msg:
+        error_msg = clip(error_msg)
     retry_after = parse_retry_after(headers.get("retry-after"))
 
     what = _HINTS.get(error_code or "") or _STATUS_WORDS.get(status_code)

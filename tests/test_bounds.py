@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ from roma_nb.auth import TokenAuth
 from roma_nb.client import AsyncRomaClient, RomaClient
 from roma_nb.client._base import default_deadline
 from roma_nb.errors import MalformedAnswer, OutcomeUnknown, TransportError
+from roma_nb.history import ResultLog
+from roma_nb.history._rows import MAX_STORED_TEXT
 
 ROOT = Path(__file__).resolve().parent.parent
 MARGIN = 30.0  # seconds: far above the deadlines below, far below "held forever"
@@ -188,3 +191,34 @@ def test_the_default_record_cap_bounds_time_and_memory() -> None:
     assert report["outcome"] == "MalformedAnswer", report
     assert "stopped at 100,000 records" in report["error"], report
     assert report["seconds"] < 180 and report["max_rss_mb"] < 600, report
+
+
+# -- 5, 6. what the history says ------------------------------------------------------------
+
+
+def test_a_200_that_is_not_json_is_unknown_not_failed(tmp_path: Path) -> None:
+    """Before: ``failed``, so "Retry unknown" skipped a reset the service had accepted."""
+    log = ResultLog(tmp_path / "history.sqlite")
+    with hostile("not-json") as server, client(server.url) as roma:
+        results = roma.reset_many([("i-1", "t-1"), ("i-1", "t-2")], log=log)
+        with pytest.raises(OutcomeUnknown, match="not JSON"):
+            roma.reset_combined_task("i-1", "t-3")
+    assert [(r.outcome, r.status_code) for r in results] == [("unknown", 200)] * 2
+    assert all("not JSON" in (r.message or "") for r in results)
+    assert list(log.to_frame()["outcome"]) == ["unknown", "unknown"]
+
+
+def test_a_huge_success_message_is_capped_in_results_and_history(tmp_path: Path) -> None:
+    """Before: a 5 MB ``message`` was stored whole in every row."""
+    log = ResultLog(tmp_path / "history.sqlite")
+    with hostile("big-message", message_bytes=5 << 20) as server, client(server.url) as roma:
+        [result] = roma.reset_many([("i-1", "t-1")], log=log)
+    assert result.outcome == "success"
+    assert result.message is not None and len(result.message) <= 512
+    stored = log.to_frame()["message"].iloc[0]
+    assert len(stored) <= 512 and stored.endswith("…")
+    log.append(replace(result, message="x" * 100_000, task_name="n" * 100_000))
+    frame = log.to_frame()
+    assert frame["message"].str.len().max() <= MAX_STORED_TEXT
+    assert frame["task_name"].str.len().max() <= MAX_STORED_TEXT
+    assert (tmp_path / "history.sqlite").stat().st_size < 1 << 20

@@ -172,9 +172,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         The history writes (SQLite, a few milliseconds) run on worker threads, as do the
         requests unless a ``transport`` was given, so they never stall other tasks of the loop.
         """
-        batch = self._batch(
-            targets, date_from, concurrency, log, dry_run, progress, stop, deadline
-        )
+        batch = self._batch(targets, date_from, concurrency, log, dry_run, progress, stop, deadline)
         if not batch.targets:
             return []
         loop = asyncio.get_running_loop()

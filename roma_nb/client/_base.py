@@ -26,7 +26,7 @@ import httpx
 
 from ..config import environment_label, roma_endpoint_for_region, tls_verify
 from ..dates import DateFrom, to_epoch_ms
-from ..errors import ConfigurationError, MalformedAnswer
+from ..errors import ConfigurationError, MalformedAnswer, clip
 from ..ids import check_id, path_segment
 from ..models import SANDBOX_LABEL, Instance, MonitorLog, ResetResult, Task, TaskMonitor
 from ._batch import Batch, Progress, Recorder, Target, resolve_targets
@@ -460,7 +460,7 @@ class BaseRomaClient(Generic[TransportT]):
             outcome="success",
             date_from=checked.ms,
             status_code=response.status_code,
-            message=str(message) if message is not None else None,
+            message=clip(str(message)) if message is not None else None,
             request_id=response.headers.get("x-request-id"),
             elapsed_ms=elapsed,
             attempts=attempts,

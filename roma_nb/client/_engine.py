@@ -317,15 +317,19 @@ def decode(response: httpx.Response, call: Call, attempts: int = 1) -> Any:
         try:
             return response.json() if response.content.strip() else {}
         except (ValueError, RecursionError):  # not JSON, or nested beyond the parser
-            action = f"{call.action} returned a body that is not JSON;"
-    else:
-        action = call.action
+            pass
     error = api_error_from_response(
-        response.status_code, response.headers, response.content, action=action
+        response.status_code, response.headers, response.content, action=call.action
     )
     if response.is_success:
+        said = f" It said: {error.error_msg}." if error.error_msg else ""
+        if call.method != "GET":
+            said += " Sending the same reset again is safe (it is idempotent)."
+        if error.request_id:
+            said += f" Request id: {error.request_id}."
         error = MalformedAnswer(
-            error.message,
+            f"{call.action}: the service answered HTTP {response.status_code} with a body that "
+            f"is not JSON, so what it did is unknown.{said}",
             status_code=error.status_code,
             error_msg=error.error_msg,
             request_id=error.request_id,

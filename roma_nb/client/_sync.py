@@ -153,9 +153,7 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         not yet sent are ``skipped`` (the message says which). 429 and 503 slow the whole batch
         down (see ``Throttle``).
         """
-        batch = self._batch(
-            targets, date_from, concurrency, log, dry_run, progress, stop, deadline
-        )
+        batch = self._batch(targets, date_from, concurrency, log, dry_run, progress, stop, deadline)
         if not batch.targets:
             return []
         with ThreadPoolExecutor(batch.workers, thread_name_prefix="roma-reset") as pool:
