@@ -7,6 +7,7 @@ The tree::
     ├── ConfigurationError         (also ValueError) endpoint / project / credentials missing
     ├── OutcomeUnknown             the request may have reached the service (timeout after send)
     ├── TransportError             nothing reached the service (connection refused, DNS, TLS)
+    ├── RecordingFailed            a batch stopped because its history could not be written
     └── ApiError                   the service or something in front of it answered with an error
         ├── AuthError              401 / 403: token, signature or permission
         ├── NotFoundError          404
@@ -38,6 +39,7 @@ __all__ = [
     "MalformedAnswer",
     "NotFoundError",
     "OutcomeUnknown",
+    "RecordingFailed",
     "RomaError",
     "ServerError",
     "ThrottledError",
@@ -83,6 +85,20 @@ class TransportError(RomaError):
 
     Safe to retry: the service cannot have acted on it.
     """
+
+
+class RecordingFailed(RomaError):
+    """A batch stopped sending because its history could not be written (a full disk, ...).
+
+    ``results`` holds every target's result as known (the rest ``skipped``); ``pending`` counts
+    resets that were sent and whose row could not be completed: the history shows them as
+    ``pending`` ("may have happened"), which is the truth until their outcome is written.
+    """
+
+    def __init__(self, message: str, *, results: list[Any], pending: int) -> None:
+        super().__init__(message)
+        self.results = results
+        self.pending = pending
 
 
 class OutcomeUnknown(RomaError):

@@ -405,3 +405,42 @@ def test_the_time_left_is_read_from_the_pace_so_far() -> None:
 
     assert _time_left(10.0, 2, 12) == 50.0
     assert _time_left(0.0, 0, 12) == 0.0
+
+
+def test_a_full_disk_mid_batch_prints_what_is_known_and_exits_1(
+    roma_sandbox: Sandbox,
+    sandbox_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17, item 9: the second completion finds the disk full; the batch stops there."""
+    from roma_nb.history import HistoryError
+
+    inst = instance(roma_sandbox)
+    ids = [t.task_id for t in combined(roma_sandbox)[:6]]
+    real_complete = ResultLog.complete
+    completed: list[int] = []
+
+    def complete(self: ResultLog, row_id: int, result: Any) -> None:
+        if completed:
+            raise HistoryError(f"history file {str(sandbox_env)!r}: database or disk is full")
+        completed.append(row_id)
+        real_complete(self, row_id, result)
+
+    monkeypatch.setattr(ResultLog, "complete", complete)
+    code, out, err = run(
+        capsys,
+        *("reset", inst.id, *ids, "--date-from", "1704164640000", "--yes"),
+        *("--concurrency", "1", "--format", "json"),
+    )
+    assert code == 1, err
+    results = json.loads(out)
+    assert [r["task_id"] for r in results] == ids  # every task, with what is known of it
+    sent = [r for r in results if r["outcome"] == "success"]
+    assert len(sent) == len(roma_sandbox.resets) == 2
+    assert all(r["outcome"] == "skipped" for r in results[2:])
+    assert "database or disk is full" in err
+    assert "1 reset(s) were already sent and are recorded as pending" in err
+    with ResultLog(sandbox_env) as log:
+        outcomes = sorted(r["outcome"] for r in log.records())
+    assert outcomes == ["pending", "skipped", "skipped", "skipped", "skipped", "success"]

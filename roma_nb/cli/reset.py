@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ValidationError
+from ..errors import RecordingFailed, ValidationError
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -353,6 +353,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValidationError("--concurrency must be at least 1.")
         ms = _date_from(args)
         task_ids = _unique(args.task_ids)
+        unrecorded = ""
         with client_from_args(args) as client:
             log, where = None, ""
             if args.yes or args.dry_run:
@@ -376,7 +377,10 @@ def run(args: argparse.Namespace) -> int:
                 sending = args.dry_run or (args.yes and (args.force or not plan.needs_force))
                 if log is None or not sending:
                     return _not_sent(plan, args)
-                results = _send(client, tasks, ms, log, args)
+                try:
+                    results = _send(client, tasks, ms, log, args)
+                except RecordingFailed as exc:  # a full disk mid-batch: say what is known
+                    results, unrecorded = exc.results, str(exc)
             finally:
                 if log is not None:
                     log.close()
@@ -386,6 +390,10 @@ def run(args: argparse.Namespace) -> int:
             render(results, RESULT_COLUMNS, args.format)
         finally:  # a reader that stops early (| head) still leaves the summary on stderr
             print(f"{summary}. History: {where}", file=sys.stderr)
+            if unrecorded:
+                print(unrecorded, file=sys.stderr)
+        if unrecorded:
+            return EXIT_FAILED
         return EXIT_OK if all(r.outcome in _OK_OUTCOMES for r in results) else EXIT_FAILED
 
     return run_guarded("roma-nb reset", body, _WORDS)

@@ -198,7 +198,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
             for future in running:
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
-        return batch.results
+        return batch.finish()
 
     def _blocking_http(self) -> httpx.Client:
         """The blocking httpx client a batch sends with from its threads, made on first use."""

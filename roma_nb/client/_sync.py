@@ -151,7 +151,8 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         and completed after; ``progress(done, total, result)`` is called in this thread as
         results arrive; once ``stop.is_set()``, or ``deadline`` seconds after the call, targets
         not yet sent are ``skipped`` (the message says which). 429 and 503 slow the whole batch
-        down (see ``Throttle``).
+        down (see ``Throttle``). If ``log`` cannot be written (a full disk), nothing more is
+        sent and ``RecordingFailed`` carries the results so far.
         """
         batch = self._batch(targets, date_from, concurrency, log, dry_run, progress, stop, deadline)
         if not batch.targets:
@@ -160,4 +161,4 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
             futures = [pool.submit(drive, flow, self._send) for flow in batch.flows()]
             for future in as_completed(futures):
                 batch.deliver(*future.result())
-        return batch.results
+        return batch.finish()
