@@ -34,6 +34,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "tz": "str",
         "dry_run": "bool",
         "confirm": "bool",
+        "restart": "str",
+        "verify": "bool",
     },
     "troubleshoot_task.ipynb": {
         "instance_id": "str",

@@ -8,6 +8,10 @@ ISO, in ``--tz`` and as the ``date_from`` integer. Its warnings come in two kind
   instance that is not RUNNING (FROZEN for arrears, ERROR, CREATING...). They are printed first.
 * the others, printed after the plan, which ``--yes`` alone accepts: a ``date_from`` older than
   the CDC log retention, no ``date_from``, tasks still running (the service may refuse them).
+
+A rewind's plan (``rewind`` set) says per task its state and the steps that will run
+(``procedure.describe_task``), and in one line what the whole rewind does
+(``procedure.summarize``); running tasks are no warning there, since the rewind stops them.
 """
 
 from __future__ import annotations
@@ -17,9 +21,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..models import Instance, Task
+    from ..models import Instance, Restart, Task
 
-__all__ = ["Plan", "PlanWarning", "build_plan"]
+__all__ = ["Plan", "PlanWarning", "RewindSteps", "build_plan"]
 
 _READY = "RUNNING"
 
@@ -31,6 +35,18 @@ class PlanWarning:
 
 
 @dataclass(frozen=True)
+class RewindSteps:
+    """How a rewind runs (``--restart``, ``--no-verify``): what its plan describes."""
+
+    restart: Restart
+    verify: bool
+
+
+def _was_running(task: Task) -> bool | None:
+    return {1: True, 0: False}.get(task.status) if isinstance(task.status, int) else None
+
+
+@dataclass(frozen=True)
 class Plan:
     environment: str
     instance: Instance
@@ -39,6 +55,7 @@ class Plan:
     tz: str
     dry_run: bool
     warnings: tuple[PlanWarning, ...]
+    rewind: RewindSteps | None = None
 
     @property
     def needs_force(self) -> bool:
@@ -48,7 +65,8 @@ class Plan:
         from ..dates import format_instant
 
         first = [f"WARNING (needs --force): {w.text}" for w in self.warnings if w.needs_force]
-        mode = "DRY RUN of a reset" if self.dry_run else "RESET"
+        what = "RESET" if self.rewind is None else "REWIND"
+        mode = f"DRY RUN of a {what.lower()}" if self.dry_run else what
         lines = [
             *first,
             f"{mode} in {self.environment}",
@@ -56,9 +74,11 @@ class Plan:
             f"  {len(self.tasks)} combined task(s):",
         ]
         lines += [
-            f"    - {t.task_name or '(no name)'} ({t.task_id}) [{t.status_text}]"
+            f"    - {t.task_name or '(no name)'} ({t.task_id}) [{self._task_text(t)}]"
             for t in self.tasks
         ]
+        if self.rewind is not None:
+            lines.append(f"  steps: {self.summary()}")
         if self.date_from is None:
             lines.append(
                 "  date_from: empty: no date_from is sent, the service decides the start point"
@@ -69,6 +89,25 @@ class Plan:
             lines.append(f"  date_from: {view.utc_iso}{local} = {view.ms}")
         lines += [f"  warning: {w.text}" for w in self.warnings if not w.needs_force]
         return lines
+
+    def _task_text(self, task: Task) -> str:
+        """The task's state, and for a rewind the steps that will run for it."""
+        if self.rewind is None:
+            return task.status_text
+        from ..procedure import describe_task
+
+        r = self.rewind
+        return describe_task(_was_running(task), self.date_from, r.restart, r.verify, self.tz)
+
+    def summary(self) -> str:
+        """A rewind's steps in one line (``stop 3 running tasks, reset 5, …``); "" for a reset.
+        Tasks whose state is neither running nor stopped count as stopped: the look decides."""
+        if self.rewind is None:
+            return ""
+        from ..procedure import summarize
+
+        states = [_was_running(t) is True for t in self.tasks]
+        return summarize(states, self.rewind.restart, self.rewind.verify)
 
     def to_json(self) -> dict[str, object]:
         """The plan for programs (``--format json`` without ``--yes``): nothing was sent."""
@@ -85,9 +124,23 @@ class Plan:
                 "status": self.instance.status,
             },
             "tasks": [
-                {"task_id": t.task_id, "task_name": t.task_name, "status": t.status_text}
+                {
+                    "task_id": t.task_id,
+                    "task_name": t.task_name,
+                    "status": t.status_text,
+                    **({"steps": self._task_text(t)} if self.rewind else {}),
+                }
                 for t in self.tasks
             ],
+            **(
+                {
+                    "restart": self.rewind.restart,
+                    "verify": self.rewind.verify,
+                    "steps": self.summary(),
+                }
+                if self.rewind
+                else {}
+            ),
             "date_from": self.date_from,
             "date_from_utc": None if view is None else view.utc_iso,
             "date_from_local": None if view is None else view.local_iso,
@@ -118,6 +171,7 @@ def build_plan(
     dry_run: bool,
     retention: timedelta,
     now_ms: int,
+    rewind: RewindSteps | None = None,
 ) -> Plan:
     from ..dates import assess_date_from
 
@@ -131,7 +185,7 @@ def build_plan(
         for text in assess_date_from(date_from, now_ms=now_ms, retention=retention)
     ]
     running = [t for t in tasks if t.status == 1]
-    if running:
+    if running and rewind is None:
         names = ", ".join(t.task_name or t.task_id for t in running)
         warnings.append(
             PlanWarning(
@@ -148,4 +202,5 @@ def build_plan(
         tz=tz,
         dry_run=dry_run,
         warnings=tuple(warnings),
+        rewind=rewind,
     )
