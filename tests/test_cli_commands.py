@@ -384,7 +384,7 @@ def test_reset_stops_at_its_deadline_and_says_so(
 ) -> None:
     """Issue 17, item 4: under throttling, ``--deadline`` ends the batch; the rest is skipped."""
     inst = instance(roma_sandbox)
-    ids = [t.task_id for t in combined(roma_sandbox)[:12]]
+    ids = [t.task_id for t in combined(roma_sandbox, running=False)[:12]]
     roma_sandbox.set_rate_limit(1, burst=1)
     code, out, err = run(
         capsys,
@@ -417,7 +417,7 @@ def test_a_full_disk_mid_batch_prints_what_is_known_and_exits_1(
     from roma_nb.history import HistoryError
 
     inst = instance(roma_sandbox)
-    ids = [t.task_id for t in combined(roma_sandbox)[:6]]
+    ids = [t.task_id for t in combined(roma_sandbox, running=False)[:6]]
     real_complete = ResultLog.complete
     completed: list[int] = []
 
