@@ -267,3 +267,47 @@ def test_troubleshoot_notebook_decodes_logs_and_shows_the_task_history(
     assert images(notebook) == 1
     assert picked.task_id in widget_value(notebook, "roma-task-selected")
     assert roma_sandbox.resets == []
+
+
+def cell_index(notebook: Any, cell_id: str) -> int:
+    return next(i for i, cell in enumerate(notebook.cells) if cell.get("id") == cell_id)
+
+
+def test_troubleshoot_panel_defaults_like_the_runbook_and_its_reset_shows_in_its_history(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path, tmp_path: Path
+) -> None:
+    """Issue 14, defect 3: dry run ticked, the notebook's own history, the suggestion prefilled.
+
+    A cell added right after the panel's does what a person does with it (preview, confirm,
+    run); the history and timeline cells that follow must then show that reset.
+    """
+    source = json.loads((NOTEBOOKS / "troubleshoot_task.ipynb").read_text(encoding="utf-8"))
+    panel_at = next(i for i, c in enumerate(source["cells"]) if "ResetPanel(" in c["source"])
+    used: dict[str, Any] = {
+        "cell_type": "code",
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+        "id": "used-the-panel",
+        "source": (
+            "panel.preview()\n"
+            "used = panel.run(confirm=True)\n"
+            "print('PANEL RAN', [(r.task_id, r.outcome, r.date_from) for r in used])"
+        ),
+    }
+    source["cells"].insert(panel_at + 1, used)
+    copy = tmp_path / "troubleshoot_task.ipynb"
+    copy.write_text(json.dumps(source), encoding="utf-8")
+    notebook = run_notebook(copy, env=kernel_env)
+
+    assert roma_sandbox.resets == []  # the panel started in dry-run mode
+    rows = history_rows(history_path)
+    assert [r["outcome"] for r in rows] == ["dry-run"]
+    (row,) = rows
+    text = output_text(notebook)
+    suggested = next(line for line in text.splitlines() if line.startswith("First error after"))
+    stamp = suggested.split(": ", 1)[1][:16]  # "YYYY-MM-DD HH:MM", UTC
+    when = datetime.strptime(stamp, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo("UTC"))
+    assert row["date_from_ms"] == int(when.timestamp()) * 1000  # the suggestion, prefilled
+    history_cell = output_text(notebook, cell_index(notebook, "troubleshoot-09"))
+    assert "dry-run" in history_cell and row["task_id"] in output_text(notebook)

@@ -106,6 +106,29 @@ def test_tasks_can_be_selected_with_the_instance_in_one_call(model: PanelModel) 
     assert model.task_ids == tuple(ids)
 
 
+def test_state_is_one_snapshot_of_what_the_selection_means(model: PanelModel) -> None:
+    empty = model.state()
+    assert empty.plan is None and empty.problem == "Select an instance first."
+    ids = ready(model, 2)
+    state = model.state()
+    assert state.selection == model.selection and state.selection.task_ids == tuple(ids)
+    assert state.resolution.ms == WALL_MS and state.problem is None
+    assert (
+        state.plan is not None
+        and [t.instance_id for t in state.plan.targets] == [instance_id(model)] * 2
+    )
+    assert not state.current and not state.running and state.unknown == 0
+    model.preview()
+    assert model.state().current and model.state().previewed == state.plan
+
+
+def test_a_whole_selection_is_applied_at_once(model: PanelModel) -> None:
+    ids = ready(model, 2)
+    chosen = model.selection
+    model.select(instance_id=instance_id(model, 1))
+    assert model.select(chosen) == chosen and model.task_ids == tuple(ids)
+
+
 # -- preview ------------------------------------------------------------------------------------
 
 
@@ -134,7 +157,7 @@ def test_preview_has_one_row_per_call_with_the_request_as_sent(
     assert row["body"] == f'{{"date_from":{WALL_MS}}}'
     assert str(frame["date_from"].dtype) == "Int64"
     assert str(frame["dry_run"].dtype) == "boolean"
-    assert frame.attrs["warnings"] == []
+    assert [w for w in frame.attrs["warnings"] if "running" not in w] == []  # dates: none
     assert roma_sandbox.resets == []
 
 
@@ -196,7 +219,7 @@ def test_future_and_retention_warnings_reach_the_plan_and_the_confirmation(
     assert "retention" in frame.attrs["warnings"][0]
     assert "! " in model.confirmation_text()
     model.select(retention=timedelta(days=4))
-    assert model.preview().attrs["warnings"] == []
+    assert [w for w in model.preview().attrs["warnings"] if "running" not in w] == []
 
 
 # -- confirmation and running -------------------------------------------------------------------

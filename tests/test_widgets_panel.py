@@ -7,15 +7,18 @@ the model, the preview frame, the sandbox's recorded resets and the history.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import traitlets
 
 from roma_nb.client import RomaClient
 from roma_nb.dates import to_epoch_ms
-from roma_nb.errors import ApiError
+from roma_nb.errors import ApiError, ValidationError
 from roma_nb.history import ResultLog
+from roma_nb.panel import DateChoice, Selection
 from roma_nb.sandbox import Sandbox
 from roma_nb.widgets import ResetPanel
 
@@ -62,6 +65,8 @@ def pick(
 def confirm(panel: ResetPanel) -> None:
     panel.preview_button.click()
     panel.confirm_button.click()
+    for tick in panel.warning_ticks.children:
+        tick.value = True
     panel.confirm_box.value = True
 
 
@@ -99,6 +104,8 @@ def test_preview_confirm_run_through_the_widgets(panel: ResetPanel, roma_sandbox
     assert panel.confirm_box.layout.display is None
     assert panel.run_button.disabled  # the box is not ticked yet
     panel.confirm_box.value = True
+    for tick in panel.warning_ticks.children:  # running tasks: one tick each warning (issue 14)
+        tick.value = True
     assert not panel.run_button.disabled
     assert roma_sandbox.resets == []
 
@@ -301,6 +308,7 @@ def test_dst_and_cleared_picker_block_the_preview_with_a_message(panel: ResetPan
     pick(panel, 1, wall=datetime(2024, 10, 27, 2, 30), zone="Europe/Paris")
     assert panel.preview_button.disabled
     assert "occurs twice in Europe/Paris" in panel.hint.value
+    assert "ambiguous=" not in panel.hint.value  # words, not code (issue 14)
     panel.date_picker.choice_buttons.value = "later"
     assert not panel.preview_button.disabled
     assert panel.preview()["date_from"].tolist() == [to_epoch_ms("2024-10-27T01:30:00Z")]
@@ -387,3 +395,73 @@ def test_every_interactive_part_has_a_stable_class_and_a_description(panel: Rese
         panel.stop_button, panel.retry_button,
     ]  # fmt: skip
     assert all(widget.description for widget in interactive)
+
+
+def test_each_warning_of_the_confirmation_needs_its_own_tick_before_run(
+    panel: ResetPanel, roma_sandbox: Sandbox
+) -> None:
+    """Issue 14, item 5: a time older than the retention, and running tasks, each ticked."""
+    pick(panel, 2, wall=WALL - timedelta(days=30))
+    panel.preview_button.click()
+    panel.confirm_button.click()
+    ticks = list(panel.warning_ticks.children)
+    assert ticks and all("roma-warning-tick" in t._dom_classes for t in ticks)
+    assert any("retention" in t.description for t in ticks)
+    panel.confirm_box.value = True
+    for tick in ticks:
+        assert panel.run_button.disabled
+        assert "tick each warning" in panel.hint.value
+        tick.value = True
+    assert not panel.run_button.disabled
+    ticks[0].value = False
+    assert panel.run_button.disabled
+    ticks[0].value = True
+    panel.run_button.click()
+    assert len(roma_sandbox.resets) == 2
+    assert panel.warning_ticks.children == ()  # a run consumes its confirmation
+
+
+# -- value: the selection as a traitlet ---------------------------------------------------------
+
+
+def test_value_is_the_selection_observed_once_per_change(panel: ResetPanel) -> None:
+    seen: list[Selection] = []
+    panel.observe(lambda change: seen.append(change["new"]), "value")
+    ids = pick(panel, 2)
+    assert panel.value == panel.model.selection
+    assert panel.value.task_ids == tuple(ids)
+    assert panel.value.date_from == DateChoice.at_wall(WALL, "Asia/Shanghai")
+    assert seen[-1] == panel.value and len(seen) == len(set(seen))  # no echo, no repeats
+    panel.dry_run_box.value = True
+    assert seen[-1].dry_run is True
+
+
+def test_setting_value_selects_and_a_bad_one_changes_nothing(panel: ResetPanel) -> None:
+    instance = panel.model.catalog.instances()[1]
+    ids = tuple(e.task_id for e in panel.model.catalog.tasks(instance.id).entries[:2])
+    panel.value = Selection(instance.id, ids, DateChoice.exact(WALL_MS, "UTC"), dry_run=True)
+    assert panel.task_picker.value == ids
+    assert panel.date_picker.value == WALL_MS and panel.dry_run_box.value is True
+    assert not panel.preview_button.disabled
+    with pytest.raises(ValidationError, match="Not combined tasks"):
+        panel.value = replace(panel.value, task_ids=("no-such-task",))
+    assert panel.value.task_ids == ids == panel.model.task_ids
+
+
+def test_two_panels_linked_by_value_show_the_same_selection(client: RomaClient) -> None:
+    first, second = make_panel(client), make_panel(client)
+    link = traitlets.link((first, "value"), (second, "value"))
+    ids = pick(first, 1)
+    assert second.task_picker.value == tuple(ids)
+    assert second.date_picker.input.value == WALL
+    link.unlink()
+    second.dry_run_box.value = True
+    assert first.dry_run_box.value is False
+
+
+def test_the_confirmation_headline_comes_from_the_plan(panel: ResetPanel) -> None:
+    pick(panel, 1)
+    confirm(panel)
+    plan = panel.model.previewed
+    assert plan is not None and plan.sandbox
+    assert plan.confirmation_headline() in panel.confirmation_html.value
