@@ -22,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import ValidationError
+from ..errors import RecordingFailed, ValidationError
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -294,6 +294,7 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
             raise ValidationError("--concurrency must be at least 1.")
         ms = _date_from(args, command.name)
         task_ids = list(dict.fromkeys(args.task_ids))
+        unrecorded = ""
         with client_from_args(args) as client:
             log, where = None, ""
             if args.yes or args.dry_run:
@@ -313,7 +314,10 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
                 def work(stop: threading.Event) -> Sequence[Any]:
                     return command.send(client, tasks, ms, sent_log, args, stop)
 
-                results = run_stoppable(work, f"roma-nb-{command.name}")
+                try:
+                    results = run_stoppable(work, f"roma-nb-{command.name}")
+                except RecordingFailed as exc:  # a full disk mid-batch: say what is known
+                    results, unrecorded = exc.results, str(exc)
             finally:
                 if log is not None:
                     log.close()
@@ -323,6 +327,10 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
             render(results, command.columns, args.format)
         finally:  # a reader that stops early (| head) still leaves the summary on stderr
             print(f"{summary}. History: {where}", file=sys.stderr)
+            if unrecorded:
+                print(unrecorded, file=sys.stderr)
+        if unrecorded:
+            return EXIT_FAILED
         return EXIT_OK if all(r.outcome in _OK_OUTCOMES for r in results) else EXIT_FAILED
 
     return run_guarded(f"roma-nb {command.name}", body, WORDS)
