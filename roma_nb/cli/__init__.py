@@ -27,7 +27,16 @@ from typing import cast
 __all__ = ["EXIT_BROKEN_PIPE", "main"]
 
 # Sub-command modules, in the order --help lists them.
-_COMMANDS = ("sandbox", "demo", "instances", "tasks", "monitors", "reset", "history")
+_COMMANDS = (
+    "sandbox",
+    "demo",
+    "instances",
+    "tasks",
+    "monitors",
+    "reset",
+    "apply",
+    "history",
+)
 
 EXIT_BROKEN_PIPE = 128 + 13
 """The reader of stdout went away (SIGPIPE is signal 13): what a shell reports for ``git``."""

@@ -16,10 +16,13 @@ CI, a pasted command at 3 a.m.):
 * every attempt goes to the history (``--history`` or ``$ROMA_NB_HISTORY`` or the per-user file),
   pending before its request and completed after, like the notebooks do;
 * Ctrl-C stops the batch: what was not sent yet is recorded as ``skipped``;
-* the exit code is 0 only when every task succeeded (or was dry-run), 1 when any did not.
+* the exit code is 0 only when every task succeeded (or was dry-run), 1 when any did not;
+* ``--date-from`` takes relative times (``2h ago``, ``-90m``, ``PT2H``, ``now-1d``,
+  ``yesterday 02:00`` in ``--tz``), resolved once against one reading of the clock; the plan
+  shows the text typed and the instant it meant;
+* ``--export PLAN.json`` writes a plan file for review instead (``_export``); nothing is sent.
 
 The results (one row per task) go to stdout in ``--format``, so ``--format json`` can be piped.
-Relative times (``-2h``) are not taken for ``--date-from`` yet: the message says what is.
 """
 
 from __future__ import annotations
@@ -49,12 +52,14 @@ from ._common import (
     resolve_instance,
     run_guarded,
 )
+from ._export import PLAN_WORDS, add_export_arguments, check_export_arguments, export
 from ._plan import Plan, build_plan
 
 if TYPE_CHECKING:
     from ..client import RomaClient
     from ..history import ResultLog
     from ..models import Instance, ResetResult, Task
+    from ..plans import DateFrom
 
 __all__ = ["EXIT_NOT_CONFIRMED", "RESULT_COLUMNS", "register", "run"]
 
@@ -85,6 +90,7 @@ _WORDS = (
         "Point ROMA_NB_HISTORY or path= at another file.",
         "Give --history another file, or point ROMA_NB_HISTORY at one.",
     ),
+    *PLAN_WORDS,
 )
 
 
@@ -119,7 +125,9 @@ def register(subparsers: Any) -> None:
             "  roma-nb reset roma-prod-cn-north-4 TASK_A TASK_B --date-from 2024-05-01T02:00 "
             "--tz Asia/Shanghai\n"
             "  roma-nb reset INSTANCE_ID TASK_A --date-from 1714528800000 --yes\n"
-            "  roma-nb reset INSTANCE_ID TASK_A --date-from 2024-05-01T02:00Z --dry-run"
+            "  roma-nb reset INSTANCE_ID TASK_A --date-from 2024-05-01T02:00Z --dry-run\n"
+            "  roma-nb reset INSTANCE_ID TASK_A --date-from '2h ago' --export plan.json\n"
+            "  roma-nb reset INSTANCE_ID TASK_A --date-from 'yesterday 02:00' --tz Europe/Paris"
         ),
     )
     parser.add_argument("instance", metavar="INSTANCE", help="instance id or name")
@@ -129,8 +137,8 @@ def register(subparsers: Any) -> None:
         "--date-from",
         metavar="WHEN",
         help=(
-            "ISO-8601 (without an offset it is read in --tz) or integer epoch milliseconds; "
-            "relative times such as -2h are not taken yet"
+            "ISO-8601 (without an offset it is read in --tz), integer epoch milliseconds, or "
+            "a time relative to now: '2h ago', -90m, PT2H, now-1d, 'yesterday 02:00' (in --tz)"
         ),
     )
     when.add_argument(
@@ -169,6 +177,7 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="history file (default: $ROMA_NB_HISTORY, else the per-user data directory)",
     )
+    add_export_arguments(parser)
     add_format_argument(parser)
     add_connection_arguments(parser)
     parser.set_defaults(func=run)
@@ -198,10 +207,14 @@ def _targets(client: RomaClient, instance: Instance, task_ids: list[str]) -> lis
     return [tasks[i] for i in task_ids]
 
 
-def _open_log(client: RomaClient, path: Path | None) -> tuple[ResultLog, str]:
+def _open_log(
+    client: RomaClient, path: Path | None, *, plan_id: str | None = None
+) -> tuple[ResultLog, str]:
+    """The history for this command's rows, stamped with the client's environment (and the
+    ``plan_id`` of the plan being applied, if any)."""
     from ..history import RecordContext, ResultLog
 
-    context = RecordContext.of(client)
+    context = RecordContext.of(client, plan_id=plan_id)
     if path is not None:
         return ResultLog(path, context=context), str(path)
     if client.is_sandbox:
@@ -257,34 +270,19 @@ def _send(
     return results
 
 
-def _is_relative(text: str, tz: str) -> bool:
-    from ..dates import resolve_time_text
-
-    try:
-        resolve_time_text(text, tz, now_ms=time.time_ns() // 1_000_000)
-    except ValidationError:
-        return False
-    return True
-
-
-def _date_from(args: argparse.Namespace) -> int | None:
-    """The instant to send: absolute only (relative targets come to reset with plans)."""
-    from ..dates import to_epoch_ms
+def _date_from(args: argparse.Namespace, now_ms: int) -> DateFrom:
+    """The instant to send, resolved once against ``now_ms`` and kept with the text typed."""
+    from ..plans import resolve_date_from
 
     if args.no_date_from:
-        return None
+        return resolve_date_from(None, args.tz, now_ms=now_ms)
     text: str = args.date_from
+    if not text.strip():
+        return resolve_date_from(text, args.tz, now_ms=now_ms)  # the "empty" message
     try:
-        return to_epoch_ms(text, args.tz)
-    except ValidationError:
-        if not _is_relative(text, args.tz):
-            raise
-    raise ValidationError(
-        f"--date-from {text!r} is a relative time, which reset does not take yet. Give an "
-        "ISO-8601 time (2024-05-01T02:00 is read in --tz; 2024-05-01T02:00Z or "
-        "2024-05-01T10:00+08:00 is exact) or integer epoch milliseconds (1714528800000), or "
-        "--no-date-from. (monitors and history do take 2h, -2h, 90m, 7d as 'that long ago'.)"
-    )
+        return resolve_date_from(text, args.tz, now_ms=now_ms)
+    except ValidationError as exc:
+        raise ValidationError(f"--date-from: {exc}") from None
 
 
 def _not_sent(plan: Plan, args: argparse.Namespace) -> int:
@@ -308,7 +306,10 @@ def run(args: argparse.Namespace) -> int:
     def body() -> int:
         if args.concurrency < 1:
             raise ValidationError("--concurrency must be at least 1.")
-        ms = _date_from(args)
+        check_export_arguments(args)
+        now = time.time_ns() // 1_000_000  # the one clock reading of this plan
+        date_from = _date_from(args, now)
+        ms = date_from.ms
         task_ids = _unique(args.task_ids)
         with client_from_args(args) as client:
             log, where = None, ""
@@ -318,15 +319,19 @@ def run(args: argparse.Namespace) -> int:
             try:
                 instance = resolve_instance(client, args.instance)
                 tasks = _targets(client, instance, task_ids)
+                if args.export is not None:
+                    from ..plans import Procedure
+
+                    reset = Procedure.reset(allow_forward=args.allow_forward)
+                    return export(client, instance, tasks, date_from, reset, now, args)
                 plan = build_plan(
                     client.environment,
                     instance,
                     tasks,
-                    ms,
-                    tz=args.tz,
+                    date_from,
                     dry_run=args.dry_run,
                     retention=args.retention_days,
-                    now_ms=time.time_ns() // 1_000_000,
+                    now_ms=now,
                 )
                 for line in plan.lines():
                     print(line, file=sys.stderr)
