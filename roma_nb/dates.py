@@ -48,7 +48,7 @@ from __future__ import annotations
 import numbers
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from fractions import Fraction
 from functools import lru_cache
@@ -65,11 +65,14 @@ __all__ = [
     "DateFrom",
     "InstantView",
     "Nonexistent",
+    "WallKind",
+    "WallReading",
     "assess_date_from",
     "available_zones",
     "format_duration",
     "format_instant",
     "from_epoch_ms",
+    "read_wall",
     "resolve_time_text",
     "resolve_zone",
     "to_epoch_ms",
@@ -81,6 +84,9 @@ Ambiguous = Literal["raise", "earlier", "later"]
 
 Nonexistent = Literal["raise", "shift_forward", "shift_backward"]
 """What to do with a wall time the clocks skipped (a gap, when DST starts)."""
+
+WallKind = Literal["normal", "gap", "fold"]
+"""How a wall time reads in a zone: one instant, none (skipped), or two (shown twice)."""
 
 INT64_MAX = 2**63 - 1
 MAX_MS = 253_402_300_799_999
@@ -342,10 +348,10 @@ def _offset_at(ms: int, zone: tzinfo) -> timedelta | None:
     return _utc(ms).astimezone(zone).utcoffset()
 
 
-def _read_wall(wall: datetime, zone: tzinfo) -> tuple[Literal["unique", "fold", "gap"], int, int]:
+def _read_wall(wall: datetime, zone: tzinfo) -> tuple[WallKind, int, int]:
     """Where a naive wall time in ``zone`` lands: ``(kind, a, b)`` in milliseconds.
 
-    ``unique``: ``a == b``, the instant. ``fold``: the earlier and the later instant showing that
+    ``normal``: ``a == b``, the instant. ``fold``: the earlier and the later instant showing that
     wall time. ``gap``: the last millisecond before the clocks jumped and the first after.
     Raises ``OverflowError`` near the ends of the datetime range.
     """
@@ -354,7 +360,7 @@ def _read_wall(wall: datetime, zone: tzinfo) -> tuple[Literal["unique", "fold", 
         raise ValidationError(f"The time zone {_zone_label(zone)} gives no UTC offset.")
     if offsets[0] == offsets[1]:
         ms = _ms_of(wall - offsets[0])
-        return "unique", ms, ms
+        return "normal", ms, ms
     candidates = sorted({wall - offsets[0], wall - offsets[1]})
     real = [
         _ms_of(utc)
@@ -364,7 +370,7 @@ def _read_wall(wall: datetime, zone: tzinfo) -> tuple[Literal["unique", "fold", 
     if len(real) == 2:
         return "fold", real[0], real[1]
     if len(real) == 1:
-        return "unique", real[0], real[0]
+        return "normal", real[0], real[0]
     # A gap: the jump happened after the earlier candidate and no later than the later one.
     low, high = _ms_of(candidates[0]), _ms_of(candidates[1])
     before = _offset_at(low, zone)
@@ -410,37 +416,78 @@ def _fold_message(shown: str, zone: tzinfo, earlier: int, later: int) -> str:
     )
 
 
-def _localize(
-    wall: datetime, zone: tzinfo, shown: str, ambiguous: Ambiguous, nonexistent: Nonexistent
-) -> int:
-    """The instant of a naive wall time in ``zone``, applying the gap and fold policies."""
+@dataclass(frozen=True)
+class WallReading:
+    """Where a naive wall time lands in a zone (``read_wall``): one instant, two, or none.
+
+    ``normal``: ``first == second``, the one instant. ``fold`` (the clocks went back and showed
+    that wall time twice): the earlier and the later instant. ``gap`` (the clocks jumped over
+    it): the last millisecond before the jump and the first after. ``message`` is what
+    ``to_epoch_ms`` says when it refuses the wall time for being in a gap or fold.
+    """
+
+    kind: WallKind
+    first: int
+    second: int
+    shown: str
+    zone: tzinfo = field(repr=False)
+
+    @property
+    def message(self) -> str | None:
+        if self.kind == "fold":
+            return _fold_message(self.shown, self.zone, self.first, self.second)
+        if self.kind == "gap":
+            return _gap_message(self.shown, self.zone, self.first, self.second)
+        return None
+
+    def instant(self, ambiguous: Ambiguous = "raise", nonexistent: Nonexistent = "raise") -> int:
+        """The instant the policies choose (see ``to_epoch_ms``), checked as a ``date_from``."""
+        if self.kind == "normal":
+            return _check_instant(self.first, self.shown)
+        policy = ambiguous if self.kind == "fold" else nonexistent
+        if policy == "raise":
+            raise ValidationError(self.message)
+        later = policy in ("later", "shift_forward")
+        return _check_instant(self.second if later else self.first, self.shown)
+
+
+def _reading(wall: datetime, zone: tzinfo, shown: str) -> WallReading:
     try:
         kind, first, second = _read_wall(wall, zone)
     except OverflowError:
         raise _out_of_range(shown, wall) from None
-    if kind == "fold":
-        if ambiguous == "raise":
-            raise ValidationError(_fold_message(shown, zone, first, second))
-        return _check_instant(first if ambiguous == "earlier" else second, shown)
-    if kind == "gap":
-        if nonexistent == "raise":
-            raise ValidationError(_gap_message(shown, zone, first, second))
-        return _check_instant(first if nonexistent == "shift_backward" else second, shown)
-    return _check_instant(first, shown)
+    return WallReading(kind, first, second, shown, zone)
+
+
+def read_wall(wall: datetime, tz: str | tzinfo = "UTC") -> WallReading:
+    """Read a naive wall time in ``tz``: ``normal``, in a DST ``gap`` or in a ``fold``, with the
+    candidate instants (``first``, ``second``). ``WallReading.instant`` then applies a policy.
+
+    This is how a picker asks "which case is this?" once, instead of probing ``to_epoch_ms``
+    with every policy. Raises ``ValidationError`` for an aware value, an unknown zone, or a
+    wall time outside the years a datetime can hold.
+    """
+    if wall.tzinfo is not None:
+        raise ValidationError(
+            "A wall time must be naive (no tzinfo): its zone is given separately."
+        )
+    return _reading(wall.replace(fold=0), resolve_zone(tz), _clock(wall, seconds=False))
+
+
+def _localize(
+    wall: datetime, zone: tzinfo, shown: str, ambiguous: Ambiguous, nonexistent: Nonexistent
+) -> int:
+    """The instant of a naive wall time in ``zone``, applying the gap and fold policies."""
+    return _reading(wall, zone, shown).instant(ambiguous, nonexistent)
 
 
 def _aware(moment: datetime, shown: str, nonexistent: Nonexistent) -> int:
     """An aware datetime's instant; its fold is honoured, a wall time in a gap is not an instant."""
     zone = moment.tzinfo
     if zone is not None and not isinstance(zone, timezone):
-        try:
-            kind, first, second = _read_wall(moment.replace(tzinfo=None), zone)
-        except OverflowError:
-            raise _out_of_range(shown, moment) from None
-        if kind == "gap":
-            if nonexistent == "raise":
-                raise ValidationError(_gap_message(shown, zone, first, second))
-            return _check_instant(first if nonexistent == "shift_backward" else second, shown)
+        reading = _reading(moment.replace(tzinfo=None), zone, shown)
+        if reading.kind == "gap":
+            return reading.instant(nonexistent=nonexistent)
     return _check_instant(_ms_of(moment), shown)
 
 

@@ -33,6 +33,7 @@ from roma_nb.dates import (
     available_zones,
     format_instant,
     from_epoch_ms,
+    read_wall,
     resolve_zone,
     to_epoch_ms,
     validate_date_from,
@@ -304,6 +305,11 @@ def test_a_wall_time_in_a_gap_is_refused_with_the_nearest_instants(
     # the clock just before the jump and at it are both real
     assert to_epoch_ms(wall - into * ONE_MS - ONE_MS, zone) == jump - 1
     assert to_epoch_ms(wall - into * ONE_MS + (after - before), zone) == jump
+    # read_wall says the same in one reading
+    reading = read_wall(wall, zone)
+    assert (reading.kind, reading.first, reading.second) == ("gap", jump - 1, jump)
+    assert reading.message == text
+    assert reading.instant(nonexistent="shift_forward") == jump
 
 
 @given(data=st.data(), where=st.sampled_from(folds()))
@@ -329,6 +335,20 @@ def test_a_wall_time_in_a_fold_is_refused_naming_both_instants(
     tz = ZoneInfo(zone)
     assert to_epoch_ms(wall.replace(tzinfo=tz, fold=0)) == earlier
     assert to_epoch_ms(wall.replace(tzinfo=tz, fold=1)) == later
+    # read_wall says the same in one reading
+    reading = read_wall(wall, zone)
+    assert (reading.kind, reading.first, reading.second) == ("fold", earlier, later)
+    assert reading.message == text
+    assert reading.instant(ambiguous="later") == later
+
+
+def test_read_wall_of_a_normal_time_and_what_it_refuses() -> None:
+    reading = read_wall(datetime(2024, 1, 2, 11, 4), "Asia/Shanghai")
+    assert (reading.kind, reading.first, reading.second) == ("normal", 1704164640000, 1704164640000)
+    assert reading.message is None and reading.instant() == 1704164640000
+    assert "naive" in refusal(read_wall, datetime(2024, 1, 2, tzinfo=UTC))
+    assert "Unknown time zone" in refusal(read_wall, datetime(2024, 1, 2), "Mars/Olympus")
+    assert "before 1970" in refusal(read_wall(datetime(1969, 12, 31, 23, 0)).instant)
 
 
 @given(zone=st.sampled_from(ZONES), year=st.integers(1974, 2100))

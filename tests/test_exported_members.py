@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import roma_nb
 
@@ -15,6 +17,24 @@ def test_all_matches_the_lazy_exports() -> None:
     for name, module in exports.items():
         value = getattr(roma_nb, name)
         assert getattr(importlib.import_module(module), name) is value
+
+
+def test_the_type_checking_block_imports_every_export_from_its_module() -> None:
+    """What type checkers and IDEs see is what ``__getattr__`` loads, name for name."""
+    tree = ast.parse(Path(roma_nb.__file__).read_text(encoding="utf-8"))
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name)
+        if node.test.id == "TYPE_CHECKING"
+    )
+    seen: dict[str, str] = {}
+    for statement in block.body:
+        assert isinstance(statement, ast.ImportFrom) and statement.level == 1
+        for alias in statement.names:
+            assert alias.asname == alias.name, "a re-export needs the `X as X` form"
+            seen[alias.name] = f"roma_nb.{statement.module}"
+    assert seen == roma_nb._EXPORTS
 
 
 def test_importing_the_client_does_not_load_pandas_or_ipywidgets() -> None:

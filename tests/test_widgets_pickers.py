@@ -67,7 +67,7 @@ def test_instance_choice_is_remembered_per_environment_across_reruns(
 ) -> None:
     first = InstancePicker(client)
     chosen: list[str | None] = []
-    first.on_change(chosen.append)
+    first.observe(lambda change: chosen.append(change["new"]), "value")
     staging = option_values(first.dropdown)[2]
     first.dropdown.value = staging
     assert chosen == [staging]
@@ -129,7 +129,7 @@ def test_task_picker_offers_combined_tasks_with_status_and_last_run(picker: Task
 
 def test_filter_by_name_or_id_keeps_hidden_selections(picker: TaskPicker) -> None:
     changes: list[tuple[str, ...]] = []
-    picker.on_change(changes.append)
+    picker.observe(lambda change: changes.append(change["new"]), "value")
     entries = picker.index.entries
     first, second = entries[0], entries[1]
     picker.select.value = (first.task_id, second.task_id)
@@ -220,7 +220,7 @@ def test_a_fresh_or_cleared_picker_says_so_and_has_no_value(dates: DateFromPicke
 
 def test_live_line_shows_utc_the_zone_and_the_integer(dates: DateFromPicker) -> None:
     seen: list[DateChoice] = []
-    dates.on_change(seen.append)
+    dates.observe(lambda change: seen.append(change["new"]), "choice")
     dates.zone.value = "Asia/Shanghai"
     dates.input.value = datetime(2024, 6, 1, 9, 30)
     expected = to_epoch_ms("2024-06-01T01:30:00Z")
@@ -290,7 +290,7 @@ def test_future_and_retention_warnings_follow_the_retention_setting(
     dates.input.value = datetime(2024, 5, 29, 12, 0)
     assert "older than the CDC log retention of 2 days" in dates.messages.value
     retentions: list[timedelta] = []
-    dates.on_change(lambda _c: retentions.append(dates.retention))
+    dates.observe(lambda _c: retentions.append(dates.retention), "retention")
     dates.retention_days.value = 4
     assert retentions == [timedelta(days=4)]
     assert dates.messages.value == ""

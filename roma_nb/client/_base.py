@@ -10,6 +10,7 @@ constructor never reads the environment or files (that is ``connect()``'s and th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -139,13 +140,13 @@ class BaseRomaClient(Generic[TransportT]):
             )
         self.project_id = check_id("project_id", project_id)
         self.auth = auth
-        self.retry = retry if retry is not None else RetryPolicy()
         self.environment = label or environment_label(self.endpoint, self.project_id)
         self.is_sandbox = self.environment == SANDBOX_LABEL
         self.endpoint_label = SANDBOX_LABEL if self.is_sandbox else _host_label(self.endpoint)
         self._project_path = f"/v2/{path_segment('project_id', self.project_id)}"
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self._engine = Engine(self.retry, self.endpoint, self.timeout.read)
+        policy = retry if retry is not None else RetryPolicy()
+        self._engine = Engine(policy, self.endpoint, self.timeout.read)
         # What the httpx client is built with: one connection pool whose idle connections
         # expire before common servers close them.
         self._http_options: dict[str, Any] = {
@@ -164,6 +165,15 @@ class BaseRomaClient(Generic[TransportT]):
     def _open(self, transport: TransportT | None) -> None:
         """Create the httpx client (sync or async) the subclass sends with."""
         raise NotImplementedError
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """When a request is sent again (``RetryPolicy``); may be replaced on a live client."""
+        return self._engine.retry
+
+    @retry.setter
+    def retry(self, policy: RetryPolicy) -> None:
+        self._engine = dataclasses.replace(self._engine, retry=policy)
 
     def __repr__(self) -> str:
         return (

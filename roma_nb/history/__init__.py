@@ -11,21 +11,30 @@ shared safely by several kernels (or in memory when no path is given)::
     log.to_frame(outcome="failed", since="24h")
     log.latest_per_task(outcome=["failed", "unknown"])
 
-Depends only on ``roma_nb.models`` (and ``roma_nb.errors``); pandas is imported on first use.
+The columns are one table, ``SCHEMA`` (``_columns``); every reading method takes the filters of
+``FilterArgs``. Depends only on ``roma_nb.models`` (and ``roma_nb.errors``); pandas is imported on
+first use.
 """
 
 from __future__ import annotations
 
-from ._context import SANDBOX_LABEL, RecordContext, default_actor, endpoint_label
-from ._errors import HistoryError
-from ._exports import read_csv, read_parquet
-from ._filters import OUTCOME_CATEGORIES, parse_when
-from ._frame import COLUMNS, column_dtypes, empty_frame
+from ._columns import COLUMNS, OUTCOME_CATEGORIES, RESULT_COLUMNS, SCHEMA, Column
+from ._context import (
+    ENV_VAR,
+    SANDBOX_LABEL,
+    RecordContext,
+    default_actor,
+    default_history_path,
+    endpoint_label,
+    user_data_dir,
+)
+from ._exports import read_csv, read_parquet, style_frame, write_csv
+from ._filters import Filter, FilterArgs, parse_when
+from ._frame import column_dtypes, empty_frame
 from ._log import INTERRUPTED_MESSAGE, ResultLog
-from ._paths import ENV_VAR, default_history_path, user_data_dir
-from ._schema import FORMAT, MIGRATIONS
+from ._schema import FORMAT, HistoryError
+from ._sql import MIGRATIONS
 from ._store import Durability
-from ._style import style_frame
 
 __all__ = [
     "COLUMNS",
@@ -34,8 +43,13 @@ __all__ = [
     "INTERRUPTED_MESSAGE",
     "MIGRATIONS",
     "OUTCOME_CATEGORIES",
+    "RESULT_COLUMNS",
     "SANDBOX_LABEL",
+    "SCHEMA",
+    "Column",
     "Durability",
+    "Filter",
+    "FilterArgs",
     "HistoryError",
     "RecordContext",
     "ResultLog",
@@ -49,4 +63,5 @@ __all__ = [
     "read_parquet",
     "style_frame",
     "user_data_dir",
+    "write_csv",
 ]

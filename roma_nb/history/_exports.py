@@ -1,37 +1,39 @@
-"""CSV and Parquet: the history leaves the notebook and comes back with the same dtypes.
+"""The history leaving the kernel: CSV and Parquet (and back, with the same dtypes), and a styled
+notebook view.
 
 Parquet keeps everything exactly (``read_parquet`` only restores the Python string storage that
 pyarrow swaps for its own). CSV is text: times are ISO-8601 in UTC, integers are read back from
 their digits (never through float, so 2**63-1 survives), ``date_from`` is rebuilt from
 ``date_from_ms``, and an empty cell is missing — CSV cannot tell an empty text from a missing one.
+Styling needs jinja2 (pandas' own requirement for ``DataFrame.style``).
 """
 
 from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Hashable
 from typing import IO, TYPE_CHECKING, Any
 
-from ._frame import (
-    COLUMNS,
-    INT_COLUMNS,
-    STRING_COLUMNS,
-    column_dtypes,
-    date_from_array,
-    float_array,
-    int64_values,
-    int_array,
-    object_array,
-    outcome_array,
-    string_array,
-)
+from ._columns import COLUMNS, OUTCOME_CATEGORIES, SCHEMA, Column
+from ._frame import column_dtypes, frame_from_raw, object_array
+from ._schema import HistoryError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from pandas.io.formats.style import Styler
 
-__all__ = ["read_csv", "read_parquet", "write_csv", "write_parquet"]
+__all__ = ["read_csv", "read_parquet", "style_frame", "write_csv", "write_parquet"]
 
-_US_COLUMNS = ("at", "completed_at")
+_FLAGS = {"True": 1, "False": 0}
+_OUTCOME_STYLE = {
+    "success": "background-color: #d4edda; color: #155724",
+    "failed": "background-color: #f8d7da; color: #721c24",
+    "unknown": "background-color: #ffe5b4; color: #7a4100; font-weight: bold",
+    "pending": "background-color: #fff3cd; color: #856404; font-style: italic",
+    "dry-run": "background-color: #e2e3f3; color: #383d6e",
+    "skipped": "background-color: #e9ecef; color: #495057",
+}
 
 
 def _check_columns(frame: pd.DataFrame, what: str) -> None:
@@ -49,41 +51,37 @@ def write_csv(frame: pd.DataFrame, target: str | os.PathLike[str] | IO[str]) -> 
     frame.to_csv(target, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
 
 
+def _raw_from_text(column: Column, texts: pd.Series) -> Any:
+    """A CSV column as the raw values SQLite would have given (see ``_frame``)."""
+    import pandas as pd
+
+    if column.kind == "time":
+        parsed = pd.to_datetime(texts, utc=True, format="ISO8601").dt.as_unit("us")
+        micros = parsed.array.asi8
+        return object_array(
+            [None if gone else int(v) for v, gone in zip(micros, parsed.isna(), strict=True)]
+        )
+    cells = [None if pd.isna(value) else str(value) for value in texts]
+    if column.kind in ("id", "int"):
+        return object_array([None if v is None else int(v) for v in cells])
+    if column.kind == "ms":
+        return object_array([None if v is None else float(v) for v in cells])
+    if column.kind == "flag":
+        return object_array([_FLAGS.get(v or "") for v in cells])
+    if column.kind == "outcome":
+        codes = {name: code for code, name in enumerate(OUTCOME_CATEGORIES)}
+        return object_array([codes.get(v or "", -1) for v in cells])
+    return object_array(cells)
+
+
 def read_csv(source: str | os.PathLike[str] | IO[str]) -> pd.DataFrame:
     """Read a CSV written by ``ResultLog.to_csv`` back into a frame with the history's dtypes."""
     import pandas as pd
 
-    raw = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
-    _check_columns(raw, "CSV")
-
-    def cells(name: str) -> list[str | None]:
-        return [None if pd.isna(value) else str(value) for value in raw[name]]
-
-    def ints(name: str) -> tuple[Any, Any]:
-        return int64_values(object_array([None if v is None else int(v) for v in cells(name)]))
-
-    data: dict[str, Any] = {}
-    for name in COLUMNS:
-        if name in INT_COLUMNS:
-            data[name] = int_array(ints(name))
-        elif name in STRING_COLUMNS:
-            data[name] = string_array(object_array(cells(name)))
-        elif name in _US_COLUMNS:
-            parsed = pd.to_datetime(raw[name], utc=True, format="ISO8601")
-            data[name] = parsed.dt.as_unit("us").array
-        elif name == "date_from":
-            data[name] = date_from_array(ints("date_from_ms"))
-        elif name == "outcome":
-            data[name] = outcome_array(cells(name))
-        elif name == "elapsed_ms":
-            data[name] = float_array(
-                object_array([None if v is None else float(v) for v in cells(name)])
-            )
-        elif name == "dry_run":
-            flags = {"True": True, "False": False}
-            data[name] = pd.array([flags.get(v or "") for v in cells(name)], dtype="boolean")
-    frame: pd.DataFrame = pd.DataFrame(data, columns=list(COLUMNS))
-    return frame
+    texts = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
+    _check_columns(texts, "CSV")
+    raw = {c.name: _raw_from_text(c, texts[c.name]) for c in SCHEMA if c.table is not None}
+    return frame_from_raw(raw)
 
 
 def write_parquet(frame: pd.DataFrame, target: str | os.PathLike[str]) -> None:
@@ -91,8 +89,6 @@ def write_parquet(frame: pd.DataFrame, target: str | os.PathLike[str]) -> None:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        from ._errors import HistoryError
-
         raise HistoryError("Parquet export needs pyarrow: pip install 'roma-nb[parquet]'") from None
     frame.to_parquet(target, index=False)
 
@@ -105,3 +101,41 @@ def read_parquet(source: str | os.PathLike[str]) -> pd.DataFrame:
     _check_columns(frame, "Parquet file")
     conformed: pd.DataFrame = frame[list(COLUMNS)].astype(column_dtypes())
     return conformed
+
+
+def _format_time(value: Any) -> str:
+    import pandas as pd
+
+    if value is None or pd.isna(value):
+        return ""
+    try:
+        text: str = value.strftime("%Y-%m-%d %H:%M:%S")
+    except (ValueError, OverflowError):  # beyond year 9999: datetime cannot format it
+        text = str(value.isoformat()).replace("+00:00", "")
+    return f"{text} UTC"
+
+
+def style_frame(frame: pd.DataFrame) -> Styler:
+    """A pandas ``Styler`` for notebooks: outcome coloured, times readable; data unchanged.
+
+    Needs jinja2 (pandas' own requirement for styling). Works on any selection of columns.
+    """
+
+    def colour(column: pd.Series) -> list[str]:
+        return [_OUTCOME_STYLE.get(str(value), "") for value in column]
+
+    kinds = {c.name: c.kind for c in SCHEMA if c.name in frame.columns}
+    styler = frame.style
+    outcomes: list[Hashable] = [name for name, kind in kinds.items() if kind == "outcome"]
+    if outcomes:
+        styler = styler.apply(colour, subset=outcomes, axis=0)
+    # One format() call: a second one would reset the columns the first one formatted.
+    formats: dict[str, Any] = {}
+    for name, kind in kinds.items():
+        if kind in ("time", "instant"):
+            formats[name] = _format_time
+        elif kind == "ms":
+            formats[name] = "{:,.0f} ms"
+    styler = styler.format(formats, na_rep="")
+    styled: Styler = styler.hide(axis="index")
+    return styled

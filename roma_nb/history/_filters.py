@@ -1,8 +1,10 @@
-"""The filters people apply to a history, turned into one SQL ``WHERE`` clause.
+"""The filters people apply to a history: declared once (``FilterArgs``), checked once (``Filter``).
 
-Filtering happens in SQLite rather than in pandas so that ``roma-nb history --task X`` on a file
-with years of rows reads only what it prints, and so the CLI, ``to_frame`` and
-``latest_per_task`` cannot disagree about what a filter means.
+Every reading method of ``ResultLog`` takes the same keyword arguments and turns them into one
+``Filter``, which ``_sql.where`` turns into one SQL ``WHERE`` clause. Filtering happens in SQLite
+rather than in pandas so that ``roma-nb history --task X`` on a file with years of rows reads only
+what it prints, and so the CLI, ``to_frame``, ``latest_per_task`` and the panel cannot disagree
+about what a filter means.
 
 Times: ``since`` is inclusive, ``until`` exclusive, both compared with ``at`` (when the attempt
 started). They accept aware datetimes (pandas ``Timestamp`` included), dates, ISO-8601 strings,
@@ -16,25 +18,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import TypedDict, TypeVar
 
 from ..errors import ValidationError
-from ..models import OUTCOMES
+from ._columns import OUTCOME_CATEGORIES
 
-__all__ = [
-    "OUTCOME_CATEGORIES",
-    "Query",
-    "When",
-    "build_query",
-    "parse_when",
-    "to_epoch_us",
-]
-
-OUTCOME_CATEGORIES: tuple[str, ...] = ("pending", *OUTCOMES)
-"""Every value ``outcome`` takes in the history: ``pending`` until the answer is recorded."""
+__all__ = ["Filter", "FilterArgs", "When", "from_epoch_us", "parse_when", "to_epoch_us"]
 
 When = datetime | date | str | timedelta
 Ids = str | Iterable[str] | None
+RowIds = int | Iterable[int] | None
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_US = timedelta(microseconds=1)
@@ -47,6 +40,11 @@ def to_epoch_us(moment: datetime) -> int:
     if moment.tzinfo is None or moment.utcoffset() is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return (moment - _EPOCH) // _ONE_US
+
+
+def from_epoch_us(value: int | None) -> datetime | None:
+    """The aware UTC datetime of ``to_epoch_us``'s integer (None stays None)."""
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
 def parse_when(value: When, *, now: datetime | None = None) -> datetime:
@@ -83,21 +81,46 @@ def parse_when(value: When, *, now: datetime | None = None) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _texts(name: str, value: Ids) -> tuple[str, ...] | None:
+class FilterArgs(TypedDict, total=False):
+    """The keyword arguments every reading method of ``ResultLog`` takes; all may be omitted.
+
+    ``task_id`` / ``instance_id`` / ``outcome`` take one value or several; ``since``
+    (inclusive) and ``until`` (exclusive) bound ``at`` and take datetimes, dates, ISO strings, a
+    ``timedelta`` or ``"2h"``-style durations ago (naive means UTC); ``dry_run`` keeps only dry
+    runs (True) or only real attempts (False); ``row_id`` keeps only the rows with these ids.
+    """
+
+    task_id: Ids
+    instance_id: Ids
+    outcome: Ids
+    since: When | None
+    until: When | None
+    dry_run: bool | None
+    row_id: RowIds
+
+
+T = TypeVar("T", str, int)
+
+
+def _values(name: str, value: object, kind: type[T]) -> tuple[T, ...] | None:
+    """One value or several as a tuple, each of ``kind`` (a bool is not an id)."""
     if value is None:
         return None
-    values = (value,) if isinstance(value, str) else tuple(value)
-    for item in values:
-        if not isinstance(item, str):
+    items = value if isinstance(value, Iterable) and not isinstance(value, str) else [value]
+    checked: list[T] = []
+    for item in items:
+        if not isinstance(item, kind) or isinstance(item, bool):
+            noun = "strings" if kind is str else "integers"
             raise ValidationError(
-                f"{name} filter values must be strings, not {type(item).__name__}."
+                f"{name} filter values must be {noun}, not {type(item).__name__}."
             )
-    return values
+        checked.append(item)
+    return tuple(checked)
 
 
 @dataclass(frozen=True, slots=True)
-class Query:
-    """A parsed filter. ``None`` everywhere means "every row"."""
+class Filter:
+    """A checked filter. ``None`` everywhere means "every row"."""
 
     task_id: tuple[str, ...] | None = None
     instance_id: tuple[str, ...] | None = None
@@ -105,70 +128,31 @@ class Query:
     since_us: int | None = None
     until_us: int | None = None
     dry_run: bool | None = None
+    row_id: tuple[int, ...] | None = None
 
-    def where(self, *, with_outcome: bool = True) -> tuple[str, list[Any]]:
-        """``(sql, params)`` for ``attempts`` or the ``history`` view; ``sql`` is ``""`` or
-        starts with `` WHERE``. Task and instance filters go through the indexed ``targets``.
-        """
-        clauses: list[str] = []
-        params: list[Any] = []
-        target: list[str] = []
-        for column, values in (("task_id", self.task_id), ("instance_id", self.instance_id)):
-            if values is not None:
-                target.append(f"{column} IN ({', '.join('?' * len(values))})" if values else "0")
-                params.extend(values)
-        if target:
-            clauses.append(f"target_id IN (SELECT id FROM targets WHERE {' AND '.join(target)})")
-        if with_outcome and self.outcome is not None:
-            clauses.append(
-                f"outcome IN ({', '.join('?' * len(self.outcome))})" if self.outcome else "0"
-            )
-            params.extend(self.outcome)
-        if self.since_us is not None:
-            clauses.append("at_us >= ?")
-            params.append(self.since_us)
-        if self.until_us is not None:
-            clauses.append("at_us < ?")
-            params.append(self.until_us)
-        if self.dry_run is not None:
-            clauses.append("dry_run = ?")
-            params.append(int(self.dry_run))
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-    def outcome_clause(self) -> tuple[str, list[Any]]:
-        """The outcome filter alone (for filtering after "latest per task" is chosen)."""
-        if self.outcome is None:
-            return "", []
-        if not self.outcome:
-            return " WHERE 0", []
-        return f" WHERE outcome IN ({', '.join('?' * len(self.outcome))})", list(self.outcome)
-
-
-def build_query(
-    *,
-    task_id: Ids = None,
-    instance_id: Ids = None,
-    outcome: Ids = None,
-    since: When | None = None,
-    until: When | None = None,
-    dry_run: bool | None = None,
-) -> Query:
-    """Check and normalise filter arguments; bad values raise ``ValidationError``."""
-    outcomes = _texts("outcome", outcome)
-    if outcomes is not None:
-        unknown = [o for o in outcomes if o not in OUTCOME_CATEGORIES]
+    @classmethod
+    def parse(cls, args: FilterArgs) -> Filter:
+        """Check and normalise filter arguments; a bad value raises ``ValidationError``."""
+        unexpected = set(args) - set(FilterArgs.__annotations__)
+        if unexpected:
+            raise TypeError(f"unexpected filter argument {sorted(unexpected)[0]!r}")
+        outcomes = _values("outcome", args.get("outcome"), str)
+        unknown = [o for o in outcomes or () if o not in OUTCOME_CATEGORIES]
         if unknown:
             raise ValidationError(
                 f"unknown outcome {unknown[0]!r}; choose from {', '.join(OUTCOME_CATEGORIES)}."
             )
-    if dry_run is not None and not isinstance(dry_run, bool):
-        raise ValidationError("dry_run filter must be True, False or None.")
-    now = datetime.now(timezone.utc)
-    return Query(
-        task_id=_texts("task_id", task_id),
-        instance_id=_texts("instance_id", instance_id),
-        outcome=outcomes,
-        since_us=None if since is None else to_epoch_us(parse_when(since, now=now)),
-        until_us=None if until is None else to_epoch_us(parse_when(until, now=now)),
-        dry_run=dry_run,
-    )
+        dry_run = args.get("dry_run")
+        if dry_run is not None and not isinstance(dry_run, bool):
+            raise ValidationError("dry_run filter must be True, False or None.")
+        now = datetime.now(timezone.utc)
+        since, until = args.get("since"), args.get("until")
+        return cls(
+            task_id=_values("task_id", args.get("task_id"), str),
+            instance_id=_values("instance_id", args.get("instance_id"), str),
+            outcome=outcomes,
+            since_us=None if since is None else to_epoch_us(parse_when(since, now=now)),
+            until_us=None if until is None else to_epoch_us(parse_when(until, now=now)),
+            dry_run=dry_run,
+            row_id=_values("row_id", args.get("row_id"), int),
+        )

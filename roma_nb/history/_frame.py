@@ -1,27 +1,9 @@
-"""Shaping history rows into a pandas DataFrame with stable columns and honest dtypes.
+"""Rows as SQLite gives them, shaped into a DataFrame (or plain records), column by column.
 
+Each column's ``kind`` (``_columns.SCHEMA``) decides its dtype and how its raw values — what SQLite
+stores: integers, text, 0/1, category codes — become an array. The SQL reader and the CSV reader
+both hand this module raw values, so a frame has the same dtypes whichever way it came in.
 pandas is imported inside the functions, never at module import, so ``import roma_nb`` stays light.
-
-Columns, in this order (``COLUMNS``), and their dtypes (``column_dtypes()``):
-
-==================  ====================  ===================================================
-``id``              ``Int64``             row id, increasing in write order
-``at``              ``datetime64[us,UTC]`` when the attempt started
-``instance_id``     ``string``
-``task_id``         ``string``
-``task_name``       ``string``
-``date_from``       ``datetime64[ms,UTC]`` the instant sent; ``NaT`` when none (or see below)
-``date_from_ms``    ``Int64``             the exact integer sent (epoch ms), the source of truth
-``outcome``         ``category``          ``pending``, ``success``, ``failed``, ``unknown``,
-                                          ``dry-run``, ``skipped``
-``status_code``     ``Int64``
-``message`` .. ``request_id``  ``string``
-``elapsed_ms``      ``Float64``
-``attempts``        ``Int64``             requests actually sent
-``dry_run``         ``boolean``
-``project_id``, ``endpoint``, ``actor``  ``string``
-``completed_at``    ``datetime64[us,UTC]`` when the outcome was recorded; ``NaT`` while pending
-==================  ====================  ===================================================
 
 ``date_from_ms`` is the truth: every int64 round-trips exactly (the API accepts up to 2**63-1).
 ``date_from`` shows it as a time when it falls in years 1..9999, and is ``NaT`` beyond: pandas
@@ -34,128 +16,51 @@ or not pyarrow is installed.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._filters import OUTCOME_CATEGORIES
+from ._columns import OUTCOME_CATEGORIES, SCHEMA, Column, Kind
+from ._filters import from_epoch_us
+from ._sql import READ, TARGET_COLUMNS, WRITER_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "COLUMNS",
-    "FRAME_SELECT",
-    "FRAME_SQL",
-    "TARGETS_SQL",
-    "WRITERS_SQL",
     "column_dtypes",
-    "date_from_array",
     "empty_frame",
-    "float_array",
+    "frame_from_raw",
     "frame_from_rows",
-    "int64_values",
-    "int_array",
     "object_array",
-    "outcome_array",
-    "string_array",
-    "time_array",
+    "records_from_rows",
 ]
 
-_OUTCOME_CODE = (
-    "CASE outcome "
-    + " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(OUTCOME_CATEGORIES))
-    + " ELSE -1 END"
-)
-
-FRAME_SELECT: tuple[tuple[str, str], ...] = (
-    ("id", "id"),
-    ("at_us", "at_us"),
-    ("target_id", "target_id"),
-    ("date_from_ms", "date_from_ms"),
-    ("outcome_code", _OUTCOME_CODE),  # categories' codes, computed by SQLite: no Python strings
-    ("status_code", "status_code"),
-    ("message", "message"),
-    ("error_code", "error_code"),
-    ("error_msg", "error_msg"),
-    ("request_id", "request_id"),
-    ("elapsed_ms", "elapsed_ms"),
-    ("attempts", "attempts"),
-    ("dry_run", "dry_run"),
-    ("writer_id", "writer_id"),
-    ("completed_at_us", "completed_at_us"),
-)
-"""(name, SQL expression) of the ``attempts`` columns a frame is built from, in row order."""
-
-FRAME_SQL = ", ".join(expression for _, expression in FRAME_SELECT)
-TARGETS_SQL = "SELECT id, instance_id, task_id, task_name FROM targets"
-WRITERS_SQL = "SELECT id, project_id, endpoint, actor FROM writers"
-"""The targets and writers a frame's rows point to. Read them *after* the rows: they are only
-ever added to, so every id the rows name is then there."""
-
-COLUMNS: tuple[str, ...] = (
-    "id",
-    "at",
-    "instance_id",
-    "task_id",
-    "task_name",
-    "date_from",
-    "date_from_ms",
-    "outcome",
-    "status_code",
-    "message",
-    "error_code",
-    "error_msg",
-    "request_id",
-    "elapsed_ms",
-    "attempts",
-    "dry_run",
-    "project_id",
-    "endpoint",
-    "actor",
-    "completed_at",
-)
-"""The frame's columns, in order. Stable: new columns are only ever appended."""
-
-STRING_COLUMNS = (
-    "instance_id",
-    "task_id",
-    "task_name",
-    "message",
-    "error_code",
-    "error_msg",
-    "request_id",
-    "project_id",
-    "endpoint",
-    "actor",
-)
-INT_COLUMNS = ("id", "date_from_ms", "status_code", "attempts")
-_US_COLUMNS = ("at", "completed_at")
 _NAT = -(2**63)  # numpy's NaT as int64
 _MIN_DATETIME_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
 _MAX_DATETIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
-def column_dtypes() -> dict[str, Any]:
-    """Column name → dtype, as ``to_frame`` produces them."""
+def _dtype(kind: Kind) -> Any:
     import pandas as pd
 
-    dtypes: dict[str, Any] = {}
-    for name in COLUMNS:
-        if name in STRING_COLUMNS:
-            dtypes[name] = pd.StringDtype("python")
-        elif name in INT_COLUMNS:
-            dtypes[name] = pd.Int64Dtype()
-        elif name in _US_COLUMNS:
-            dtypes[name] = pd.DatetimeTZDtype("us", "UTC")
-        elif name == "date_from":
-            dtypes[name] = pd.DatetimeTZDtype("ms", "UTC")
-        elif name == "outcome":
-            dtypes[name] = _outcome_dtype()
-        elif name == "elapsed_ms":
-            dtypes[name] = pd.Float64Dtype()
-        elif name == "dry_run":
-            dtypes[name] = pd.BooleanDtype()
-    return dtypes
+    if kind in ("id", "int"):
+        return pd.Int64Dtype()
+    if kind == "text":
+        return pd.StringDtype("python")
+    if kind == "time":
+        return pd.DatetimeTZDtype("us", "UTC")
+    if kind == "instant":
+        return pd.DatetimeTZDtype("ms", "UTC")
+    if kind == "outcome":
+        return pd.CategoricalDtype(list(OUTCOME_CATEGORIES))
+    if kind == "ms":
+        return pd.Float64Dtype()
+    return pd.BooleanDtype()
+
+
+def column_dtypes() -> dict[str, Any]:
+    """Column name → dtype, as ``to_frame`` produces them."""
+    return {column.name: _dtype(column.kind) for column in SCHEMA}
 
 
 def object_array(values: Sequence[Any]) -> Any:
@@ -167,91 +72,93 @@ def object_array(values: Sequence[Any]) -> Any:
     return array
 
 
-def outcome_array(values: Sequence[str | None]) -> Any:
-    """A categorical with every outcome as a category (unknown text becomes NaN)."""
+def _int64_values(column: Any, nullable: bool) -> tuple[Any, Any]:
+    """(int64 values, missing mask) from an object column; missing values hold NaT's integer,
+    so the same values serve an ``Int64`` column (masked) and a datetime column (NaT).
+    """
+    import numpy as np
     import pandas as pd
 
-    return pd.Categorical(list(values), dtype=_outcome_dtype())
+    if not nullable:  # what SQLite guarantees: no need to look for NULLs
+        return column.astype(np.int64), np.zeros(len(column), dtype=bool)
+    mask = pd.isna(column)  # SQLite's NULL is None; it never returns NaN
+    if mask.any():
+        return np.where(mask, _NAT, column).astype(np.int64), mask
+    return column.astype(np.int64), mask
 
 
-def _outcome_dtype() -> pd.CategoricalDtype:
+def _times(values: Any, unit: str) -> Any:
+    """Integer epoch values (masked ones hold NaT) → tz-aware UTC datetimes."""
     import pandas as pd
 
-    return pd.CategoricalDtype(list(OUTCOME_CATEGORIES))
+    return pd.DatetimeIndex(values.view(f"datetime64[{unit}]")).tz_localize("UTC").array
+
+
+def _shaped(kind: Kind, raw: Any, nullable: bool) -> Any:
+    """The array of a stored column of ``kind`` from its raw values (a numpy object array)."""
+    import numpy as np
+    import pandas as pd
+
+    if kind == "text":
+        return pd.array(np.ascontiguousarray(raw), dtype=pd.StringDtype("python"))
+    if kind == "outcome":  # category codes, -1 for text that is not an outcome
+        return pd.Categorical.from_codes(raw.astype(np.int8), dtype=_dtype(kind))
+    if kind == "ms":
+        mask = pd.isna(raw)
+        return pd.arrays.FloatingArray(np.where(mask, 0.0, raw).astype(np.float64), mask)
+    if kind == "flag":
+        mask = pd.isna(raw) if nullable else np.zeros(len(raw), dtype=bool)
+        return pd.arrays.BooleanArray(np.where(mask, False, raw).astype(bool), mask)
+    values, mask = _int64_values(raw, nullable)
+    if kind == "time":
+        return _times(values, "us")
+    return pd.arrays.IntegerArray(values, mask)
+
+
+def _instants(milliseconds: Any) -> Any:
+    """Times shown from an exact ``Int64`` epoch-ms array: NaT outside years 1..9999."""
+    import numpy as np
+
+    values = milliseconds.to_numpy(dtype=np.int64, na_value=_NAT)
+    outside = (values < _MIN_DATETIME_MS) | (values > _MAX_DATETIME_MS)
+    return _times(np.where(outside, _NAT, values), "ms")
+
+
+def frame_from_raw(
+    raw: Mapping[str, Any],
+    looked_up: Mapping[str, Any] | None = None,
+    *,
+    from_sqlite: bool = False,
+) -> pd.DataFrame:
+    """A frame with every column of ``SCHEMA``: ``looked_up`` holds the finished arrays of some
+    columns, ``raw`` the raw values of the other stored ones; shown columns come from their
+    source. ``from_sqlite``: ``NOT NULL`` columns hold no NULL (a CSV cell may be empty)."""
+    import pandas as pd
+
+    done = dict(looked_up or {})
+    for c in SCHEMA:
+        if c.table is not None and c.name not in done:
+            done[c.name] = _shaped(c.kind, raw[c.name], c.nullable or not from_sqlite)
+    data = {c.name: done[c.name] if c.table else _instants(done[c.source]) for c in SCHEMA}
+    frame: pd.DataFrame = pd.DataFrame(data)
+    return frame
 
 
 def _grid(rows: Sequence[Sequence[Any]]) -> Any:
     """Rows → a 2-D object array without a Python-level transpose (the costly part)."""
     import numpy as np
 
-    width = len(FRAME_SELECT)
+    width = len(READ)
     if not rows:
         return np.empty((0, width), dtype=object)
     flat = itertools.chain.from_iterable(rows)
     return np.fromiter(flat, dtype=object, count=len(rows) * width).reshape(len(rows), width)
 
 
-def _mask(column: Any) -> Any:
-    """Where an object column holds None (SQLite's NULL; it never returns NaN)."""
-    import pandas as pd
-
-    return pd.isna(column)
-
-
-def int64_values(column: Any, *, nullable: bool = True) -> tuple[Any, Any]:
-    """(int64 values, missing mask) from an object column; missing values hold NaT's integer,
-    so the same values serve an ``Int64`` column (masked) and a datetime column (NaT).
-    """
-    import numpy as np
-
-    mask = _mask(column) if nullable else np.zeros(len(column), dtype=bool)
-    if mask.any():
-        return np.where(mask, _NAT, column).astype(np.int64), mask
-    return column.astype(np.int64), mask
-
-
-def int_array(values_and_mask: tuple[Any, Any]) -> Any:
-    import pandas as pd
-
-    values, mask = values_and_mask
-    return pd.arrays.IntegerArray(values, mask)
-
-
-def float_array(column: Any) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    mask = _mask(column)
-    values = np.where(mask, 0.0, column).astype(np.float64)
-    return pd.arrays.FloatingArray(values, mask)
-
-
-def time_array(values_and_mask: tuple[Any, Any], unit: str) -> Any:
-    """Integer epoch values (masked ones hold NaT) → tz-aware UTC datetimes."""
-    import pandas as pd
-
-    values, _ = values_and_mask
-    return pd.DatetimeIndex(values.view(f"datetime64[{unit}]")).tz_localize("UTC").array
-
-
-def date_from_array(values_and_mask: tuple[Any, Any]) -> Any:
-    """``date_from`` times from exact ``date_from_ms`` values: NaT outside years 1..9999."""
-    import numpy as np
-
-    values, mask = values_and_mask
-    shown = np.where((values < _MIN_DATETIME_MS) | (values > _MAX_DATETIME_MS), _NAT, values)
-    return time_array((shown, mask), "ms")
-
-
-def string_array(column: Any) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    return pd.array(np.ascontiguousarray(column), dtype=pd.StringDtype("python"))
-
-
-def _looked_up(ids: Any, table: Sequence[Sequence[Any]], names: Sequence[str]) -> dict[str, Any]:
-    """String columns per row from a small ``(id, *names)`` table: each distinct string is made
+def _looked_up(
+    ids: Any, table: Sequence[Sequence[Any]], columns: Sequence[Column]
+) -> dict[str, Any]:
+    """String columns per row from a small ``(id, *columns)`` table: each distinct string is made
     once and spread with ``take`` (an id missing from the table gives NA).
     """
     import numpy as np
@@ -263,12 +170,11 @@ def _looked_up(ids: Any, table: Sequence[Sequence[Any]], names: Sequence[str]) -
         position = np.where(known[position] == ids, position, -1)
     else:
         position = np.full(len(ids), -1)
-    columns = {}
-    for index, name in enumerate(names, start=1):
-        values = np.empty(len(ordered), dtype=object)
-        values[:] = [entry[index] for entry in ordered]
-        columns[name] = string_array(values).take(position, allow_fill=True)
-    return columns
+    found = {}
+    for index, column in enumerate(columns, start=1):
+        values = object_array([entry[index] for entry in ordered])
+        found[column.name] = _shaped(column.kind, values, True).take(position, allow_fill=True)
+    return found
 
 
 def frame_from_rows(
@@ -276,40 +182,57 @@ def frame_from_rows(
     targets: Sequence[Sequence[Any]] = (),
     writers: Sequence[Sequence[Any]] = (),
 ) -> pd.DataFrame:
-    """A frame from ``FRAME_SQL`` rows plus the ``TARGETS_SQL`` and ``WRITERS_SQL`` rows."""
+    """A frame from ``_sql.READ`` rows plus the ``_sql.TARGETS`` and ``_sql.WRITERS`` rows."""
     import numpy as np
-    import pandas as pd
 
     grid = _grid(rows)
-    raw = {name: grid[:, index] for index, (name, _) in enumerate(FRAME_SELECT)}
-    dry = raw["dry_run"].astype(bool)
-    outcome_codes = raw["outcome_code"].astype(np.int8)
-    date_from = int64_values(raw["date_from_ms"])
-    data: dict[str, Any] = {
-        "id": int_array(int64_values(raw["id"], nullable=False)),
-        "at": time_array(int64_values(raw["at_us"], nullable=False), "us"),
-        "date_from": date_from_array(date_from),
-        "date_from_ms": int_array(date_from),
-        "outcome": pd.Categorical.from_codes(outcome_codes, dtype=_outcome_dtype()),
-        "status_code": int_array(int64_values(raw["status_code"])),
-        "elapsed_ms": float_array(raw["elapsed_ms"]),
-        "attempts": int_array(int64_values(raw["attempts"], nullable=False)),
-        "dry_run": pd.arrays.BooleanArray(dry, np.zeros(len(dry), dtype=bool)),
-        "completed_at": time_array(int64_values(raw["completed_at_us"]), "us"),
-        **_looked_up(
-            raw["target_id"].astype(np.int64), targets, ("instance_id", "task_id", "task_name")
-        ),
-        **_looked_up(
-            raw["writer_id"].astype(np.int64), writers, ("project_id", "endpoint", "actor")
-        ),
+    raw = {name: grid[:, index] for index, (name, _) in enumerate(READ)}
+    looked_up = {
+        **_looked_up(raw["target_id"].astype(np.int64), targets, TARGET_COLUMNS),
+        **_looked_up(raw["writer_id"].astype(np.int64), writers, WRITER_COLUMNS),
     }
-    for name in STRING_COLUMNS:
-        if name not in data:
-            data[name] = string_array(raw[name])
-    frame: pd.DataFrame = pd.DataFrame({name: data[name] for name in COLUMNS})
+    frame: pd.DataFrame = frame_from_raw(raw, looked_up, from_sqlite=True)
     return frame
 
 
 def empty_frame() -> pd.DataFrame:
     """The frame of an empty history: no rows, every column, every dtype."""
     return frame_from_rows([])
+
+
+def _plain(kind: Kind) -> Callable[[Any], Any] | None:
+    """How a raw value of ``kind`` becomes a plain Python value (None: it already is one)."""
+    if kind == "time":
+        return from_epoch_us
+    if kind == "outcome":
+        return lambda code: (
+            OUTCOME_CATEGORIES[code] if 0 <= code < len(OUTCOME_CATEGORIES) else None
+        )
+    if kind == "flag":
+        return bool
+    return None
+
+
+def records_from_rows(
+    rows: Sequence[Sequence[Any]],
+    targets: Sequence[Sequence[Any]],
+    writers: Sequence[Sequence[Any]],
+) -> list[dict[str, Any]]:
+    """Plain dicts in ``COLUMNS`` order of Python values (times aware datetimes), without the
+    shown-only columns (``date_from``: records carry the exact ``date_from_ms``)."""
+    names = (*(name for name, _ in READ), *(c.name for c in (*TARGET_COLUMNS, *WRITER_COLUMNS)))
+    target_at, writer_at = names.index("target_id"), names.index("writer_id")
+    target_of = {row[0]: tuple(row[1:]) for row in targets}
+    writer_of = {row[0]: tuple(row[1:]) for row in writers}
+    no_writer = (None,) * len(WRITER_COLUMNS)
+    stored = [c.name for c in SCHEMA if c.table is not None]
+    converted = [(c.name, fn) for c in SCHEMA if c.table is not None and (fn := _plain(c.kind))]
+    records = []
+    for row in rows:
+        full = (*row, *target_of[row[target_at]], *writer_of.get(row[writer_at], no_writer))
+        raw = dict(zip(names, full, strict=True))
+        record = {name: raw[name] for name in stored}
+        for name, convert in converted:
+            record[name] = convert(record[name])
+        records.append(record)
+    return records

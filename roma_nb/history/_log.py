@@ -32,33 +32,45 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 from ..models import ResetResult
-from ._context import RecordContext
-from ._errors import HistoryError
-from ._exports import write_csv, write_parquet
-from ._filters import Ids, When, build_query
-from ._paths import default_history_path
-from ._reads import read_frame, read_records
+from ._context import RecordContext, default_history_path
+from ._exports import style_frame, write_csv, write_parquet
+from ._filters import Filter, FilterArgs
+from ._frame import frame_from_rows, records_from_rows
 from ._rows import (
-    INSERT_SQL,
-    OUTCOME_COLUMNS,
     NewRow,
-    TargetKey,
-    WriterKey,
     finished_row,
     int64,
     now_us,
-    outcome_values,
     pending_row,
     process_gone,
+    result_values,
     target_key,
 )
-from ._schema import MIGRATIONS, Migration
+from ._schema import HistoryError
+from ._sql import (
+    ADD_TARGET,
+    ADD_WRITER,
+    COMPLETE,
+    COUNT,
+    FIND_TARGET,
+    FIND_WRITER,
+    INSERT_ATTEMPT,
+    MIGRATIONS,
+    PENDING,
+    RESULT_WRITES,
+    ROW_FOR_COMPLETE,
+    TARGETS,
+    WRITERS,
+    Migration,
+    mark_interrupted,
+    select,
+)
 from ._store import Durability, Store
-from ._style import style_frame
 
 if TYPE_CHECKING:
     import pandas as pd
     from pandas.io.formats.style import Styler
+    from typing_extensions import Unpack
 
 __all__ = ["INTERRUPTED_MESSAGE", "ResultLog"]
 
@@ -67,31 +79,6 @@ INTERRUPTED_MESSAGE = (
     "the reset may or may not have happened (resetting again to the same instant is safe)"
 )
 
-_FIND_TARGET = (
-    "SELECT id FROM targets WHERE instance_id = ? AND task_id = ? AND task_name IS ? "
-    "ORDER BY id LIMIT 1"
-)
-_ADD_TARGET = "INSERT INTO targets (instance_id, task_id, task_name) VALUES (?, ?, ?)"
-_FIND_WRITER = (
-    "SELECT id FROM writers WHERE project_id IS ? AND endpoint IS ? AND actor IS ? "
-    "AND host IS ? AND pid IS ? AND token IS ? ORDER BY id LIMIT 1"
-)
-_ADD_WRITER = (
-    "INSERT INTO writers (project_id, endpoint, actor, host, pid, token) VALUES (?, ?, ?, ?, ?, ?)"
-)
-_ROW_FOR_COMPLETE = (
-    "SELECT t.instance_id, t.task_id, t.task_name, a.date_from_ms, a.outcome, a.interrupted "
-    "FROM attempts AS a JOIN targets AS t ON t.id = a.target_id WHERE a.id = ?"
-)
-_COMPLETE = (
-    f"UPDATE attempts SET target_id = ?, "
-    f"{', '.join(f'{name} = ?' for name in OUTCOME_COLUMNS)}, "
-    "completed_at_us = ?, interrupted = 0 WHERE id = ?"
-)
-_PENDING = (
-    "SELECT a.id, a.at_us, w.host, w.pid, w.token FROM attempts AS a "
-    "LEFT JOIN writers AS w ON w.id = a.writer_id WHERE a.outcome = 'pending'"
-)
 _CHUNK = 500  # ids per UPDATE, well under SQLite's bound-parameter limit
 
 
@@ -117,9 +104,8 @@ class ResultLog:
     ) -> None:
         self._path = None if path is None else Path(os.fspath(path)).expanduser()
         self.context = context if context is not None else RecordContext()
-        # Ids of targets / writers rows known to be committed, so a batch looks each up once.
-        self._targets: dict[TargetKey, int] = {}
-        self._writers: dict[WriterKey, int] = {}
+        self._targets = _RowIds(FIND_TARGET, ADD_TARGET)
+        self._writers = _RowIds(FIND_WRITER, ADD_WRITER)
         self._store = Store(self._path, durability=durability, migrations=_migrations)
 
     @classmethod
@@ -173,13 +159,13 @@ class ResultLog:
         once (or after ``mark_interrupted`` guessed ``unknown``): anything else is a
         ``HistoryError``, because silently overwriting an audit record would hide a bug.
         """
-        values = outcome_values(result)
+        values = result_values(result)
         row_id = int64("row_id", row_id, optional=False) or 0
         date_from = int64("date_from", result.date_from)
-        new_targets: dict[TargetKey, int] = {}
+        new_targets: dict[Any, int] = {}
         # Not synced on its own: losing it to a power cut leaves the row pending, the safe side.
         with self._store.transaction(durable=False) as conn:
-            found = conn.execute(_ROW_FOR_COMPLETE, (row_id,)).fetchone()
+            found = conn.execute(ROW_FOR_COMPLETE, (row_id,)).fetchone()
             if found is None:
                 raise HistoryError(f"history row {row_id} does not exist; nothing was completed.")
             instance_id, task_id, task_name, row_date_from, outcome, interrupted = found
@@ -199,9 +185,10 @@ class ResultLog:
                 )
             # The answer may bring the task's name; keep the one from begin otherwise.
             target = target_key(instance_id, task_id, result.task_name or task_name)
-            target_id = self._target_id(conn, target, new_targets)
-            conn.execute(_COMPLETE, (target_id, *values, now_us(), row_id))
-        self._targets.update(new_targets)
+            target_id = self._targets.id(conn, target, new_targets)
+            filled = (values[c.name] for c in RESULT_WRITES)
+            conn.execute(COMPLETE, (target_id, *filled, now_us(), row_id))
+        self._targets.known.update(new_targets)
 
     def append(
         self,
@@ -243,17 +230,14 @@ class ResultLog:
         cutoff = None if older_than is None else now_us() - older_than // timedelta(microseconds=1)
         stale = [
             row_id
-            for row_id, at_us, host, pid, token in self._store.read(_PENDING)
+            for row_id, at_us, host, pid, token in self._store.read(PENDING)
             if (cutoff is not None and at_us < cutoff) or process_gone(host, pid, token)
         ]
         changed = 0
         for start in range(0, len(stale), _CHUNK):
             chunk = stale[start : start + _CHUNK]
             cursor = self._store.write(
-                "UPDATE attempts SET outcome = 'unknown', interrupted = 1, message = ?, "
-                "completed_at_us = ? "
-                f"WHERE outcome = 'pending' AND id IN ({','.join('?' * len(chunk))})",
-                [INTERRUPTED_MESSAGE, now_us(), *chunk],
+                mark_interrupted(len(chunk)), [INTERRUPTED_MESSAGE, now_us(), *chunk]
             )
             changed += cursor.rowcount
         return changed
@@ -281,133 +265,68 @@ class ResultLog:
 
     def _insert(self, rows: Sequence[NewRow]) -> int | None:
         """Insert rows in one transaction; return the last row id (None when there were none)."""
-        new_targets: dict[TargetKey, int] = {}
-        new_writers: dict[WriterKey, int] = {}
+        new_targets: dict[Any, int] = {}
+        new_writers: dict[Any, int] = {}
         last: int | None = None
         with self._store.transaction() as conn:
             params = [
-                (
-                    self._target_id(conn, row.target, new_targets),
-                    self._writer_id(conn, row.writer, new_writers),
-                    *row.values,
+                row.params(
+                    self._targets.id(conn, row.target, new_targets),
+                    self._writers.id(conn, row.writer, new_writers),
                 )
                 for row in rows
             ]
             if len(params) == 1:
-                last = conn.execute(INSERT_SQL, params[0]).lastrowid
+                last = conn.execute(INSERT_ATTEMPT, params[0]).lastrowid
             elif params:
-                conn.executemany(INSERT_SQL, params)
+                conn.executemany(INSERT_ATTEMPT, params)
         # Only once committed: an id from a rolled-back transaction must never be reused.
-        self._targets.update(new_targets)
-        self._writers.update(new_writers)
+        self._targets.known.update(new_targets)
+        self._writers.known.update(new_writers)
         return last
-
-    def _target_id(
-        self, conn: sqlite3.Connection, key: TargetKey, new: dict[TargetKey, int]
-    ) -> int:
-        known = self._targets.get(key) or new.get(key)
-        if known is None:
-            found = conn.execute(_FIND_TARGET, key).fetchone()
-            known = int(found[0]) if found else conn.execute(_ADD_TARGET, key).lastrowid
-            assert known is not None
-            new[key] = known
-        return known
-
-    def _writer_id(
-        self, conn: sqlite3.Connection, key: WriterKey, new: dict[WriterKey, int]
-    ) -> int:
-        known = self._writers.get(key) or new.get(key)
-        if known is None:
-            found = conn.execute(_FIND_WRITER, key).fetchone()
-            known = int(found[0]) if found else conn.execute(_ADD_WRITER, key).lastrowid
-            assert known is not None
-            new[key] = known
-        return known
 
     # -- reading ---------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return int(self._store.read("SELECT count(*) FROM attempts")[0][0])
+        return int(self._store.read(COUNT)[0][0])
+
+    def _read(self, filters: FilterArgs, *, latest: bool) -> tuple[list[Any], ...]:
+        """(rows, targets, writers) of the rows ``filters`` keeps."""
+        rows = self._store.read(*select(Filter.parse(filters), latest=latest))
+        # After the rows: targets and writers are only ever added, so every id named is there.
+        return rows, self._store.read(TARGETS), self._store.read(WRITERS)
 
     def records(
-        self,
-        *,
-        task_id: Ids = None,
-        instance_id: Ids = None,
-        outcome: Ids = None,
-        since: When | None = None,
-        until: When | None = None,
-        dry_run: bool | None = None,
-        latest: bool = False,
+        self, *, latest: bool = False, **filters: Unpack[FilterArgs]
     ) -> list[dict[str, Any]]:
         """Rows as plain dicts of Python values (``at`` and ``completed_at`` aware datetimes,
         ``date_from_ms`` the exact integer), without pandas. Same filters as ``to_frame``;
         ``latest=True`` as ``latest_per_task`` (whose ``dry_run`` default is False).
         """
-        query = build_query(
-            task_id=task_id,
-            instance_id=instance_id,
-            outcome=outcome,
-            since=since,
-            until=until,
-            dry_run=dry_run,
-        )
-        return read_records(self._store, query, latest=latest)
+        return records_from_rows(*self._read(filters, latest=latest))
 
-    def to_frame(
-        self,
-        *,
-        task_id: Ids = None,
-        instance_id: Ids = None,
-        outcome: Ids = None,
-        since: When | None = None,
-        until: When | None = None,
-        dry_run: bool | None = None,
-    ) -> pd.DataFrame:
+    def to_frame(self, **filters: Unpack[FilterArgs]) -> pd.DataFrame:
         """One row per attempt, oldest first, with the columns and dtypes of ``COLUMNS``.
 
-        Filters: ``task_id`` / ``instance_id`` / ``outcome`` take one value or several;
-        ``since`` (inclusive) and ``until`` (exclusive) bound ``at`` and take datetimes, dates,
-        ISO strings, a ``timedelta`` or ``"2h"``-style durations ago (naive means UTC);
-        ``dry_run`` keeps only dry runs (True) or only real attempts (False).
+        Filters (``FilterArgs``): ``task_id`` / ``instance_id`` / ``outcome`` / ``row_id`` take
+        one value or several; ``since`` (inclusive) and ``until`` (exclusive) bound ``at`` and
+        take datetimes, dates, ISO strings, a ``timedelta`` or ``"2h"``-style durations ago
+        (naive means UTC); ``dry_run`` keeps only dry runs (True) or only real attempts (False).
         """
-        query = build_query(
-            task_id=task_id,
-            instance_id=instance_id,
-            outcome=outcome,
-            since=since,
-            until=until,
-            dry_run=dry_run,
-        )
-        return read_frame(self._store, query, latest=False)
+        return frame_from_rows(*self._read(filters, latest=False))
 
-    def latest_per_task(
-        self,
-        *,
-        task_id: Ids = None,
-        instance_id: Ids = None,
-        outcome: Ids = None,
-        since: When | None = None,
-        until: When | None = None,
-        dry_run: bool | None = False,
-    ) -> pd.DataFrame:
+    def latest_per_task(self, **filters: Unpack[FilterArgs]) -> pd.DataFrame:
         """The most recent attempt of each (instance, task): "where does each task stand?".
 
         Dry runs are left out by default (they change nothing remotely); pass ``dry_run=None``
         to include them. ``outcome`` applies *after* choosing the latest attempt, so
         ``latest_per_task(outcome=["failed", "unknown"])`` lists the tasks still needing work.
         """
-        query = build_query(
-            task_id=task_id,
-            instance_id=instance_id,
-            outcome=outcome,
-            since=since,
-            until=until,
-            dry_run=dry_run,
-        )
-        return read_frame(self._store, query, latest=True)
+        chosen = FilterArgs(dry_run=False)
+        chosen.update(filters)
+        return frame_from_rows(*self._read(chosen, latest=True))
 
-    def display_frame(self, *, limit: int | None = 500, **filters: Any) -> Styler:
+    def display_frame(self, *, limit: int | None = 500, **filters: Unpack[FilterArgs]) -> Styler:
         """``to_frame(**filters)`` styled for a notebook (see ``style_frame``): the ``limit``
         most recent rows, since a styled table of every row would be too heavy for a browser.
         """
@@ -416,11 +335,13 @@ class ResultLog:
             frame = frame.tail(limit)
         return style_frame(frame)
 
-    def to_csv(self, target: str | os.PathLike[str] | IO[str], **filters: Any) -> None:
+    def to_csv(
+        self, target: str | os.PathLike[str] | IO[str], **filters: Unpack[FilterArgs]
+    ) -> None:
         """Export ``to_frame(**filters)`` as CSV (ISO times in UTC); ``read_csv`` reads it back."""
         write_csv(self.to_frame(**filters), target)
 
-    def to_parquet(self, target: str | os.PathLike[str], **filters: Any) -> None:
+    def to_parquet(self, target: str | os.PathLike[str], **filters: Unpack[FilterArgs]) -> None:
         """Export ``to_frame(**filters)`` as Parquet, values and dtypes kept exactly
         (``read_parquet`` reads it back). Needs the ``parquet`` extra: pyarrow.
         """
@@ -442,3 +363,23 @@ class ResultLog:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _RowIds:
+    """Ids of ``targets`` / ``writers`` rows known to be committed, so a batch looks each up
+    once (a ``located`` view shares them with its log)."""
+
+    def __init__(self, find: str, add: str) -> None:
+        self.find, self.add = find, add
+        self.known: dict[Any, int] = {}
+
+    def id(self, conn: sqlite3.Connection, key: tuple[Any, ...], new: dict[Any, int]) -> int:
+        """The id of row ``key``, added if missing; ``new`` collects the ids added in this
+        transaction, for ``known`` once it commits (an id rolled back must never be reused)."""
+        found = self.known.get(key) or new.get(key)
+        if found is None:
+            row = conn.execute(self.find, key).fetchone()
+            found = int(row[0]) if row else conn.execute(self.add, key).lastrowid
+            assert found is not None
+            new[key] = found
+        return found

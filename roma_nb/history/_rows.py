@@ -14,25 +14,27 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import ValidationError
 from ..models import OUTCOMES, ResetResult
+from ._columns import Column
 from ._context import RecordContext
 from ._filters import to_epoch_us
+from ._sql import ATTEMPT_WRITES, RESULT_WRITES
 
 __all__ = [
-    "INSERT_SQL",
     "NewRow",
     "TargetKey",
     "WriterKey",
+    "checked",
     "finished_row",
-    "from_epoch_us",
     "now_us",
-    "outcome_values",
     "pending_row",
     "process_gone",
+    "result_values",
+    "target_key",
     "writer_token",
 ]
 
@@ -42,30 +44,7 @@ TargetKey = tuple[str, str, str | None]
 WriterKey = tuple[str | None, str | None, str | None, str, int, str]
 """(project_id, endpoint label, actor, host, pid, process token): one ``writers`` row."""
 
-ATTEMPT_COLUMNS = (
-    "at_us",
-    "date_from_ms",
-    "outcome",
-    "status_code",
-    "message",
-    "error_code",
-    "error_msg",
-    "request_id",
-    "elapsed_ms",
-    "attempts",
-    "dry_run",
-    "completed_at_us",
-)
-OUTCOME_COLUMNS = ATTEMPT_COLUMNS[2:10]
-"""The columns ``complete`` fills from a result (``outcome_values`` order)."""
-
-INSERT_SQL = (
-    f"INSERT INTO attempts (target_id, writer_id, {', '.join(ATTEMPT_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * (len(ATTEMPT_COLUMNS) + 2))})"
-)
-
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _process: tuple[int, str] | None = None
 _process_lock = threading.Lock()
 
@@ -81,11 +60,16 @@ if hasattr(os, "register_at_fork"):
 
 @dataclass(frozen=True, slots=True)
 class NewRow:
-    """A row to insert: its target and writer (resolved to ids later) and ``ATTEMPT_COLUMNS``."""
+    """A row to insert: its target and writer (resolved to ids later) and its ``attempts``
+    values by column name (a column not given is NULL)."""
 
     target: TargetKey
     writer: WriterKey
-    values: tuple[Any, ...]
+    values: dict[str, Any]
+
+    def params(self, target_id: int, writer_id: int) -> tuple[Any, ...]:
+        """The parameters of ``_sql.INSERT_ATTEMPT``."""
+        return (target_id, writer_id, *(self.values.get(c.name) for c in ATTEMPT_WRITES))
 
 
 def writer_token() -> str:
@@ -123,10 +107,6 @@ def now_us() -> int:
     return to_epoch_us(datetime.now(timezone.utc))
 
 
-def from_epoch_us(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
-
-
 def int64(name: str, value: object, *, optional: bool = True) -> int | None:
     if value is None and optional:
         return None
@@ -145,19 +125,52 @@ def text(name: str, value: object, *, optional: bool = True) -> str | None:
     return value
 
 
-def _elapsed(value: object) -> float | None:
+def _number(name: str, value: object) -> float | None:
     """SQLite stores NaN as NULL; store None on purpose so the rule is visible."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"elapsed_ms must be a number, not {type(value).__name__}.")
+        raise ValidationError(f"{name} must be a number, not {type(value).__name__}.")
     return None if math.isnan(value) else float(value)
 
 
-def _dry(value: object) -> int:
+def _flag(name: str, value: object) -> int:
     if not isinstance(value, bool):
-        raise ValidationError("dry_run must be True or False.")
+        raise ValidationError(f"{name} must be True or False.")
     return int(value)
+
+
+def _outcome(value: object) -> str:
+    if value not in OUTCOMES:
+        raise ValidationError(f"outcome {value!r} is not one of {', '.join(OUTCOMES)}.")
+    return str(value)
+
+
+def _time_us(name: str, value: object) -> int:
+    """A datetime in microseconds; a naive one is UTC, as ``ResetResult`` documents."""
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{name} must be a datetime, not {type(value).__name__}.")
+    return to_epoch_us(value)
+
+
+def checked(column: Column, value: object) -> Any:
+    """``value`` as SQLite stores it exactly in ``column``, or a ``ValidationError``."""
+    name, optional = column.name, column.nullable
+    if value is None and optional:
+        return None
+    if column.kind in ("id", "int"):
+        return int64(name, value, optional=optional)
+    if column.kind == "text":
+        return text(name, value, optional=optional)
+    if column.kind == "ms":
+        return _number(name, value)
+    if column.kind == "flag":
+        return _flag(name, value)
+    if column.kind == "outcome":
+        return _outcome(value)
+    if column.kind == "time":
+        return _time_us(name, value)
+    raise AssertionError(f"{name} ({column.kind}) is not stored")  # pragma: no cover
 
 
 def target_key(instance_id: object, task_id: object, task_name: object) -> TargetKey:
@@ -178,27 +191,9 @@ def writer_key(context: RecordContext) -> WriterKey:
     )
 
 
-def outcome_values(result: ResetResult) -> tuple[Any, ...]:
-    """``OUTCOME_COLUMNS`` from a result, checked to be storable exactly."""
-    if result.outcome not in OUTCOMES:
-        raise ValidationError(f"outcome {result.outcome!r} is not one of {', '.join(OUTCOMES)}.")
-    return (
-        result.outcome,
-        int64("status_code", result.status_code),
-        text("message", result.message),
-        text("error_code", result.error_code),
-        text("error_msg", result.error_msg),
-        text("request_id", result.request_id),
-        _elapsed(result.elapsed_ms),
-        int64("attempts", result.attempts, optional=False),
-    )
-
-
-def result_at_us(result: ResetResult) -> int:
-    """``result.at`` in microseconds; a naive ``at`` is UTC, as ``ResetResult`` documents."""
-    if not isinstance(result.at, datetime):
-        raise ValidationError(f"at must be a datetime, not {type(result.at).__name__}.")
-    return to_epoch_us(result.at)
+def result_values(result: ResetResult) -> dict[str, Any]:
+    """The columns ``complete`` fills (``RESULT_WRITES``) from a result, checked."""
+    return {c.name: checked(c, getattr(result, c.name)) for c in RESULT_WRITES}
 
 
 def pending_row(
@@ -210,8 +205,14 @@ def pending_row(
     context: RecordContext,
 ) -> NewRow:
     """The row ``begin`` writes: the target and ``pending``, nothing known yet."""
-    values = (now_us(), int64("date_from", date_from), "pending", *[None] * 6, 0, _dry(dry_run))
-    return NewRow(target_key(instance_id, task_id, task_name), writer_key(context), (*values, None))
+    values = {
+        "at": now_us(),
+        "date_from_ms": int64("date_from", date_from),
+        "outcome": "pending",
+        "attempts": 0,
+        "dry_run": _flag("dry_run", dry_run),
+    }
+    return NewRow(target_key(instance_id, task_id, task_name), writer_key(context), values)
 
 
 def finished_row(result: ResetResult, dry_run: bool | None, context: RecordContext) -> NewRow:
@@ -219,13 +220,13 @@ def finished_row(result: ResetResult, dry_run: bool | None, context: RecordConte
     is_dry = result.outcome == "dry-run" if dry_run is None else dry_run
     if result.outcome == "dry-run" and is_dry is False:
         raise ValidationError("a result with outcome 'dry-run' cannot be recorded as real.")
-    values = (
-        result_at_us(result),
-        int64("date_from", result.date_from),
-        *outcome_values(result),
-        _dry(is_dry),
-        now_us(),
-    )
+    values = {
+        "at": _time_us("at", result.at),
+        "date_from_ms": int64("date_from", result.date_from),
+        **result_values(result),
+        "dry_run": _flag("dry_run", is_dry),
+        "completed_at": now_us(),
+    }
     return NewRow(
         target_key(result.instance_id, result.task_id, result.task_name),
         writer_key(context),

@@ -11,8 +11,8 @@ A file is ours when its ``roma_nb_meta`` table says ``format = roma_nb.history``
    transaction that inspects again, so several kernels opening the same new file at once end up
    with one schema, created once.
 
-Migration ``n`` (0-based) takes a file from version ``n`` to ``n + 1``; version 0 is "marker, no
-tables". Adding a column later means appending a migration, and old files are upgraded in place.
+Migrations live with the rest of the SQL in ``_sql``; version 0 is "marker, no tables". Adding a
+column later means appending a migration there, and old files are upgraded in place.
 """
 
 from __future__ import annotations
@@ -20,106 +20,42 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._errors import HistoryError
+from ..errors import RomaError
+from ._sql import (
+    ADD_META,
+    CREATE_META,
+    META,
+    META_TABLE,
+    MIGRATIONS,
+    OBJECTS,
+    SET_VERSION,
+    Migration,
+)
 
 __all__ = [
     "APPLICATION_ID",
     "FORMAT",
-    "MIGRATIONS",
-    "Migration",
+    "HistoryError",
     "check_header",
     "ensure_schema",
+    "file_label",
     "set_journal_mode_wal",
 ]
 
 FORMAT = "roma_nb.history"
 APPLICATION_ID = 0x524F4D41  # "ROMA", visible to `file` and `PRAGMA application_id`
-META_TABLE = "roma_nb_meta"
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
-Migration = Callable[[sqlite3.Connection], None]
 
+class HistoryError(RomaError):
+    """The history file cannot be used as asked: not ours, corrupt, too new, closed, or misused.
 
-def _v1_attempts(conn: sqlite3.Connection) -> None:
-    """One row per attempt in ``attempts``; what it targeted in ``targets``; who wrote it in
-    ``writers``; and a ``history`` view joining them for people who open the file with sqlite3.
-
-    Times are integer microseconds (``at_us``) so they round-trip exactly. A batch repeats the
-    same writer (process + project + endpoint label + actor) and the same few tasks on every row,
-    so those are stored once: rows stay small and reading 100,000 of them creates far fewer
-    Python strings. A writer's ``host`` / ``pid`` / ``token`` tell a crashed writer's pending
-    rows from a slow call's.
+    Raised before anything is written, so a file that is refused is left byte-for-byte as it was.
     """
-    conn.execute(
-        """
-        CREATE TABLE writers (
-            id INTEGER PRIMARY KEY,
-            project_id TEXT,
-            endpoint TEXT,
-            actor TEXT,
-            host TEXT,
-            pid INTEGER,
-            token TEXT
-        )
-        """
-    )
-    conn.execute(
-        """
-        CREATE TABLE targets (
-            id INTEGER PRIMARY KEY,
-            instance_id TEXT NOT NULL,
-            task_id TEXT NOT NULL,
-            task_name TEXT
-        )
-        """
-    )
-    conn.execute("CREATE INDEX targets_task ON targets (task_id, instance_id)")
-    conn.execute(
-        """
-        CREATE TABLE attempts (
-            id INTEGER PRIMARY KEY,  -- rows are never deleted, so ids are never reused
-            at_us INTEGER NOT NULL,
-            target_id INTEGER NOT NULL REFERENCES targets (id),
-            date_from_ms INTEGER,
-            outcome TEXT NOT NULL,
-            status_code INTEGER,
-            message TEXT,
-            error_code TEXT,
-            error_msg TEXT,
-            request_id TEXT,
-            elapsed_ms REAL,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            dry_run INTEGER NOT NULL DEFAULT 0,
-            writer_id INTEGER NOT NULL REFERENCES writers (id),
-            completed_at_us INTEGER,
-            interrupted INTEGER NOT NULL DEFAULT 0
-        )
-        """
-    )
-    conn.execute("CREATE INDEX attempts_target ON attempts (target_id)")
-    conn.execute("CREATE INDEX attempts_at ON attempts (at_us)")
-    conn.execute("CREATE INDEX attempts_pending ON attempts (id) WHERE outcome = 'pending'")
-    conn.execute(
-        """
-        CREATE VIEW history AS
-        SELECT a.id,
-               strftime('%Y-%m-%dT%H:%M:%fZ', a.at_us / 1000000.0, 'unixepoch') AS at,
-               t.instance_id, t.task_id, t.task_name, a.date_from_ms, a.outcome,
-               a.status_code, a.message, a.error_code, a.error_msg, a.request_id,
-               a.elapsed_ms, a.attempts, a.dry_run, w.project_id, w.endpoint, w.actor,
-               a.at_us, a.completed_at_us, a.interrupted, a.target_id, a.writer_id
-        FROM attempts AS a
-        JOIN targets AS t ON t.id = a.target_id
-        LEFT JOIN writers AS w ON w.id = a.writer_id
-        """
-    )
-
-
-MIGRATIONS: tuple[Migration, ...] = (_v1_attempts,)
 
 
 def check_header(path: Path) -> None:
@@ -150,16 +86,10 @@ def _inspect(conn: sqlite3.Connection, label: str, known: int) -> _State:
     """Read what the file is, refusing anything that is not a history we can use."""
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        tables = tuple(
-            row[0]
-            for row in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
-            )
-        )
+        tables = tuple(row[0] for row in conn.execute(OBJECTS))
         meta: dict[str, str] = {}
         if META_TABLE in tables:
-            meta = {str(k): str(v) for k, v in conn.execute(f"SELECT key, value FROM {META_TABLE}")}
+            meta = {str(k): str(v) for k, v in conn.execute(META)}
     except sqlite3.DatabaseError as exc:
         raise HistoryError(
             f"{label} cannot be read as a roma_nb history ({exc}); it may be corrupt. "
@@ -240,17 +170,15 @@ def ensure_schema(
         state = _inspect(conn, label, known)  # someone may have been quicker
         version = state.version
         if version is None:
-            conn.execute(f"CREATE TABLE {META_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            conn.execute(f"INSERT INTO {META_TABLE} VALUES ('format', ?)", (FORMAT,))
-            conn.execute(f"INSERT INTO {META_TABLE} VALUES ('schema_version', '0')")
+            conn.execute(CREATE_META)
+            conn.execute(ADD_META, ("format", FORMAT))
+            conn.execute(ADD_META, ("schema_version", "0"))
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             version = 0
         for number in range(version, known):
             migrations[number](conn)
         if version != known:
-            conn.execute(
-                f"UPDATE {META_TABLE} SET value = ? WHERE key = 'schema_version'", (str(known),)
-            )
+            conn.execute(SET_VERSION, (str(known),))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

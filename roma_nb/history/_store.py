@@ -26,8 +26,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from ._errors import HistoryError
-from ._schema import MIGRATIONS, Migration, check_header, ensure_schema, file_label
+from ._schema import HistoryError, check_header, ensure_schema, file_label
+from ._sql import MIGRATIONS, Migration
 
 __all__ = ["BUSY_TIMEOUT_S", "Durability", "Store"]
 

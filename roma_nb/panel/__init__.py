@@ -1,9 +1,10 @@
 """The reset panel's model: everything its buttons do, as plain Python (no widgets here).
 
-``PanelModel`` holds the selection (instance, tasks, ``date_from`` choice, retention, dry run),
-makes the ``ResetPlan`` and its preview frame, and runs it only after a confirmation of that
-same plan. ``roma_nb.widgets`` draws it; code and tests can drive it directly. pandas is only
-imported when a frame is asked for.
+``PanelModel`` holds the ``Selection`` (instance, tasks, ``date_from`` choice, retention, dry
+run), derives one ``PanelState`` per update (the instant, the ``ResetPlan`` or what is missing,
+whether the preview is current), and runs a plan only after a confirmation of that same plan.
+``roma_nb.widgets`` draws it; code and tests can drive it directly. pandas is only imported
+when a frame is asked for.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .model import UNSET, PanelModel
 from .plan import PlannedTask, ResetPlan
 from .preview import PREVIEW_COLUMNS, preview_frame
 from .runs import BatchRunner
+from .state import PanelState, Selection
 
 __all__ = [
     "PREVIEW_COLUMNS",
@@ -27,12 +29,14 @@ __all__ = [
     "DateChoice",
     "PanelError",
     "PanelModel",
+    "PanelState",
     "PlanChanged",
     "PlannedTask",
     "ResetPlan",
     "Resolution",
     "RunInProgress",
     "SearchResult",
+    "Selection",
     "TaskEntry",
     "TaskIndex",
     "TrackedLog",

@@ -20,9 +20,11 @@ from ..dates import (
     Ambiguous,
     InstantView,
     Nonexistent,
+    WallKind,
     assess_date_from,
     format_instant,
     from_epoch_ms,
+    read_wall,
     resolve_zone,
     to_epoch_ms,
 )
@@ -59,9 +61,10 @@ class Resolution:
     """What a ``DateChoice`` means now.
 
     ``ok`` with ``ms`` an integer: that instant is sent; ``ok`` with ``ms`` None: no ``date_from``
-    is sent. Not ``ok``: ``problem`` says why and ``message`` says it to a person; for a DST
-    ``gap`` or ``fold``, ``candidates`` are the two real instants to choose between (before/after
-    the jump, or the earlier/later occurrence).
+    is sent. Not ``ok``: ``problem`` says why and ``message`` says it to a person. A wall time in
+    a DST gap or fold has a ``question`` (``gap`` / ``fold``), answered or not, and
+    ``candidates``: the two real instants to choose between (before/after the jump, or the
+    earlier/later occurrence); unanswered, the question is also the ``problem``.
     """
 
     ok: bool
@@ -70,6 +73,13 @@ class Resolution:
     problem: Problem | None = None
     message: str | None = None
     candidates: tuple[InstantView, InstantView] | None = None
+    question: WallKind | None = None
+
+    def warnings(self, *, now_ms: int, retention: timedelta) -> list[str]:
+        """Future / older-than-retention / empty notes when an instant (or none) is chosen."""
+        if not self.ok:
+            return []
+        return assess_date_from(self.ms, now_ms=now_ms, retention=retention)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,14 +164,33 @@ class DateChoice:
         return self._resolve_wall()
 
     def _resolve_wall(self) -> Resolution:
+        """One reading of the wall time (``dates.read_wall``), then the policies applied to it."""
         assert self.wall is not None
         try:
-            ms = to_epoch_ms(
-                self.wall, self.zone, ambiguous=self.ambiguous, nonexistent=self.nonexistent
-            )
+            reading = read_wall(self.wall, self.zone)
+            candidates = None
+            if reading.kind != "normal":
+                candidates = (
+                    format_instant(reading.first, self.zone),
+                    format_instant(reading.second, self.zone),
+                )
         except ValidationError as exc:
-            return _wall_problem(self.wall, self.zone, str(exc))
-        return Resolution(ok=True, ms=ms, view=format_instant(ms, self.zone))
+            return Resolution(ok=False, problem="invalid", message=str(exc))
+        question = None if reading.kind == "normal" else reading.kind
+        try:
+            ms = reading.instant(self.ambiguous, self.nonexistent)
+        except ValidationError as exc:
+            policy = self.ambiguous if reading.kind == "fold" else self.nonexistent
+            problem: Problem = "invalid" if question is None or policy != "raise" else question
+            return Resolution(
+                ok=False,
+                problem=problem,
+                message=str(exc),
+                candidates=candidates,
+                question=question,
+            )
+        view = format_instant(ms, self.zone)
+        return Resolution(ok=True, ms=ms, view=view, candidates=candidates, question=question)
 
     def displayed_wall(self) -> datetime | None:
         """The naive wall time a picker should show for this choice (None when there is none)."""
@@ -177,31 +206,7 @@ class DateChoice:
 
     def warnings(self, *, now_ms: int, retention: timedelta) -> list[str]:
         """Future / older-than-retention / empty notes for a resolvable choice, else ``[]``."""
-        resolution = self.resolve()
-        if not resolution.ok:
-            return []
-        return assess_date_from(resolution.ms, now_ms=now_ms, retention=retention)
-
-
-def _wall_problem(wall: datetime, zone: str, message: str) -> Resolution:
-    """Tell a DST gap from a fold from any other refusal, using only ``to_epoch_ms``.
-
-    Both policies set to the "first" answer give the earlier candidate, both set to the "second"
-    give the later one; if they differ the wall time is a gap or a fold. Asking once more with
-    the fold's "earlier" and the gap's "forward" tells which: a fold answers the earlier instant,
-    a gap the later.
-    """
-    try:
-        first = to_epoch_ms(wall, zone, ambiguous="earlier", nonexistent="shift_backward")
-        second = to_epoch_ms(wall, zone, ambiguous="later", nonexistent="shift_forward")
-        probe = to_epoch_ms(wall, zone, ambiguous="earlier", nonexistent="shift_forward")
-    except ValidationError:
-        return Resolution(ok=False, problem="invalid", message=message)
-    if first == second:
-        return Resolution(ok=False, problem="invalid", message=message)
-    problem: Problem = "fold" if probe == first else "gap"
-    candidates = (format_instant(first, zone), format_instant(second, zone))
-    return Resolution(ok=False, problem=problem, message=message, candidates=candidates)
+        return self.resolve().warnings(now_ms=now_ms, retention=retention)
 
 
 def choice_from_value(

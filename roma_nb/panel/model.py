@@ -14,7 +14,12 @@ where they can be tested without a browser:
   ``unknown`` (the request may have reached the service); a reset to the same instant is
   idempotent, so this is safe, and it is never done without being asked.
 * **History.** Every attempt goes to the ``ResultLog`` (pending before its request, completed
-  after) through ``reset_many``; ``results`` is that log's frame, limited to this model's rows.
+  after) through ``reset_many``; ``results`` is that log's frame, limited in SQL to this
+  model's rows.
+
+The selection is one value (``Selection``); ``state()`` derives everything else from it once
+(``PanelState``). Run and Retry share one path: ``claim`` a plan (the one run slot, after the
+checks), then ``send`` it, here or on a thread.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from ..client import Progress, StopSignal
@@ -40,6 +45,7 @@ from .memory import remember_instance
 from .plan import PlannedTask, ResetPlan, describe_changes
 from .preview import preview_frame
 from .runs import BatchRunner, Done
+from .state import PanelState, Selection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,18 +101,15 @@ class PanelModel:
         self._tracked = TrackedLog(self.log)
         self._runner = BatchRunner(client, self._tracked, concurrency=concurrency)
         self._lock = threading.RLock()
-        self._instance_id: str | None = None
-        self._tasks: tuple[TaskEntry, ...] = ()
-        self._choice = DateChoice.unset(tz)
-        self._retention = retention
-        self._dry_run = False
+        self._selection = Selection(date_from=DateChoice.unset(tz), retention=retention)
+        self._entries: tuple[TaskEntry, ...] = ()
         self._previewed: ResetPlan | None = None
-        self._created = datetime.now(timezone.utc)
 
     def __repr__(self) -> str:
+        chosen = self._selection
         return (
-            f"PanelModel(environment={self.environment!r}, instance_id={self._instance_id!r}, "
-            f"tasks={len(self._tasks)}, date_from={self._choice.kind})"
+            f"PanelModel(environment={self.environment!r}, instance_id={chosen.instance_id!r}, "
+            f"tasks={len(chosen.task_ids)}, date_from={chosen.date_from.kind})"
         )
 
     # -- state ------------------------------------------------------------------------------
@@ -121,46 +124,43 @@ class PanelModel:
         return bool(self.client.is_sandbox)
 
     @property
+    def selection(self) -> Selection:
+        """Everything chosen, as one value (see ``select``)."""
+        return self._selection
+
+    @property
     def instance_id(self) -> str | None:
-        return self._instance_id
+        return self._selection.instance_id
 
     @property
     def instance(self) -> Instance | None:
-        return None if self._instance_id is None else self.catalog.instance(self._instance_id)
+        chosen = self._selection.instance_id
+        return None if chosen is None else self.catalog.instance(chosen)
 
     @property
     def selected(self) -> tuple[TaskEntry, ...]:
         """The selected tasks, in selection order."""
-        return self._tasks
+        return self._entries
 
     @property
     def task_ids(self) -> tuple[str, ...]:
-        return tuple(e.task_id for e in self._tasks)
+        return self._selection.task_ids
 
     @property
     def date_choice(self) -> DateChoice:
-        return self._choice
+        return self._selection.date_from
 
     @property
     def zone(self) -> str:
-        return self._choice.zone
+        return self._selection.date_from.zone
 
     @property
     def retention(self) -> timedelta:
-        return self._retention
-
-    @retention.setter
-    def retention(self, value: timedelta) -> None:
-        _check_retention(value)
-        self._retention = value
+        return self._selection.retention
 
     @property
     def dry_run(self) -> bool:
-        return self._dry_run
-
-    @dry_run.setter
-    def dry_run(self, value: bool) -> None:
-        self._dry_run = bool(value)
+        return self._selection.dry_run
 
     @property
     def concurrency(self) -> int:
@@ -168,6 +168,8 @@ class PanelModel:
 
     def select(
         self,
+        selection: Selection | None = None,
+        /,
         *,
         instance_id: str | _Unset | None = UNSET,
         task_ids: Sequence[str] | _Unset = UNSET,
@@ -177,55 +179,64 @@ class PanelModel:
         nonexistent: Nonexistent = "raise",
         retention: timedelta | _Unset = UNSET,
         dry_run: bool | _Unset = UNSET,
-    ) -> None:
-        """Change any part of the selection; what is not given stays as it is.
+    ) -> Selection:
+        """Change any part of the selection; what is not given stays as it is. Returns it.
 
+        ``selection`` (a whole ``Selection``) gives every part at once; keywords override it.
         ``instance_id`` must be an instance of the project; choosing another instance clears the
         task selection (unless ``task_ids`` are given in the same call). ``task_ids`` must be
         combined tasks of the selected instance. ``date_from``: ``None`` for "empty, let the
         service decide", a naive ``datetime`` for a wall time in ``tz`` (default: the current
-        zone), or anything ``to_epoch_ms`` accepts for an exact instant; ``ambiguous`` /
-        ``nonexistent`` answer a DST fold or gap. Raises ``ValidationError`` and changes nothing
-        when a value cannot be used.
+        zone), a ``DateChoice`` as a picker holds it, or anything ``to_epoch_ms`` accepts for an
+        exact instant; ``ambiguous`` / ``nonexistent`` answer a DST fold or gap. Raises
+        ``ValidationError`` and changes nothing when a value cannot be used.
         """
+        if selection is not None:
+            instance_id = selection.instance_id if instance_id is UNSET else instance_id
+            task_ids = selection.task_ids if task_ids is UNSET else task_ids
+            date_from = selection.date_from if date_from is UNSET else date_from
+            retention = selection.retention if retention is UNSET else retention
+            dry_run = selection.dry_run if dry_run is UNSET else dry_run
         with self._lock:
-            zone = self._choice.zone if isinstance(tz, _Unset) else tz
+            old = self._selection
+            zone = old.date_from.zone if isinstance(tz, _Unset) else tz
             resolve_zone(zone)
             if not isinstance(retention, _Unset):
                 _check_retention(retention)
-            new_instance = self._instance_id
-            new_tasks = self._tasks
-            if not isinstance(instance_id, _Unset) and instance_id != self._instance_id:
+            chosen, entries = old.instance_id, self._entries
+            if not isinstance(instance_id, _Unset) and instance_id != chosen:
                 if instance_id is not None and self.catalog.instance(instance_id) is None:
                     raise ValidationError(
                         f"Instance {instance_id!r} is not an instance of {self.environment}. "
                         "Refresh the instance list if it was created just now."
                     )
-                new_instance, new_tasks = instance_id, ()
+                chosen, entries = instance_id, ()
             if not isinstance(task_ids, _Unset):
-                new_tasks = self._entries(new_instance, task_ids)
-            if not isinstance(date_from, _Unset):
+                entries = self._entries_of(chosen, task_ids)
+            choice = old.date_from
+            if isinstance(date_from, DateChoice):
+                choice = date_from if isinstance(tz, _Unset) else date_from.with_zone(zone)
+            elif date_from is not UNSET:
                 choice = choice_from_value(
                     date_from, zone, ambiguous=ambiguous, nonexistent=nonexistent
                 )
             elif not isinstance(tz, _Unset):
-                choice = self._choice.with_zone(zone)
-            else:
-                choice = self._choice
-            self._instance_id, self._tasks, self._choice = new_instance, new_tasks, choice
-            if not isinstance(retention, _Unset):
-                self._retention = retention
-            if not isinstance(dry_run, _Unset):
-                self._dry_run = bool(dry_run)
+                choice = choice.with_zone(zone)
+            self._selection = Selection(
+                instance_id=chosen,
+                task_ids=tuple(e.task_id for e in entries),
+                date_from=choice,
+                retention=old.retention if isinstance(retention, _Unset) else retention,
+                dry_run=old.dry_run if isinstance(dry_run, _Unset) else bool(dry_run),
+            )
+            self._entries = entries
             if not isinstance(instance_id, _Unset):
-                remember_instance(self.environment, new_instance)
+                remember_instance(self.environment, chosen)
+            return self._selection
 
-    def set_date_choice(self, choice: DateChoice) -> None:
-        """Take a ``DateChoice`` as the picker holds it (the widget's way in)."""
-        with self._lock:
-            self._choice = choice
-
-    def _entries(self, instance_id: str | None, task_ids: Sequence[str]) -> tuple[TaskEntry, ...]:
+    def _entries_of(
+        self, instance_id: str | None, task_ids: Sequence[str]
+    ) -> tuple[TaskEntry, ...]:
         if isinstance(task_ids, str):
             raise ValidationError("task_ids must be a list of task ids, not one string.")
         ids = list(dict.fromkeys(task_ids))
@@ -248,11 +259,12 @@ class PanelModel:
 
     def resolution(self) -> Resolution:
         """What the current date choice means (an instant, none, or a question)."""
-        return self._choice.resolve()
+        return self._selection.date_from.resolve()
 
     def warnings(self) -> list[str]:
         """Warnings about the chosen instant now: empty, future, older than the retention."""
-        return self._choice.warnings(now_ms=self.clock(), retention=self._retention)
+        chosen = self._selection
+        return chosen.date_from.warnings(now_ms=self.clock(), retention=chosen.retention)
 
     def last_log_instant(self) -> int:
         """The "last monitor log" preset: when the newest monitor log of the selected task began.
@@ -260,7 +272,7 @@ class PanelModel:
         With several tasks, the earliest of their newest logs, so every task re-reads at least
         from its own last log. Raises ``PanelError`` when there is no task or no log.
         """
-        instance_id, entries = self._instance_id, self._tasks
+        instance_id, entries = self._selection.instance_id, self._entries
         if instance_id is None or not entries:
             raise PanelError("Select a task first: the preset uses its last monitor log.")
         starts = {e.task_id: self.catalog.last_log_start(instance_id, e.task_id) for e in entries}
@@ -271,29 +283,56 @@ class PanelModel:
 
     # -- plan, preview, confirmation --------------------------------------------------------
 
-    def plan(self) -> ResetPlan:
-        """The plan the current selection describes; ``ValidationError`` says what is missing."""
+    def state(self) -> PanelState:
+        """One snapshot: the selection, the instant, the plan or what is missing, the preview."""
         with self._lock:
-            instance_id, entries, choice = self._instance_id, self._tasks, self._choice
-            dry_run = self._dry_run
-        if instance_id is None:
-            raise ValidationError("Select an instance first.")
-        if not entries:
-            raise ValidationError("Select at least one combined task.")
-        resolution = choice.resolve()
-        if not resolution.ok:
-            raise ValidationError(resolution.message or "date_from cannot be used.")
-        instance = self.catalog.instance(instance_id)
+            chosen, entries, previewed = self._selection, self._entries, self._previewed
+        resolution = chosen.date_from.resolve()
+        plan: ResetPlan | None = None
+        problem: str | None = None
+        if chosen.instance_id is None:
+            problem = "Select an instance first."
+        elif not entries:
+            problem = "Select at least one combined task."
+        elif not resolution.ok:
+            problem = resolution.message or "date_from cannot be used."
+        else:
+            plan = self._plan(chosen, entries, resolution)
+        return PanelState(
+            selection=chosen,
+            resolution=resolution,
+            plan=plan,
+            problem=problem,
+            previewed=previewed,
+            current=previewed is not None and plan == previewed,
+            running=self._runner.running,
+            unknown=len(self._runner.unknown_targets()),
+        )
+
+    def _plan(
+        self, chosen: Selection, entries: tuple[TaskEntry, ...], resolution: Resolution
+    ) -> ResetPlan:
+        assert chosen.instance_id is not None
+        instance = self.catalog.instance(chosen.instance_id)
+        warnings = resolution.warnings(now_ms=self.clock(), retention=chosen.retention)
         return ResetPlan(
             environment=self.environment,
-            instance_id=instance_id,
+            instance_id=chosen.instance_id,
             instance_name=instance.name if instance is not None else "",
-            targets=tuple(PlannedTask(e.task_id, e.task_name) for e in entries),
+            targets=tuple(PlannedTask(e.task_id, e.task_name, chosen.instance_id) for e in entries),
             date_from=resolution.ms,
-            zone=choice.zone,
-            dry_run=dry_run,
-            warnings=tuple(choice.warnings(now_ms=self.clock(), retention=self._retention)),
+            zone=chosen.date_from.zone,
+            dry_run=chosen.dry_run,
+            warnings=tuple(warnings),
+            sandbox=self.is_sandbox,
         )
+
+    def plan(self) -> ResetPlan:
+        """The plan the current selection describes; ``ValidationError`` says what is missing."""
+        state = self.state()
+        if state.plan is None:
+            raise ValidationError(state.problem or "Nothing to plan.")
+        return state.plan
 
     def preview(self) -> pd.DataFrame:
         """One row per planned call (see ``PREVIEW_COLUMNS``); this plan may now be confirmed."""
@@ -310,13 +349,7 @@ class PanelModel:
 
     def preview_is_current(self) -> bool:
         """True when a preview exists and the selection still describes the same plan."""
-        previewed = self._previewed
-        if previewed is None:
-            return False
-        try:
-            return self.plan() == previewed
-        except ValidationError:
-            return False
+        return self.state().current
 
     def confirmation_text(self) -> str:
         """What a person confirms: environment, instance, instant, every task, warnings.
@@ -337,44 +370,24 @@ class PanelModel:
                 ": nothing was sent. Preview and confirm again."
             )
 
-    # -- running ----------------------------------------------------------------------------
+    # -- running: claim a plan, then send it ------------------------------------------------
 
-    def run(
-        self,
-        confirm: bool = False,
-        dry_run: bool | None = None,
-        progress: Progress | None = None,
-        stop: StopSignal | None = None,
-    ) -> list[ResetResult]:
-        """Run the previewed plan; one ``ResetResult`` per task, in order.
+    def claim(
+        self, *, confirm: bool = False, dry_run: bool | None = None, retry: bool = False
+    ) -> ResetPlan:
+        """Take the one run slot for a plan and return it; ``send`` it next (here or on a thread).
 
-        ``confirm=True`` is required, and the current selection must be the previewed plan.
-        ``dry_run=None`` uses the model's setting; ``dry_run=True`` may always replace a
-        previewed real run (nothing is sent), but a real run needs a preview of a real run.
-        ``progress(done, total, result)`` is called as results arrive; ``stop`` (anything with
-        ``is_set()``) stops the batch like ``stop()`` does. Never raises for one task's failure.
+        The plan is the previewed one (``confirm=True`` required, see ``run``), or with
+        ``retry=True`` the last run's unknown targets (see ``retry_unknown``). Raises
+        ``RunInProgress`` while a run is in flight, and ``PanelError`` when nothing may run.
         """
-        plan = self._claim(confirm, dry_run)
-        return self._runner.execute(plan, progress, stop)
+        if retry:
+            return self._runner.claim(self._runner.retry_plan, retry=True)
+        return self._runner.claim(lambda: self._confirmed(confirm, dry_run))
 
-    def run_in_background(
-        self,
-        confirm: bool = False,
-        dry_run: bool | None = None,
-        progress: Progress | None = None,
-        stop: StopSignal | None = None,
-        done: Done | None = None,
-    ) -> threading.Thread:
-        """``run`` on a thread: the checks (and the claim on the run) happen here, before
-        returning, so a second call is refused at once. ``done`` gets the outcome; ``wait()``
-        joins the thread.
-        """
-        plan = self._claim(confirm, dry_run)
-        return self._runner.launch(plan, progress, stop, done)
-
-    def _claim(self, confirm: bool, dry_run: bool | None) -> ResetPlan:
+    def _confirmed(self, confirm: bool, dry_run: bool | None) -> ResetPlan:
+        """The previewed plan if it may run now; uses the preview up."""
         with self._lock:
-            self._runner.check_idle(self.environment)
             if confirm is not True:
                 raise ConfirmationRequired(
                     "Nothing was sent: running needs confirm=True, after preview() and reading "
@@ -392,9 +405,75 @@ class PanelModel:
             downgrade = mode and current == replace(previewed, dry_run=True)
             if not downgrade:
                 self._check_same(previewed, current)
-            self._runner.claim(self.environment)
             self._previewed = None
             return current
+
+    def send(
+        self, plan: ResetPlan, progress: Progress | None = None, stop: StopSignal | None = None
+    ) -> list[ResetResult]:
+        """Send a plan ``claim`` returned, in this thread; one ``ResetResult`` per target.
+
+        ``progress(done, total, result)`` is called as results arrive; ``stop`` (anything with
+        ``is_set()``) stops the batch like ``stop()`` does. Never raises for one task's failure.
+        """
+        return self._runner.execute(plan, progress, stop)
+
+    def send_in_background(
+        self,
+        plan: ResetPlan,
+        progress: Progress | None = None,
+        stop: StopSignal | None = None,
+        done: Done | None = None,
+    ) -> threading.Thread:
+        """``send`` on a thread; ``done(results, error)`` hears how it ended; ``wait()`` joins."""
+        return self._runner.launch(plan, progress, stop, done)
+
+    def run(
+        self,
+        confirm: bool = False,
+        dry_run: bool | None = None,
+        progress: Progress | None = None,
+        stop: StopSignal | None = None,
+    ) -> list[ResetResult]:
+        """Run the previewed plan; one ``ResetResult`` per task, in order.
+
+        ``confirm=True`` is required, and the current selection must be the previewed plan.
+        ``dry_run=None`` uses the model's setting; ``dry_run=True`` may always replace a
+        previewed real run (nothing is sent), but a real run needs a preview of a real run.
+        """
+        return self.send(self.claim(confirm=confirm, dry_run=dry_run), progress, stop)
+
+    def run_in_background(
+        self,
+        confirm: bool = False,
+        dry_run: bool | None = None,
+        progress: Progress | None = None,
+        stop: StopSignal | None = None,
+        done: Done | None = None,
+    ) -> threading.Thread:
+        """``run`` on a thread: the checks (and the claim on the run) happen here, before
+        returning, so a second call is refused at once.
+        """
+        plan = self.claim(confirm=confirm, dry_run=dry_run)
+        return self.send_in_background(plan, progress, stop, done)
+
+    def retry_unknown(
+        self, progress: Progress | None = None, stop: StopSignal | None = None
+    ) -> list[ResetResult]:
+        """Re-send, to the same instant, only the last run's targets whose outcome is unknown.
+
+        Safe because a reset to the same instant is idempotent; the person already confirmed
+        these targets and this instant. ``last_results`` is updated in place of the old ones.
+        """
+        return self.send(self.claim(retry=True), progress, stop)
+
+    def retry_unknown_in_background(
+        self,
+        progress: Progress | None = None,
+        stop: StopSignal | None = None,
+        done: Done | None = None,
+    ) -> threading.Thread:
+        return self.send_in_background(self.claim(retry=True), progress, stop, done)
 
     @property
     def running(self) -> bool:
@@ -415,6 +494,10 @@ class PanelModel:
         """One result per target of ``last_plan``, updated by ``retry_unknown``."""
         return self._runner.last_results
 
+    def unknown_targets(self) -> list[ResetResult]:
+        """The last run's results whose outcome is ``unknown`` (may or may not have happened)."""
+        return self._runner.unknown_targets()
+
     def stop(self) -> bool:
         """Ask the running batch to stop: targets not yet sent become ``skipped``.
 
@@ -426,43 +509,18 @@ class PanelModel:
         """Wait for a background run to end; True when none is running any more."""
         return self._runner.wait(timeout)
 
-    # -- retrying ---------------------------------------------------------------------------
-
-    def unknown_targets(self) -> list[ResetResult]:
-        """The last run's results whose outcome is ``unknown`` (may or may not have happened)."""
-        return self._runner.unknown_targets()
-
-    def retry_unknown(
-        self, progress: Progress | None = None, stop: StopSignal | None = None
-    ) -> list[ResetResult]:
-        """Re-send, to the same instant, only the last run's targets whose outcome is unknown.
-
-        Safe because a reset to the same instant is idempotent; the person already confirmed
-        these targets and this instant. ``last_results`` is updated in place of the old ones.
-        """
-        return self._runner.execute(self._runner.claim_retry(), progress, stop, merge=True)
-
-    def retry_unknown_in_background(
-        self,
-        progress: Progress | None = None,
-        stop: StopSignal | None = None,
-        done: Done | None = None,
-    ) -> threading.Thread:
-        return self._runner.launch(self._runner.claim_retry(), progress, stop, done, merge=True)
-
     # -- results ----------------------------------------------------------------------------
 
     @property
     def results(self) -> pd.DataFrame:
         """The history's frame for the attempts this model made, most recent first.
 
-        The full history (other notebooks included, if the log is shared) is ``log.to_frame()``.
+        Read in SQL by row id, however large the (shared) history is; the full history, other
+        notebooks included, is ``log.to_frame()``.
         """
-        frame = self.log.to_frame(since=self._created)
-        ids = self._tracked.row_ids
-        mine: pd.DataFrame = frame.loc[frame["id"].isin(ids)]
-        ordered: pd.DataFrame = mine.sort_values("id", ascending=False, ignore_index=True)
-        return ordered
+        frame = self.log.to_frame(row_id=self._tracked.row_ids)
+        newest_first: pd.DataFrame = frame.iloc[::-1].reset_index(drop=True)
+        return newest_first
 
 
 def _check_retention(value: object) -> None:

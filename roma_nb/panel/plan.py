@@ -18,8 +18,12 @@ __all__ = ["PlannedTask", "ResetPlan", "describe_changes"]
 
 @dataclass(frozen=True, slots=True)
 class PlannedTask:
+    """One target of a plan, shaped once: what the batch sends (``instance_id``, ``task_id``,
+    ``task_name``: the attributes ``reset_many`` reads) and how the confirmation names it."""
+
     task_id: str
     task_name: str = ""
+    instance_id: str = ""
 
     @property
     def shown(self) -> str:
@@ -38,6 +42,8 @@ class ResetPlan:
     zone: str
     dry_run: bool
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    sandbox: bool = False
+    """Whether ``environment`` is the SANDBOX (decides the confirmation's words)."""
 
     @property
     def task_ids(self) -> tuple[str, ...]:
@@ -71,6 +77,14 @@ class ResetPlan:
         noun = "combined task" if count == 1 else "combined tasks"
         verb = "DRY RUN (nothing is sent): would reset" if self.dry_run else "RESET"
         return f"{verb} the progress of {count} {noun} on {self.environment}"
+
+    def confirmation_headline(self) -> str:
+        """The line above the confirmation: what pressing Run will really do."""
+        if self.dry_run:
+            return "Please read: this records a DRY RUN; nothing is sent."
+        if self.sandbox:
+            return "Please read: this sends resets to the SANDBOX (nothing real)."
+        return "Please read: this sends REAL resets."
 
     def confirmation_text(self) -> str:
         """The words a person confirms: environment, instance, instant, every task, warnings."""

@@ -51,6 +51,7 @@ class BatchRunner:
         self.concurrency = concurrency
         self._lock = threading.Lock()
         self._running = False
+        self._retrying = False
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_plan: ResetPlan | None = None
@@ -61,49 +62,39 @@ class BatchRunner:
     def running(self) -> bool:
         return self._running
 
-    def check_idle(self, environment: str) -> None:
-        if self._running:
-            raise RunInProgress(
-                f"A run is already in flight on {environment}; this one was refused, not "
-                "queued. Wait for it, or press Stop."
-            )
-
-    def claim(self, environment: str) -> None:
-        """Hold the one run slot, or raise ``RunInProgress``; ``execute`` releases it."""
+    def claim(self, make_plan: Callable[[], ResetPlan], *, retry: bool = False) -> ResetPlan:
+        """Hold the one run slot for the plan ``make_plan()`` returns (it may refuse by raising);
+        ``execute`` or ``launch`` sends it and releases the slot. ``retry``: the plan re-sends
+        some targets of the last run, whose results it then replaces.
+        """
         with self._lock:
-            self.check_idle(environment)
-            self._running = True
+            if self._running:
+                raise RunInProgress(
+                    f"A run is already in flight on {self.client.environment}; this one was "
+                    "refused, not queued. Wait for it, or press Stop."
+                )
+            plan = make_plan()
+            self._running, self._retrying = True, retry
             self._stop_event = threading.Event()
+            return plan
 
     def unknown_targets(self) -> list[ResetResult]:
         return [r for r in self.last_results if r.outcome == "unknown"]
 
-    def claim_retry(self) -> ResetPlan:
-        """Claim a run of the last plan's unknown targets (same instant, same mode)."""
-        with self._lock:
-            if self._running:
-                raise RunInProgress("A run is already in flight; retry when it has finished.")
-            plan, unknown = self.last_plan, self.unknown_targets()
-            if plan is None or not unknown:
-                raise PanelError("Nothing to retry: no target of the last run is unknown.")
-            ids = {r.task_id for r in unknown}
-            self._running = True
-            self._stop_event = threading.Event()
-            return replace(plan, targets=tuple(t for t in plan.targets if t.task_id in ids))
+    def retry_plan(self) -> ResetPlan:
+        """The last plan narrowed to its unknown targets (same instant, same mode)."""
+        plan, unknown = self.last_plan, self.unknown_targets()
+        if plan is None or not unknown:
+            raise PanelError("Nothing to retry: no target of the last run is unknown.")
+        ids = {r.task_id for r in unknown}
+        return replace(plan, targets=tuple(t for t in plan.targets if t.task_id in ids))
 
     def execute(
-        self,
-        plan: ResetPlan,
-        progress: Progress | None,
-        stop: StopSignal | None,
-        *,
-        merge: bool = False,
+        self, plan: ResetPlan, progress: Progress | None, stop: StopSignal | None
     ) -> list[ResetResult]:
-        """Send a claimed plan and release the claim, whatever happens.
-
-        ``merge=True`` (a retry) replaces the matching entries of ``last_results`` instead of
-        starting a new ``last_plan``.
-        """
+        """Send a claimed plan and release the claim, whatever happens."""
+        if not self._running:
+            raise PanelError("Nothing was sent: a plan must be claimed before it is sent.")
         self.progress = (0, len(plan.targets))
 
         def on_progress(done: int, total: int, result: ResetResult) -> None:
@@ -122,7 +113,7 @@ class BatchRunner:
                 stop=_AnyStop(self._stop_event, stop),
             )
             with self._lock:
-                if merge and self.last_plan is not None:
+                if self._retrying and self.last_plan is not None:
                     fresh = {(r.instance_id, r.task_id): r for r in results}
                     self.last_results = [
                         fresh.get((r.instance_id, r.task_id), r) for r in self.last_results
@@ -141,14 +132,12 @@ class BatchRunner:
         progress: Progress | None,
         stop: StopSignal | None,
         done: Done | None,
-        *,
-        merge: bool = False,
     ) -> threading.Thread:
         """``execute`` a claimed plan on a daemon thread; ``done`` hears how it ended."""
 
         def work() -> None:
             try:
-                results = self.execute(plan, progress, stop, merge=merge)
+                results = self.execute(plan, progress, stop)
             except BaseException as exc:
                 logger.exception("background run failed")
                 if done is not None:

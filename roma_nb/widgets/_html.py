@@ -1,4 +1,4 @@
-"""Small HTML pieces shared by the widgets: escaped text, message lists, capped tables.
+"""Small pieces shared by the widgets: escaped text, message lists, capped tables, CSS classes.
 
 Everything that came from the service or from a person is escaped: a task may be named
 ``<script>``. Tables are capped because a browser tab chokes on ten thousand rows; the cap is
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["esc", "frame_html", "messages_html", "pre_html"]
+__all__ = ["classed", "esc", "frame_html", "messages_html", "pre_html"]
+
+W = TypeVar("W")
 
 _TONES = {
     "error": "color:#b00020",
@@ -22,6 +24,13 @@ _TONES = {
     "info": "color:#444",
     "ok": "color:#1b5e20",
 }
+
+
+def classed(widget: W, css_class: str) -> W:
+    """``widget`` with its stable CSS class (what the browser tests and users' CSS select)."""
+    holder: Any = widget
+    holder.add_class(css_class)
+    return widget
 
 
 def esc(text: object) -> str:

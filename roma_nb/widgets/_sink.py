@@ -61,10 +61,11 @@ class ErrorSink:
         with self._lock:
             self.output.outputs = ()
 
-    def guard(self, where: str) -> Callable[[Callable[P, None]], Callable[P, None]]:
-        """Decorate a callback so that whatever it raises is recorded here, not lost."""
+    def guard(self, where: str) -> Callable[[Callable[P, object]], Callable[P, None]]:
+        """Decorate a callback so that whatever it raises is recorded here, not lost (and what
+        it returns is dropped: ipywidgets ignores it)."""
 
-        def wrap(fn: Callable[P, None]) -> Callable[P, None]:
+        def wrap(fn: Callable[P, object]) -> Callable[P, None]:
             @functools.wraps(fn)
             def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
                 try:

@@ -16,8 +16,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import ipywidgets as w
+import traitlets
 
 from ..dates import DEFAULT_RETENTION, available_zones
 from ..errors import ValidationError
@@ -28,7 +30,7 @@ from ..panel.choice import (
     hour_ago,
     start_of_today,
 )
-from ._html import esc, messages_html
+from ._html import classed, esc, messages_html
 from ._sink import ErrorSink
 
 __all__ = ["DateFromPicker"]
@@ -45,10 +47,12 @@ def _now_ms() -> int:
 class DateFromPicker(w.VBox):  # type: ignore[misc]
     """Choose ``date_from``. ``choice`` is the ``DateChoice``; ``value`` the integer to send.
 
-    ``value`` raises ``ValidationError`` (with the message shown in the picker) while the
-    choice names no instant, so a cleared picker can never silently become "empty". ``last_log``
-    supplies the "last monitor log" preset (the panel passes its model's). ``clock`` returns
-    now in epoch ms.
+    ``choice`` and ``retention`` are traitlets: ``observe`` them, ``link`` them, set them from
+    code (the picker then shows the new choice). ``value`` is read from ``choice``: it raises
+    ``ValidationError`` (with the message shown in the picker) while the choice names no
+    instant, so a cleared picker can never silently become "empty" — which is why it is not a
+    traitlet itself (``link`` must be able to read what it copies). ``last_log`` supplies the
+    "last monitor log" preset (the panel passes its model's). ``clock`` returns now in epoch ms.
 
     CSS classes: ``roma-date-picker`` (box), ``roma-date-mode`` (ToggleButtons: "A time" /
     "Empty: let the service decide"), ``roma-date-input`` (NaiveDatetimePicker),
@@ -57,6 +61,9 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
     ``roma-date-retention`` (BoundedFloatText, days), ``roma-date-live`` (HTML: the instant),
     ``roma-date-messages`` (HTML: problems and warnings).
     """
+
+    choice = traitlets.Instance(DateChoice)
+    retention = traitlets.Instance(timedelta)
 
     def __init__(
         self,
@@ -71,59 +78,66 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
         self.sink = sink if sink is not None else ErrorSink()
         self.clock: Callable[[], int] = clock if clock is not None else _now_ms
         self.last_log = last_log
-        self._callbacks: list[Callable[[DateChoice], None]] = []
         self._quiet = False
         start = choice if choice is not None else DateChoice.unset(tz)
         self._time_choice = start if start.kind != "empty" else DateChoice.unset(start.zone)
-        self._choice = start
-        self._retention = retention
-        self.mode = w.ToggleButtons(
-            options=[("A time", "time"), ("Empty: let the service decide", "empty")],
-            value="empty" if start.kind == "empty" else "time",
-            description="date_from",
-            style={"button_width": "auto"},
+        self.mode = classed(
+            w.ToggleButtons(
+                options=[("A time", "time"), ("Empty: let the service decide", "empty")],
+                value="empty" if start.kind == "empty" else "time",
+                description="date_from",
+                style={"button_width": "auto"},
+            ),
+            "roma-date-mode",
         )
-        self.mode.add_class("roma-date-mode")
-        self.input = w.NaiveDatetimePicker(
-            description="Time", value=self._time_choice.displayed_wall()
+        self.input = classed(
+            w.NaiveDatetimePicker(description="Time", value=self._time_choice.displayed_wall()),
+            "roma-date-input",
         )
-        self.input.add_class("roma-date-input")
-        self.zone = w.Combobox(
-            description="Zone",
-            options=available_zones(),
-            value=start.zone,
-            ensure_option=False,
-            continuous_update=False,
-            placeholder="IANA zone, e.g. Asia/Shanghai",
+        self.zone = classed(
+            w.Combobox(
+                description="Zone",
+                options=available_zones(),
+                value=start.zone,
+                ensure_option=False,
+                continuous_update=False,
+                placeholder="IANA zone, e.g. Asia/Shanghai",
+            ),
+            "roma-date-zone",
         )
-        self.zone.add_class("roma-date-zone")
-        self.choice_buttons = w.RadioButtons(
-            options=[], value=None, description="Which one?", layout=w.Layout(display="none")
+        self.choice_buttons = classed(
+            w.RadioButtons(
+                options=[], value=None, description="Which one?", layout=w.Layout(display="none")
+            ),
+            "roma-date-choice",
         )
-        self.choice_buttons.add_class("roma-date-choice")
-        self.hour_ago_button = w.Button(description="1 h ago", tooltip="One hour ago (exact)")
-        self.hour_ago_button.add_class("roma-preset-hour-ago")
-        self.today_button = w.Button(description="Start of today", tooltip="00:00 in the zone")
-        self.today_button.add_class("roma-preset-today")
-        self.last_log_button = w.Button(
-            description="Last monitor log",
-            tooltip="When the selected task's newest monitor log began",
-            disabled=last_log is None,
+        self.hour_ago_button = classed(
+            w.Button(description="1 h ago", tooltip="One hour ago (exact)"), "roma-preset-hour-ago"
         )
-        self.last_log_button.add_class("roma-preset-last-log")
-        self.retention_days = w.BoundedFloatText(
-            value=retention / timedelta(days=1),
-            min=0.001,
-            max=36_500,
-            step=0.5,
-            description="Retention (days)",
-            style={"description_width": "initial"},
+        self.today_button = classed(
+            w.Button(description="Start of today", tooltip="00:00 in the zone"), "roma-preset-today"
         )
-        self.retention_days.add_class("roma-date-retention")
-        self.live = w.HTML()
-        self.live.add_class("roma-date-live")
-        self.messages = w.HTML()
-        self.messages.add_class("roma-date-messages")
+        self.last_log_button = classed(
+            w.Button(
+                description="Last monitor log",
+                tooltip="When the selected task's newest monitor log began",
+                disabled=last_log is None,
+            ),
+            "roma-preset-last-log",
+        )
+        self.retention_days = classed(
+            w.BoundedFloatText(
+                value=retention / timedelta(days=1),
+                min=0.001,
+                max=36_500,
+                step=0.5,
+                description="Retention (days)",
+                style={"description_width": "initial"},
+            ),
+            "roma-date-retention",
+        )
+        self.live = classed(w.HTML(), "roma-date-live")
+        self.messages = classed(w.HTML(), "roma-date-messages")
         children = [
             self.mode,
             w.HBox([self.input, self.zone]),
@@ -152,17 +166,15 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
         self.last_log_button.on_click(
             guard("The last monitor log preset")(lambda _b: self.preset_last_log())
         )
-        self._render()
+        with self.hold_trait_notifications():  # each observer needs both
+            self.retention = retention
+            self.choice = start
 
     # -- reading ----------------------------------------------------------------------------
 
     @property
-    def choice(self) -> DateChoice:
-        return self._choice
-
-    @property
     def resolution(self) -> Resolution:
-        return self._choice.resolve()
+        return self.choice.resolve()
 
     @property
     def ok(self) -> bool:
@@ -178,54 +190,35 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
         return resolution.ms
 
     @property
-    def retention(self) -> timedelta:
-        return self._retention
-
-    @property
     def warnings(self) -> list[str]:
-        return self._choice.warnings(now_ms=self.clock(), retention=self._retention)
-
-    def on_change(self, callback: Callable[[DateChoice], None]) -> None:
-        """Call ``callback(choice)`` when the choice or the retention changes."""
-        self._callbacks.append(callback)
+        return self.choice.warnings(now_ms=self.clock(), retention=self.retention)
 
     # -- changing from code -----------------------------------------------------------------
 
-    def set_choice(self, choice: DateChoice) -> None:
-        """Show ``choice`` (e.g. one made in code) and notify like a person's change."""
-        self._apply(choice)
-
-    def set_retention(self, retention: timedelta) -> None:
-        self._retention = retention
-        self._quietly(lambda: setattr(self.retention_days, "value", retention / timedelta(days=1)))
-        self._render()
-        self._notify()
-
     def preset_hour_ago(self) -> None:
-        self._apply(hour_ago(self.clock(), self._zone_text()))
+        self.choice = hour_ago(self.clock(), self._zone_text())
 
     def preset_today(self) -> None:
-        self._apply(start_of_today(self.clock(), self._zone_text()))
+        self.choice = start_of_today(self.clock(), self._zone_text())
 
     def preset_last_log(self) -> None:
         if self.last_log is None:
             raise ValidationError("No source for the last monitor log was given to this picker.")
-        self._apply(DateChoice.exact(self.last_log(), self._zone_text()))
+        self.choice = DateChoice.exact(self.last_log(), self._zone_text())
 
-    # -- handlers ---------------------------------------------------------------------------
+    # -- the traitlets ----------------------------------------------------------------------
 
-    def _zone_text(self) -> str:
-        return str(self.zone.value or "").strip()
+    @traitlets.validate("retention")
+    def _positive(self, proposal: dict[str, Any]) -> timedelta:
+        value: timedelta = proposal["value"]
+        if value <= timedelta(0):
+            raise ValidationError(f"retention must be a positive timedelta, not {value!r}.")
+        return value
 
-    def _quietly(self, action: Callable[[], None]) -> None:
-        self._quiet = True
-        try:
-            action()
-        finally:
-            self._quiet = False
-
-    def _apply(self, choice: DateChoice) -> None:
-        """Make ``choice`` current, update every child to show it, render, notify."""
+    @traitlets.observe("choice")
+    def _show_choice(self, change: dict[str, Any]) -> None:
+        """Make every child show the new choice, then render it."""
+        choice: DateChoice = change["new"]
         if choice.kind != "empty":
             self._time_choice = choice
 
@@ -237,69 +230,79 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
                 self.zone.value = choice.zone
 
         self._quietly(show)
-        self._choice = choice
         self._render()
-        self._notify()
+
+    @traitlets.observe("retention")
+    def _show_retention(self, change: dict[str, Any]) -> None:
+        days = change["new"] / timedelta(days=1)
+        self._quietly(lambda: setattr(self.retention_days, "value", days))
+        self._render()
+
+    # -- handlers of the children -----------------------------------------------------------
+
+    def _zone_text(self) -> str:
+        return str(self.zone.value or "").strip()
+
+    def _quietly(self, action: Callable[[], None]) -> None:
+        self._quiet = True
+        try:
+            action()
+        finally:
+            self._quiet = False
 
     def _mode_changed(self, change: dict[str, object]) -> None:
         if self._quiet:
             return
         zone = self._zone_text()
         if self.mode.value == "empty":
-            self._apply(DateChoice.empty(zone))
+            self.choice = DateChoice.empty(zone)
         else:
-            self._apply(self._time_choice.with_zone(zone))
+            self.choice = self._time_choice.with_zone(zone)
 
     def _input_changed(self, change: dict[str, object]) -> None:
         if self._quiet:
             return
-        self._apply(DateChoice.at_wall(self.input.value, self._zone_text()))
+        self.choice = DateChoice.at_wall(self.input.value, self._zone_text())
 
     def _zone_changed(self, change: dict[str, object]) -> None:
         if self._quiet:
             return
         zone = self._zone_text()
-        if self._choice.kind == "empty":
+        if self.choice.kind == "empty":
             self._time_choice = self._time_choice.with_zone(zone)
-            self._apply(DateChoice.empty(zone))
+            self.choice = DateChoice.empty(zone)
         else:
-            self._apply(self._time_choice.with_zone(zone))
+            self.choice = self._time_choice.with_zone(zone)
 
     def _answered(self, change: dict[str, object]) -> None:
         if self._quiet or self.choice_buttons.value is None:
             return
         answer = str(self.choice_buttons.value)
         if answer in _FOLD_VALUES:
-            choice = self._choice.with_policy(ambiguous=answer)  # type: ignore[arg-type]
+            self.choice = self.choice.with_policy(ambiguous=answer)  # type: ignore[arg-type]
         else:
-            choice = self._choice.with_policy(nonexistent=answer)  # type: ignore[arg-type]
-        self._apply(choice)
+            self.choice = self.choice.with_policy(nonexistent=answer)  # type: ignore[arg-type]
 
     def _retention_set(self, change: dict[str, object]) -> None:
         if self._quiet:
             return
-        days = float(self.retention_days.value)
-        self._retention = timedelta(seconds=days * _DAY_S)
-        self._render()
-        self._notify()
-
-    def _notify(self) -> None:
-        for callback in list(self._callbacks):
-            callback(self._choice)
+        self.retention = timedelta(seconds=float(self.retention_days.value) * _DAY_S)
 
     # -- rendering --------------------------------------------------------------------------
 
     def _render(self) -> None:
-        choice = self._choice
+        """Show the choice: one resolution serves the live line, the question and the messages."""
+        choice = self.choice
         resolution = choice.resolve()
         self.input.disabled = choice.kind == "empty"
-        self._render_question(choice)
+        self._render_question(choice, resolution)
         self.live.value = self._live_html(resolution)
         lines: list[tuple[str, str]] = []
         if not resolution.ok:
             lines.append(("error", self._problem_text(choice, resolution)))
-        else:
-            lines.extend(("warning", text) for text in self.warnings if choice.kind != "empty")
+        elif choice.kind != "empty":
+            warnings = resolution.warnings(now_ms=self.clock(), retention=self.retention)
+            lines.extend(("warning", text) for text in warnings)
             if choice.kind == "exact":
                 lines.append(
                     (
@@ -310,14 +313,13 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
                 )
         self.messages.value = messages_html(lines)
 
-    def _render_question(self, choice: DateChoice) -> None:
+    def _render_question(self, choice: DateChoice, resolution: Resolution) -> None:
         """Offer the two real instants when the wall time is in a DST gap or fold."""
-        raw = choice.with_policy(ambiguous="raise", nonexistent="raise").resolve()
-        if choice.kind != "wall" or raw.candidates is None:
+        if resolution.candidates is None:
             self._quietly(self._hide_question)
             return
-        first, second = raw.candidates
-        if raw.problem == "fold":
+        first, second = resolution.candidates
+        if resolution.question == "fold":
             values = _FOLD_VALUES
             labels = (
                 f"the earlier: {first.local_iso} = {first.utc_iso}",

@@ -12,6 +12,10 @@ The view adds only what a person needs on top:
 * in a kernel the batch runs on a thread (``background=True``), so the Stop click can be
   processed while requests are in flight; ``wait()`` joins it;
 * every exception in a callback lands in ``errors`` and the output area (see ``ErrorSink``).
+
+``value`` is the ``Selection`` as a traitlet (``observe`` it, ``link`` it, set it), the pickers
+report through their own ``value`` traitlets, every update reads one ``PanelState`` snapshot, and
+Run and Retry (buttons or code) go through one path: claim a plan, show it started, send it.
 """
 
 from __future__ import annotations
@@ -23,14 +27,16 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
+import traitlets
 
 from ..dates import DEFAULT_RETENTION
-from ..errors import ValidationError
+from ..history import RESULT_COLUMNS
 from ..models import ResetResult
-from ..panel.choice import DateChoice
 from ..panel.errors import ConfirmationRequired, PanelError
 from ..panel.model import PanelModel
-from ._html import esc, frame_html, messages_html, pre_html
+from ..panel.plan import ResetPlan
+from ..panel.state import PanelState, Selection
+from ._html import classed, esc, frame_html, messages_html, pre_html
 from ._sink import ErrorSink
 from .banner import EnvironmentBanner
 from .date_picker import DateFromPicker
@@ -45,21 +51,11 @@ if TYPE_CHECKING:
 
 __all__ = ["RESULT_COLUMNS", "ResetPanel"]
 
-RESULT_COLUMNS = (
-    "at",
-    "task_name",
-    "task_id",
-    "date_from",
-    "date_from_ms",
-    "outcome",
-    "dry_run",
-    "status_code",
-    "error_code",
-    "message",
-    "error_msg",
-    "request_id",
-    "attempts",
-)
+
+def _checkbox(description: str, css_class: str, **layout: str) -> Any:
+    """An unticked checkbox whose description is its label."""
+    box = w.Checkbox(value=False, description=description, indent=False, layout=w.Layout(**layout))
+    return classed(box, css_class)
 
 
 class ResetPanel(w.VBox):  # type: ignore[misc]
@@ -74,6 +70,8 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     Code does what the buttons do: ``select(...)``, ``preview()``, ``confirmation_text()``,
     ``run(confirm=True)``, ``stop()``, ``retry_unknown()``, ``wait()``; ``results`` is this
     panel's part of the history, newest first; ``errors`` every exception a callback raised.
+    ``value`` (a traitlet) is the ``Selection``: ``observe(callback, "value")`` hears every
+    change, and setting it (or ``link``-ing it) selects, checked like ``select``.
 
     CSS classes of the flow: ``roma-reset-panel`` (box), ``roma-dry-run`` (Checkbox),
     ``roma-preview`` / ``roma-confirm`` / ``roma-run`` / ``roma-stop`` / ``roma-retry-unknown``
@@ -81,6 +79,8 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     ``roma-status``, ``roma-results-table`` (HTML), ``roma-progress`` (IntProgress),
     ``roma-output`` (Output); the pickers' classes are listed on each picker.
     """
+
+    value = traitlets.Instance(Selection)
 
     def __init__(
         self,
@@ -136,66 +136,52 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         )
         self.add_class("roma-reset-panel")
         self._wire()
-        self.sink.guard("Listing the instances")(self._first_load)()
-        self._update()
+        self.sink.guard("Listing the instances")(self.instance_picker.refresh)(initial=True)
+        self.value = self.model.selection
 
     def _build_flow(self) -> None:
-        self.dry_run_box = w.Checkbox(
-            value=False,
-            description="Dry run: send nothing, record what would be sent",
-            indent=False,
-            layout=w.Layout(width="auto"),
+        self.dry_run_box = _checkbox(
+            "Dry run: send nothing, record what would be sent", "roma-dry-run", width="auto"
         )
-        self.dry_run_box.add_class("roma-dry-run")
-        self.preview_button = w.Button(description="Preview", icon="eye")
-        self.preview_button.add_class("roma-preview")
-        self.confirm_button = w.Button(description="Confirm…", icon="check")
-        self.confirm_button.add_class("roma-confirm")
-        self.preview_html = w.HTML(layout=w.Layout(width="100%"))
-        self.preview_html.add_class("roma-preview-table")
-        self.confirmation_html = w.HTML(layout=w.Layout(width="100%"))
-        self.confirmation_html.add_class("roma-confirmation")
-        self.confirm_box = w.Checkbox(
-            value=False,
-            description="I have read this and want to run it",
-            indent=False,
-            layout=w.Layout(display="none"),
+        self.preview_button = classed(w.Button(description="Preview", icon="eye"), "roma-preview")
+        self.confirm_button = classed(
+            w.Button(description="Confirm…", icon="check"), "roma-confirm"
         )
-        self.confirm_box.add_class("roma-confirm-check")
-        self.run_button = w.Button(description="Run", icon="play", button_style="danger")
-        self.run_button.add_class("roma-run")
-        self.stop_button = w.Button(description="Stop", icon="stop", button_style="warning")
-        self.stop_button.add_class("roma-stop")
-        self.progress_bar = w.IntProgress(value=0, min=0, max=1, description="Progress")
-        self.progress_bar.add_class("roma-progress")
-        self.hint = w.HTML()
-        self.hint.add_class("roma-hint")
-        self.status = w.HTML()
-        self.status.add_class("roma-status")
-        self.retry_button = w.Button(description="Retry unknown", icon="redo")
-        self.retry_button.add_class("roma-retry-unknown")
-        self.results_html = w.HTML(layout=w.Layout(width="100%"))
-        self.results_html.add_class("roma-results-table")
+        self.preview_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-preview-table")
+        self.confirmation_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-confirmation")
+        self.confirm_box = _checkbox(
+            "I have read this and want to run it", "roma-confirm-check", display="none"
+        )
+        self.run_button = classed(
+            w.Button(description="Run", icon="play", button_style="danger"), "roma-run"
+        )
+        self.stop_button = classed(
+            w.Button(description="Stop", icon="stop", button_style="warning"), "roma-stop"
+        )
+        self.progress_bar = classed(
+            w.IntProgress(value=0, min=0, max=1, description="Progress"), "roma-progress"
+        )
+        self.hint = classed(w.HTML(), "roma-hint")
+        self.status = classed(w.HTML(), "roma-status")
+        self.retry_button = classed(
+            w.Button(description="Retry unknown", icon="redo"), "roma-retry-unknown"
+        )
+        self.results_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-results-table")
 
     def _wire(self) -> None:
         guard = self.sink.guard
-        self.instance_picker.on_change(guard("Choosing an instance")(self._instance_chosen))
-        self.task_picker.on_change(guard("Selecting tasks")(self._tasks_chosen))
-        self.date_picker.on_change(guard("Choosing date_from")(self._date_chosen))
-        self.dry_run_box.observe(guard("Switching dry run")(self._dry_run_toggled), "value")
+        self.instance_picker.observe(guard("Choosing an instance")(self._instance_chosen), "value")
+        self.task_picker.observe(guard("Selecting tasks")(self._picked), "value")
+        self.date_picker.observe(guard("Choosing date_from")(self._picked), ["choice", "retention"])
+        self.dry_run_box.observe(guard("Switching dry run")(self._picked), "value")
         self.confirm_box.observe(guard("Confirming")(lambda _c: self._update()), "value")
-        self.preview_button.on_click(guard("Preview")(lambda _b: self._preview_clicked()))
+        self.preview_button.on_click(guard("Preview")(lambda _b: self.preview()))
         self.confirm_button.on_click(guard("Confirm")(lambda _b: self._confirm_clicked()))
-        self.run_button.on_click(guard("Run")(lambda _b: self._run_clicked()))
+        self.run_button.on_click(guard("Run")(lambda _b: self._clicked(self._confirmed_claim)))
         self.stop_button.on_click(guard("Stop")(lambda _b: self._stop_clicked()))
-        self.retry_button.on_click(guard("Retry unknown")(lambda _b: self._retry_clicked()))
-
-    def _first_load(self) -> None:
-        self.instance_picker.refresh(initial=True)
-        self.model.set_date_choice(self.date_picker.choice)
-        if self.instance_picker.value is not None:
-            self.model.select(instance_id=self.instance_picker.value)
-            self.task_picker.load(self.instance_picker.value)
+        self.retry_button.on_click(
+            guard("Retry unknown")(lambda _b: self._clicked(lambda: self.model.claim(retry=True)))
+        )
 
     # -- what code uses ---------------------------------------------------------------------
 
@@ -214,12 +200,11 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         """This panel's attempts from the history (``ResultLog`` frame), newest first."""
         return self.model.results
 
-    def select(self, **selection: Any) -> None:
-        """``PanelModel.select`` (instance_id, task_ids, date_from, tz, ambiguous, nonexistent,
-        retention, dry_run), then show the new selection in the pickers."""
-        self.model.select(**selection)
-        self._sync_from_model()
-        self._update()
+    def select(self, selection: Selection | None = None, /, **changes: Any) -> None:
+        """``PanelModel.select`` (a ``Selection``, or instance_id, task_ids, date_from, tz,
+        ambiguous, nonexistent, retention, dry_run), then show it in the pickers."""
+        self.model.select(selection, **changes)
+        self.value = self.model.selection
 
     def preview(self) -> pd.DataFrame:
         """One row per planned call; shows it in the panel and makes it confirmable."""
@@ -237,26 +222,14 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
 
     def run(self, confirm: bool = False, dry_run: bool | None = None) -> list[ResetResult]:
         """Run the previewed plan in this thread (``confirm=True`` required), as Run does."""
-        self._begin(len(self.model.previewed.targets) if self.model.previewed else 0)
-        try:
-            results = self.model.run(confirm=confirm, dry_run=dry_run, progress=self._progress)
-        except BaseException as exc:
-            self.status.value = messages_html([("warning", str(exc))])
-            self._update()
-            raise
-        self._finished(results, None)
+        results = self._start(lambda: self.model.claim(confirm=confirm, dry_run=dry_run))
+        assert results is not None
         return results
 
     def retry_unknown(self) -> list[ResetResult]:
         """Re-send only the last run's unknown targets, in this thread."""
-        self._begin(len(self.model.unknown_targets()))
-        try:
-            results = self.model.retry_unknown(progress=self._progress)
-        except BaseException as exc:
-            self.status.value = messages_html([("warning", str(exc))])
-            self._update()
-            raise
-        self._finished(results, None)
+        results = self._start(lambda: self.model.claim(retry=True))
+        assert results is not None
         return results
 
     def stop(self) -> bool:
@@ -272,71 +245,60 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         """Wait for a background run to end (True when nothing runs any more)."""
         return self.model.wait(timeout)
 
-    # -- child events -----------------------------------------------------------------------
+    # -- the selection --------------------------------------------------------------------
 
-    def _instance_chosen(self, instance_id: str | None) -> None:
-        if self._syncing:
-            return
-        self.model.select(instance_id=instance_id)
-        self.task_picker.load(instance_id)
-        self._update()
+    @traitlets.validate("value")
+    def _selected(self, proposal: dict[str, Any]) -> Selection:
+        """A selection given from outside is applied to the model, checked like ``select``."""
+        if proposal["value"] != self.model.selection:
+            self.model.select(proposal["value"])
+        return self.model.selection
 
-    def _tasks_chosen(self, task_ids: tuple[str, ...]) -> None:
-        if self._syncing:
-            return
-        self.model.select(task_ids=list(task_ids))
-        self._update()
-
-    def _date_chosen(self, choice: DateChoice) -> None:
-        if self._syncing:
-            return
-        self.model.set_date_choice(choice)
-        self.model.retention = self.date_picker.retention
-        self._update()
-
-    def _dry_run_toggled(self, change: dict[str, object]) -> None:
-        if self._syncing:
-            return
-        self.model.dry_run = bool(self.dry_run_box.value)
-        self._update()
-
-    def _sync_from_model(self) -> None:
-        """Show the model's selection in the pickers without echoing it back."""
-        model = self.model
+    @traitlets.observe("value")
+    def _show_selection(self, change: dict[str, Any]) -> None:
+        """Show the model's selection in the pickers (without echoing it back), then update."""
+        chosen = self.model.selection
         self._syncing = True
         try:
-            if self.instance_picker.value != model.instance_id:
-                self.instance_picker.value = model.instance_id
-            if self.task_picker.instance_id != model.instance_id:
-                self.task_picker.load(model.instance_id)
-            if self.task_picker.value != model.task_ids:
-                self.task_picker.value = model.task_ids
-            if self.date_picker.choice != model.date_choice:
-                self.date_picker.set_choice(model.date_choice)
-            if self.date_picker.retention != model.retention:
-                self.date_picker.set_retention(model.retention)
-            self.dry_run_box.value = model.dry_run
+            self.instance_picker.value = chosen.instance_id
+            if self.task_picker.instance_id != chosen.instance_id:
+                self.task_picker.load(chosen.instance_id)
+            self.task_picker.value = chosen.task_ids
+            self.date_picker.choice = chosen.date_from
+            self.date_picker.retention = chosen.retention
+            self.dry_run_box.value = chosen.dry_run
         finally:
             self._syncing = False
+        self._update()
+
+    def _instance_chosen(self, change: dict[str, Any]) -> None:
+        if self._syncing:
+            return
+        self.model.select(instance_id=change["new"])
+        self.task_picker.load(change["new"])
+        self.value = self.model.selection
+
+    def _picked(self, change: dict[str, Any]) -> None:
+        """Tasks, ``date_from``, retention or dry run changed in a picker: take them all."""
+        if self._syncing:
+            return
+        self.value = self.model.select(
+            task_ids=self.task_picker.value,
+            date_from=self.date_picker.choice,
+            retention=self.date_picker.retention,
+            dry_run=bool(self.dry_run_box.value),
+        )
 
     # -- the flow ---------------------------------------------------------------------------
-
-    def _preview_clicked(self) -> None:
-        self.preview()
 
     def _confirm_clicked(self) -> None:
         text = self.model.confirmation_text()
         plan = self.model.previewed
-        tone = "#e8f5e9" if self.model.is_sandbox else "#fdecea"
-        if plan is not None and plan.dry_run:
-            headline = "Please read: this records a DRY RUN; nothing is sent."
-        elif self.model.is_sandbox:
-            headline = "Please read: this sends resets to the SANDBOX (nothing real)."
-        else:
-            headline = "Please read: this sends REAL resets."
+        assert plan is not None  # confirmation_text checked it
+        tone = "#e8f5e9" if plan.sandbox else "#fdecea"
         self.confirmation_html.value = (
             f'<div style="background:{tone};padding:6px;border-radius:4px">'
-            f"<b>{esc(headline)}</b>{pre_html(text)}</div>"
+            f"<b>{esc(plan.confirmation_headline())}</b>{pre_html(text)}</div>"
         )
         self.confirm_box.value = False
         self.confirm_box.layout.display = None
@@ -349,57 +311,50 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.confirm_box.value = False
         self.confirm_box.layout.display = "none"
 
-    def _run_clicked(self) -> None:
+    def _confirmed_claim(self) -> ResetPlan:
+        """Run's claim: the confirmation must be shown and ticked, then the model checks."""
+        if not (self._confirmation_shown and self.confirm_box.value):
+            raise ConfirmationRequired(
+                "Nothing was sent: press Confirm, read the confirmation and tick its box."
+            )
+        return self.model.claim(confirm=True)
+
+    def _clicked(self, claim: Callable[[], ResetPlan]) -> None:
+        """Run or Retry clicked: a refusal is a notice, never an error."""
         if self.model.running:
             self.sink.notice("A run is already in flight: this click was ignored, nothing queued.")
             return
         try:
-            if not (self._confirmation_shown and self.confirm_box.value):
-                raise ConfirmationRequired(
-                    "Nothing was sent: press Confirm, read the confirmation and tick its box."
-                )
-            if self.background:
-                with self._ui_lock:
-                    self._begin(len(self.model.previewed.targets) if self.model.previewed else 0)
-                    self.model.run_in_background(
-                        confirm=True, progress=self._progress, done=self._done_in_thread
-                    )
-                    self._update()
-            else:
-                self.run(confirm=True)
+            self._start(claim, background=self.background)
         except PanelError as exc:
             self.sink.notice(str(exc))
+
+    def _start(
+        self, claim: Callable[[], ResetPlan], *, background: bool = False
+    ) -> list[ResetResult] | None:
+        """Run and Retry, from a button or from code: claim a plan (the one run slot, after
+        every check), show that it started, send it here or on a thread (then None)."""
+        try:
+            with self._ui_lock:  # the run's progress waits until the start is shown
+                plan = claim()
+                self._progress(0, len(plan.targets))
+                if background:
+                    self.model.send_in_background(plan, self._progress, done=self._done_in_thread)
+                    self._update()
+                    return None
+            results = self.model.send(plan, progress=self._progress)
+        except BaseException as exc:
             self.status.value = messages_html([("warning", str(exc))])
             self._update()
-
-    def _retry_clicked(self) -> None:
-        if self.model.running:
-            self.sink.notice("A run is already in flight: this click was ignored, nothing queued.")
-            return
-        try:
-            if self.background:
-                with self._ui_lock:
-                    self._begin(len(self.model.unknown_targets()))
-                    self.model.retry_unknown_in_background(
-                        progress=self._progress, done=self._done_in_thread
-                    )
-                    self._update()
-            else:
-                self.retry_unknown()
-        except PanelError as exc:
-            self.sink.notice(str(exc))
-            self._update()
+            raise
+        self._finished(results, None)
+        return results
 
     def _stop_clicked(self) -> None:
         if not self.stop():
             self.sink.notice("Nothing is running: there is nothing to stop.")
 
-    def _begin(self, total: int) -> None:
-        self.progress_bar.max = max(total, 1)
-        self.progress_bar.value = 0
-        self.status.value = messages_html([("info", f"Running: 0 of {total} done…")])
-
-    def _progress(self, done: int, total: int, result: ResetResult) -> None:
+    def _progress(self, done: int, total: int, result: ResetResult | None = None) -> None:
         try:
             with self._ui_lock:
                 self.progress_bar.max = max(total, 1)
@@ -458,43 +413,37 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     def _update(self) -> None:
         """Enable each button only when its step makes sense; say what is missing.
 
-        Runs on the kernel thread and on the run's thread: the lock makes each pass read the
-        model and set the buttons as one step, so the last pass always shows the latest state.
+        Reads one ``PanelState``. Runs on the kernel thread and on the run's thread: the lock
+        makes each pass read the model and set the buttons as one step, so the last pass always
+        shows the latest state.
         """
         with self._ui_lock:
-            model = self.model
-            busy = model.running
-            problem: str | None = None
-            try:
-                model.plan()
-            except ValidationError as exc:
-                problem = str(exc)
-            current = model.preview_is_current()
-            if not busy and self._confirmation_shown and not current:
+            state = self.model.state()
+            busy = state.running
+            if not busy and self._confirmation_shown and not state.current:
                 self._hide_confirmation()
-            if not busy and model.previewed is not None and not current:
+            if not busy and state.previewed is not None and not state.current:
                 self.preview_html.value = messages_html(
                     [("warning", "The selection changed since this preview: preview again.")]
                 )
-            self.preview_button.disabled = busy or problem is not None
-            self.confirm_button.disabled = busy or not current
+            self.preview_button.disabled = busy or state.plan is None
+            self.confirm_button.disabled = busy or not state.current
             self.confirm_box.disabled = busy
             self.run_button.disabled = busy or not (
-                current and self._confirmation_shown and self.confirm_box.value
+                state.current and self._confirmation_shown and self.confirm_box.value
             )
             self.stop_button.disabled = not busy
             self.dry_run_box.disabled = busy
-            unknown = len(model.unknown_targets())
-            self.retry_button.disabled = busy or unknown == 0
-            self.retry_button.description = f"Retry unknown ({unknown})"
-            self.hint.value = messages_html([("info", self._next_step(problem, current, busy))])
+            self.retry_button.disabled = busy or state.unknown == 0
+            self.retry_button.description = f"Retry unknown ({state.unknown})"
+            self.hint.value = messages_html([("info", self._next_step(state))])
 
-    def _next_step(self, problem: str | None, current: bool, busy: bool) -> str:
-        if busy:
+    def _next_step(self, state: PanelState) -> str:
+        if state.running:
             return "A run is in flight: Stop records what was not sent yet as skipped."
-        if problem is not None:
-            return problem
-        if not current:
+        if state.problem is not None:
+            return state.problem
+        if not state.current:
             return "Next: Preview the planned calls."
         if not self._confirmation_shown:
             return "Next: Confirm, and read what will be sent."

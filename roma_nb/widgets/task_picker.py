@@ -9,27 +9,47 @@ invisibly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
+import traitlets
 
 from ..models import Task
 from ..panel.catalog import Catalog, TaskEntry, TaskIndex
-from ._html import esc, messages_html
+from ._html import classed, esc, messages_html
 from ._sink import ErrorSink
 from .instance_picker import as_catalog
 
 if TYPE_CHECKING:
     from ..client import RomaClient
 
-__all__ = ["TaskPicker"]
+__all__ = ["TaskIds", "TaskPicker"]
 
 _LISTED = 20  # selected tasks named in the summary line; the rest are counted
 
 
+class TaskIds(traitlets.TraitType[tuple[str, ...], Sequence[str]]):
+    """Task ids in selection order: any sequence of strings may be set, kept as a tuple without
+    repeats."""
+
+    default_value: tuple[str, ...] = ()
+    info_text = "a sequence of task ids"
+
+    def validate(self, obj: Any, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            self.error(obj, value)
+        if not all(isinstance(item, str) for item in value):
+            self.error(obj, value)
+        return tuple(dict.fromkeys(value))
+
+
 class TaskPicker(w.VBox):  # type: ignore[misc]
     """Pick combined tasks of one instance. ``value`` is the tuple of selected task ids.
+
+    ``value`` is a traitlet (``observe`` / ``link``), in selection order, filtered-out tasks
+    included; setting it selects those tasks (ids that are not combined tasks of the instance
+    are a ``ValueError``).
 
     Each option reads ``name · id · status · execute status · last run (UTC)``. Filter terms
     (separated by spaces) must all appear in the task's name or id, case-insensitively.
@@ -39,6 +59,8 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
     ``roma-task-selected`` (HTML: the selection, hidden ones included), ``roma-task-clear`` and
     ``roma-task-refresh`` (Buttons).
     """
+
+    value = TaskIds()
 
     def __init__(
         self,
@@ -53,32 +75,34 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
         self.catalog = as_catalog(source)
         self.sink = sink if sink is not None else ErrorSink()
         self.limit = limit
-        self._callbacks: list[Callable[[tuple[str, ...]], None]] = []
         self._instance_id: str | None = None
         self._index = TaskIndex(())
-        self._selected: dict[str, TaskEntry] = {}
         self._shown: tuple[str, ...] = ()
         self._total_matches = 0
         self._quiet = False
-        self.filter = w.Text(
-            description="Filter",
-            placeholder="part of a task name or id",
-            continuous_update=True,
-            layout=w.Layout(width="40em"),
+        self.filter = classed(
+            w.Text(
+                description="Filter",
+                placeholder="part of a task name or id",
+                continuous_update=True,
+                layout=w.Layout(width="40em"),
+            ),
+            "roma-task-filter",
         )
-        self.filter.add_class("roma-task-filter")
-        self.select = w.SelectMultiple(
-            options=[], description="Tasks", rows=12, layout=w.Layout(width="100%")
+        self.select = classed(
+            w.SelectMultiple(
+                options=[], description="Tasks", rows=12, layout=w.Layout(width="100%")
+            ),
+            "roma-task-select",
         )
-        self.select.add_class("roma-task-select")
-        self.info = w.HTML()
-        self.info.add_class("roma-task-info")
-        self.selected_html = w.HTML()
-        self.selected_html.add_class("roma-task-selected")
-        self.clear_button = w.Button(description="Clear selection", icon="times")
-        self.clear_button.add_class("roma-task-clear")
-        self.refresh_button = w.Button(description="Refresh tasks", icon="refresh")
-        self.refresh_button.add_class("roma-task-refresh")
+        self.info = classed(w.HTML(), "roma-task-info")
+        self.selected_html = classed(w.HTML(), "roma-task-selected")
+        self.clear_button = classed(
+            w.Button(description="Clear selection", icon="times"), "roma-task-clear"
+        )
+        self.refresh_button = classed(
+            w.Button(description="Refresh tasks", icon="refresh"), "roma-task-refresh"
+        )
         children = [
             w.HBox([self.filter, self.refresh_button, self.clear_button]),
             self.info,
@@ -108,26 +132,27 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
     def index(self) -> TaskIndex:
         return self._index
 
-    @property
-    def value(self) -> tuple[str, ...]:
-        """Selected task ids in the order they were selected (filtered-out ones included)."""
-        return tuple(self._selected)
-
-    @value.setter
-    def value(self, task_ids: Sequence[str]) -> None:
+    @traitlets.validate("value")
+    def _combined(self, proposal: dict[str, Any]) -> tuple[str, ...]:
+        task_ids: tuple[str, ...] = proposal["value"]
         missing = [t for t in task_ids if self._index.get(t) is None]
         if missing:
             raise ValueError(f"not combined tasks of this instance: {missing[:5]}")
-        entries = [self._index.get(t) for t in dict.fromkeys(task_ids)]
-        self._set_selection({e.task_id: e for e in entries if e is not None})
+        return task_ids
+
+    @traitlets.observe("value")
+    def _selected(self, change: dict[str, Any]) -> None:
+        self._sync_select()
+        self._summarise()
 
     @property
     def entries(self) -> tuple[TaskEntry, ...]:
-        return tuple(self._selected.values())
+        """The selected tasks' entries, in selection order."""
+        return tuple(e for e in map(self._index.get, self.value) if e is not None)
 
     @property
     def tasks(self) -> list[Task]:
-        return [e.task for e in self._selected.values()]
+        return [e.task for e in self.entries]
 
     @property
     def shown(self) -> tuple[str, ...]:
@@ -137,10 +162,6 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
     @property
     def total_matches(self) -> int:
         return self._total_matches
-
-    def on_change(self, callback: Callable[[tuple[str, ...]], None]) -> None:
-        """Call ``callback(task_ids)`` whenever the selection changes."""
-        self._callbacks.append(callback)
 
     # -- changing ---------------------------------------------------------------------------
 
@@ -160,36 +181,22 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
             )
         except Exception:
             self._index = TaskIndex(())
+            self.value = ()
             self._render()
-            self._set_selection({})
             self.info.value = messages_html(
                 [("error", "The tasks could not be listed; see the message below.")]
             )
             raise
         self._index = index
-        kept: dict[str, TaskEntry] = {}
-        if same:
-            for task_id in self._selected:
-                entry = index.get(task_id)
-                if entry is not None:
-                    kept[task_id] = entry
+        self.value = tuple(t for t in self.value if same and index.get(t) is not None)
         self._render()
-        self._set_selection(kept)
 
     def refresh(self) -> None:
         """List the tasks again (status and last run change); the selection is kept."""
         self.load(self._instance_id, refresh=True)
 
     def clear(self) -> None:
-        self._set_selection({})
-
-    def _set_selection(self, selected: dict[str, TaskEntry]) -> None:
-        changed = list(selected) != list(self._selected)
-        self._selected = dict(selected)
-        self._sync_select()
-        self._summarise()
-        if changed:
-            self._notify()
+        self.value = ()
 
     def _render(self) -> None:
         """Apply the filter: offer the first ``limit`` matches, keep the selection as it is."""
@@ -229,31 +236,26 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
         return lines
 
     def _sync_select(self) -> None:
+        chosen = set(self.value)
         self._quiet = True
         try:
-            self.select.value = tuple(t for t in self._shown if t in self._selected)
+            self.select.value = tuple(t for t in self._shown if t in chosen)
         finally:
             self._quiet = False
 
     def _picked(self, change: dict[str, object]) -> None:
+        """The person (un)selected visible tasks: hidden ones stay as they were."""
         if self._quiet:
             return
-        visible = set(self.select.value)
-        selected = dict(self._selected)
-        for task_id in self._shown:
-            if task_id in visible and task_id not in selected:
-                entry = self._index.get(task_id)
-                if entry is not None:
-                    selected[task_id] = entry
-            elif task_id not in visible and task_id in selected:
-                del selected[task_id]
-        self._set_selection(selected)
+        visible, shown = set(self.select.value), set(self._shown)
+        kept = [t for t in self.value if t not in shown or t in visible]
+        self.value = (*kept, *(t for t in self._shown if t in visible and t not in kept))
 
     def _summarise(self) -> None:
-        if not self._selected:
+        entries = list(self.entries)
+        if not entries:
             self.selected_html.value = "<i>No task selected.</i>"
             return
-        entries = list(self._selected.values())
         shown = set(self._shown)
         hidden = sum(1 for e in entries if e.task_id not in shown)
         names = ", ".join(
@@ -265,7 +267,3 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
         self.selected_html.value = (
             f"<b>Selected: {len(entries):,}</b>{esc(note)} — {names}{esc(more)}"
         )
-
-    def _notify(self) -> None:
-        for callback in list(self._callbacks):
-            callback(self.value)
