@@ -283,3 +283,24 @@ def test_a_changed_state_needs_force(
     assert sorted(c.path.rsplit("/", 2)[-2] for c in posts(roma_sandbox)) == sorted(
         t.task_id for t in tasks
     )
+
+
+def test_history_rows_of_an_applied_plan_carry_its_plan_id(
+    roma_sandbox: Sandbox, env: dict[str, str], planned: tuple[Path, list[Any]]
+) -> None:
+    path, tasks = planned
+    plan_id = Plan.load(path).plan_id
+    instance = running_instance(roma_sandbox)
+    other = roma_nb(*("reset", instance.id, tasks[0].task_id, "--date-from", AGO, "--yes"), env=env)
+    assert other.returncode == 0, other.stderr
+    applied = roma_nb("apply", str(path), "--yes", env=env)
+    assert applied.returncode == 0, applied.stderr
+
+    shown = roma_nb("history", "--plan-id", plan_id.upper(), "--format", "json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    rows = json.loads(shown.stdout)
+    assert sorted(r["task_id"] for r in rows) == sorted(t.task_id for t in tasks)
+    assert {r["plan_id"] for r in rows} == {plan_id}
+    every = json.loads(roma_nb("history", "--format", "json", env=env).stdout)
+    assert len(every) == len(tasks) + 1
+    assert [r["plan_id"] for r in every if r["id"] not in {x["id"] for x in rows}] == [None]

@@ -30,6 +30,7 @@ column              kind         dtype                    meaning
 ``dry_run``         ``flag``     ``boolean``
 ``project_id`` ..   ``text``     ``string``               ``project_id``, ``endpoint``, ``actor``
 ``completed_at``    ``time``     ``datetime64[us, UTC]``  when the outcome was recorded
+``plan_id``         ``text``     ``string``               the plan file applied (``roma_nb.plans``)
 ==================  ===========  =======================  ========================================
 """
 
@@ -105,6 +106,7 @@ SCHEMA: tuple[Column, ...] = (
     Column("endpoint", "text", "writers", "endpoint"),
     Column("actor", "text", "writers", "actor"),
     _attempt("completed_at", "time", "completed_at_us"),
+    Column("plan_id", "text", "writers", "plan_id"),
 )
 """The history's columns in frame order. Stable: new columns are only ever appended."""
 

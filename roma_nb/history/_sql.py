@@ -128,7 +128,28 @@ def _v1_attempts(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_attempts,)
+def _v2_plan_id(conn: sqlite3.Connection) -> None:
+    """``writers.plan_id``: the plan file a writer applied (``roma-nb apply``), so "which plan
+    did this?" is one filter; and the ``history`` view shows it."""
+    conn.execute("ALTER TABLE writers ADD COLUMN plan_id TEXT")
+    conn.execute("DROP VIEW history")
+    conn.execute(
+        """
+        CREATE VIEW history AS
+        SELECT a.id,
+               strftime('%Y-%m-%dT%H:%M:%fZ', a.at_us / 1000000.0, 'unixepoch') AS at,
+               t.instance_id, t.task_id, t.task_name, a.date_from_ms, a.outcome,
+               a.status_code, a.message, a.error_code, a.error_msg, a.request_id,
+               a.elapsed_ms, a.attempts, a.dry_run, w.project_id, w.endpoint, w.actor,
+               a.at_us, a.completed_at_us, a.interrupted, a.target_id, a.writer_id, w.plan_id
+        FROM attempts AS a
+        JOIN targets AS t ON t.id = a.target_id
+        LEFT JOIN writers AS w ON w.id = a.writer_id
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_attempts, _v2_plan_id)
 
 # -- the file's marker (see _schema) -----------------------------------------------------------
 
@@ -239,6 +260,11 @@ def _where(rows: Filter, *, with_outcome: bool) -> tuple[list[str], list[Any]]:
         if values is not None:
             target.append(_in(column, values))
             params.extend(values)
+    if rows.plan_id is not None:  # through the small writers table
+        clauses.append(
+            f"attempts.writer_id IN (SELECT id FROM writers WHERE {_in('plan_id', rows.plan_id)})"
+        )
+        params.extend(rows.plan_id)
     if target:  # through the small, indexed targets table
         clauses.append(
             f"attempts.target_id IN (SELECT id FROM targets WHERE {' AND '.join(target)})"
