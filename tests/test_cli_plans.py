@@ -264,6 +264,19 @@ def test_a_deleted_task_is_refused(
     assert posts(roma_sandbox) == []
 
 
+def test_a_deleted_instance_is_refused(
+    roma_sandbox: Sandbox, env: dict[str, str], planned: tuple[Path, list[Any]]
+) -> None:
+    path, tasks = planned
+    gone = "0f0f0f0f-0f0f-0f0f-0f0f-0f0f0f0f0f0f"
+    resave(path, instance_id=gone)
+    done = roma_nb("apply", str(path), "--yes", env=env)
+    assert done.returncode == 2, done.stderr
+    for task in tasks:
+        assert f"({task.task_id}) no longer exists on instance {gone}" in done.stderr
+    assert posts(roma_sandbox) == []
+
+
 def test_a_changed_state_needs_force(
     roma_sandbox: Sandbox, env: dict[str, str], planned: tuple[Path, list[Any]]
 ) -> None:

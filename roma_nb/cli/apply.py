@@ -103,13 +103,17 @@ def _check(client: RomaClient, plan: Plan, now_ms: int) -> ApplyCheck:
     """The verdict of ``check_apply`` in the world the client sees, asking it only what is
     needed: nothing for another project or an expired plan, positions only for tasks that are
     still there."""
+    from ..errors import NotFoundError
     from ..plans import Environment, World, check_apply
 
     here = Environment.of(client)
     verdict = check_apply(plan, World(here, now_ms, None))
     if not verdict.ok:
         return verdict
-    listed = client.list_tasks(plan.instance_id, combined_only=False)
+    try:
+        listed = client.list_tasks(plan.instance_id, combined_only=False)
+    except NotFoundError:  # the instance is gone, and every task with it
+        listed = []
     verdict = check_apply(plan, World(here, now_ms, listed))
     if not verdict.ok:
         return verdict
