@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 from cli_shell import roma_nb, shell_env
 
-from roma_nb.cli._world import positions
 from roma_nb.cli.reset import EXIT_NOT_CONFIRMED
 from roma_nb.client import RomaClient
-from roma_nb.plans import Plan, PlannedTask
+from roma_nb.plans import Plan, PlannedTask, where_tasks_are
 
 Sandbox = Any
 HOUR = 3_600_000
@@ -41,7 +40,7 @@ def stopped(sandbox: Sandbox, client: RomaClient, *, newer_than_h: float = 40) -
     so a reset to ``AGO`` replays (a move backwards, which a plan takes without a flag)."""
     instance = running_instance(sandbox)
     rows = [t for t in sandbox.state.combined_tasks(instance.id) if not t.status]
-    where = positions(client, instance.id, [t.task_id for t in rows])
+    where = where_tasks_are(client, instance.id, [t.task_id for t in rows])
     now = time.time_ns() // 1_000_000
     found = [t for t in rows if (at := where[t.task_id].at_ms) and now - at < newer_than_h * HOUR]
     assert len(found) >= 2, "the seeded data has recent stopped tasks"

@@ -1,7 +1,7 @@
 """``reset … --export PLAN.json``: write the plan for a second person to review; send nothing.
 
 The plan is ``roma_nb.plans``' (``build_plan``): the environment, the instance, every task with
-its state and where it is now (``_world.positions``), the ``date_from`` with the text typed and
+its state and where it is now (``plans.where_tasks_are``), the ``date_from`` with the text typed and
 the instant it meant, the procedure, who planned it, when, and until when it may be applied. It
 refuses what a reviewer should never be asked to approve: a ``date_from`` older than the change
 -log retention, a forward move without ``--allow-forward``. ``roma-nb apply PLAN.json`` executes
@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from ..errors import ValidationError
 from ._common import EXIT_OK
-from ._world import positions
 
 if TYPE_CHECKING:
     from ..client import RomaClient
@@ -90,7 +89,7 @@ def export(
     """Build the plan from the world now, print it for review on stderr, write the file."""
     from datetime import timedelta
 
-    from ..plans import Environment, build_plan
+    from ..plans import Environment, build_plan, where_tasks_are
 
     plan = build_plan(
         environment=Environment.of(client),
@@ -100,7 +99,7 @@ def export(
         date_from=date_from,
         now_ms=now_ms,
         procedure=procedure,
-        positions=positions(client, instance.id, (t.task_id for t in tasks)),
+        positions=where_tasks_are(client, instance.id, (t.task_id for t in tasks)),
         retention=args.retention_days,
         expires_in=timedelta(hours=args.expires_in),
     )

@@ -21,33 +21,25 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError
 from ._common import (
-    EXIT_FAILED,
-    EXIT_OK,
     EXIT_USAGE,
     HelpFormatter,
     add_connection_arguments,
     add_format_argument,
     client_from_args,
     history_refusals,
-    render,
     run_guarded,
 )
-from ._world import positions
-from .reset import _WORDS, EXIT_NOT_CONFIRMED, RESULT_COLUMNS, _open_log, _send
+from .reset import _WORDS, EXIT_NOT_CONFIRMED, _open_log, _send, add_sending_arguments, report
 
 if TYPE_CHECKING:
-    from ..client import RomaClient
-    from ..plans import ApplyCheck, Plan
+    pass
 
 __all__ = ["register", "run"]
-
-_OK_OUTCOMES = ("success", "dry-run")
 
 
 def register(subparsers: Any) -> None:
@@ -76,54 +68,17 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("plan", metavar="PLAN.json", type=Path, help="the plan file")
-    parser.add_argument("--yes", action="store_true", help="send the planned calls")
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help="with --yes, send even though a task's state changed since planning",
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="record a dry run in the history; send nothing"
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)"
-    )
-    parser.add_argument(
-        "--history",
-        type=Path,
-        metavar="PATH",
-        help="history file (default: $ROMA_NB_HISTORY, else the per-user data directory)",
+    add_sending_arguments(
+        parser, force_help="with --yes, send even though the world changed since planning"
     )
     add_format_argument(parser)
     add_connection_arguments(parser)
     parser.set_defaults(func=run)
 
 
-def _check(client: RomaClient, plan: Plan, now_ms: int) -> ApplyCheck:
-    """The verdict of ``check_apply`` in the world the client sees, asking it only what is
-    needed: nothing for another project or an expired plan, positions only for tasks that are
-    still there."""
-    from ..errors import NotFoundError
-    from ..plans import Environment, World, check_apply
-
-    here = Environment.of(client)
-    verdict = check_apply(plan, World(here, now_ms, None))
-    if not verdict.ok:
-        return verdict
-    try:
-        listed = client.list_tasks(plan.instance_id, combined_only=False)
-    except NotFoundError:  # the instance is gone, and every task with it
-        listed = []
-    verdict = check_apply(plan, World(here, now_ms, listed))
-    if not verdict.ok:
-        return verdict
-    where = positions(client, plan.instance_id, (t.id for t in plan.tasks))
-    return check_apply(plan, World(here, now_ms, listed, where))
-
-
 def run(args: argparse.Namespace) -> int:
     def body() -> int:
-        from ..plans import Plan
+        from ..plans import Plan, check_apply_now
 
         if args.concurrency < 1:
             raise ValidationError("--concurrency must be at least 1.")
@@ -134,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                 with history_refusals():
                     log, where = _open_log(client, args.history, plan_id=plan.plan_id)
             try:
-                verdict = _check(client, plan, time.time_ns() // 1_000_000)
+                verdict = check_apply_now(client, plan, time.time_ns() // 1_000_000)
                 print(plan.review_text(), file=sys.stderr)
                 print(verdict.text(), file=sys.stderr)
                 if not verdict.ok:
@@ -163,12 +118,6 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 if log is not None:
                     log.close()
-        counts = Counter(r.outcome for r in results)
-        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
-        try:
-            render(results, RESULT_COLUMNS, args.format)
-        finally:
-            print(f"{summary}. plan_id {plan.plan_id}. History: {where}", file=sys.stderr)
-        return EXIT_OK if all(r.outcome in _OK_OUTCOMES for r in results) else EXIT_FAILED
+        return report(results, args.format, f"plan_id {plan.plan_id}. History: {where}")
 
     return run_guarded("roma-nb apply", body, _WORDS)

@@ -61,7 +61,14 @@ if TYPE_CHECKING:
     from ..models import Instance, ResetResult, Task
     from ..plans import DateFrom
 
-__all__ = ["EXIT_NOT_CONFIRMED", "RESULT_COLUMNS", "register", "run"]
+__all__ = [
+    "EXIT_NOT_CONFIRMED",
+    "RESULT_COLUMNS",
+    "add_sending_arguments",
+    "register",
+    "report",
+    "run",
+]
 
 EXIT_NOT_CONFIRMED = 3
 """The plan was shown but neither ``--yes`` nor ``--dry-run`` was given: nothing was sent."""
@@ -102,6 +109,25 @@ def _positive_days(text: str) -> timedelta:
     if not days > 0:
         raise argparse.ArgumentTypeError("the retention must be more than 0 days")
     return timedelta(days=days)
+
+
+def add_sending_arguments(parser: argparse.ArgumentParser, *, force_help: str) -> None:
+    """What every command that sends resets takes (``reset``, ``apply``): how to confirm, how
+    many in flight, where the history goes."""
+    parser.add_argument(
+        "--dry-run", action="store_true", help="record a dry run in the history; send nothing"
+    )
+    parser.add_argument("--yes", action="store_true", help="send the resets (after the plan)")
+    parser.add_argument("--force", action="store_true", help=force_help)
+    parser.add_argument(
+        "--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)"
+    )
+    parser.add_argument(
+        "--history",
+        type=Path,
+        metavar="PATH",
+        help="history file (default: $ROMA_NB_HISTORY, else the per-user data directory)",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -149,20 +175,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--tz", default="UTC", help="zone of a --date-from without an offset (default UTC)"
     )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="record a dry run in the history; send nothing"
-    )
-    parser.add_argument("--yes", action="store_true", help="send the resets (after the plan)")
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help=(
+    add_sending_arguments(
+        parser,
+        force_help=(
             "with --yes, send even when the plan warns of a future date_from or an instance "
             "that is not RUNNING"
         ),
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)"
     )
     parser.add_argument(
         "--retention-days",
@@ -170,12 +188,6 @@ def register(subparsers: Any) -> None:
         default=timedelta(days=2),
         metavar="DAYS",
         help="how long the source keeps CDC logs, for the warning (default 2)",
-    )
-    parser.add_argument(
-        "--history",
-        type=Path,
-        metavar="PATH",
-        help="history file (default: $ROMA_NB_HISTORY, else the per-user data directory)",
     )
     add_export_arguments(parser)
     add_format_argument(parser)
@@ -302,6 +314,18 @@ def _not_sent(plan: Plan, args: argparse.Namespace) -> int:
     return EXIT_NOT_CONFIRMED
 
 
+def report(results: list[ResetResult], fmt: str, note: str) -> int:
+    """The results on stdout in ``fmt``, a summary and ``note`` on stderr; the exit code: 0
+    only when every task succeeded (or was dry-run)."""
+    counts = Counter(r.outcome for r in results)
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    try:
+        render(results, RESULT_COLUMNS, fmt)
+    finally:  # a reader that stops early (| head) still leaves the summary on stderr
+        print(f"{summary}. {note}", file=sys.stderr)
+    return EXIT_OK if all(r.outcome in _OK_OUTCOMES for r in results) else EXIT_FAILED
+
+
 def run(args: argparse.Namespace) -> int:
     def body() -> int:
         if args.concurrency < 1:
@@ -342,12 +366,6 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 if log is not None:
                     log.close()
-        counts = Counter(r.outcome for r in results)
-        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
-        try:
-            render(results, RESULT_COLUMNS, args.format)
-        finally:  # a reader that stops early (| head) still leaves the summary on stderr
-            print(f"{summary}. History: {where}", file=sys.stderr)
-        return EXIT_OK if all(r.outcome in _OK_OUTCOMES for r in results) else EXIT_FAILED
+        return report(results, args.format, f"History: {where}")
 
     return run_guarded("roma-nb reset", body, _WORDS)
