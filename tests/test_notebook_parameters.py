@@ -34,6 +34,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "tz": "str",
         "dry_run": "bool",
         "confirm": "bool",
+        "plan_file": "str",
     },
     "troubleshoot_task.ipynb": {
         "instance_id": "str",
