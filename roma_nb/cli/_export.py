@@ -103,8 +103,8 @@ def export(
         retention=args.retention_days,
         expires_in=timedelta(hours=args.expires_in),
     )
+    written = plan.save(args.export)  # first: a plan that could not be written is not shown
     print(plan.review_text(), file=sys.stderr)
-    written = plan.save(args.export)
     print(
         f"Nothing sent. Plan written to {written}. Review it, then: roma-nb apply {written}",
         file=sys.stderr,
