@@ -142,6 +142,10 @@ def test_date_from_extremes(ms: int, shown: pd.Timestamp | None) -> None:
         ({"since": "5m"}, ["d"]),
         ({"dry_run": True}, ["a"]),
         ({"dry_run": False, "task_id": "a"}, ["a", "a"]),
+        ({"row_id": 2}, ["b"]),
+        ({"row_id": [6, 1, 99]}, ["a", "d"]),  # oldest first, whatever the order asked
+        ({"row_id": range(2, 5), "task_id": "a"}, ["a", "a"]),
+        ({"row_id": []}, []),
     ],
 )
 def test_filters(filters: dict[str, Any], tasks: list[str]) -> None:
@@ -158,11 +162,19 @@ def test_filters(filters: dict[str, Any], tasks: list[str]) -> None:
         ({"until": 1_700_000_000}, "must be a datetime"),
         ({"task_id": [1]}, "must be strings"),
         ({"dry_run": "no"}, "dry_run"),
+        ({"row_id": ["1"]}, "row_id filter values must be integers"),
+        ({"row_id": True}, "must be integers"),
     ],
 )
 def test_bad_filters_say_what_is_wrong(filters: dict[str, Any], message: str) -> None:
     with ResultLog() as log, pytest.raises(ValidationError, match=message):
         log.to_frame(**filters)
+
+
+def test_an_unknown_filter_name_is_refused_not_ignored() -> None:
+    misspelt: dict[str, Any] = {"task": "a"}
+    with ResultLog() as log, pytest.raises(TypeError, match="unexpected filter argument 'task'"):
+        log.to_frame(**misspelt)
 
 
 def test_latest_per_task() -> None:

@@ -99,6 +99,29 @@ def test_tasks_can_be_selected_with_the_instance_in_one_call(model: PanelModel) 
     assert model.task_ids == tuple(ids)
 
 
+def test_state_is_one_snapshot_of_what_the_selection_means(model: PanelModel) -> None:
+    empty = model.state()
+    assert empty.plan is None and empty.problem == "Select an instance first."
+    ids = ready(model, 2)
+    state = model.state()
+    assert state.selection == model.selection and state.selection.task_ids == tuple(ids)
+    assert state.resolution.ms == WALL_MS and state.problem is None
+    assert (
+        state.plan is not None
+        and [t.instance_id for t in state.plan.targets] == [instance_id(model)] * 2
+    )
+    assert not state.current and not state.running and state.unknown == 0
+    model.preview()
+    assert model.state().current and model.state().previewed == state.plan
+
+
+def test_a_whole_selection_is_applied_at_once(model: PanelModel) -> None:
+    ids = ready(model, 2)
+    chosen = model.selection
+    model.select(instance_id=instance_id(model, 1))
+    assert model.select(chosen) == chosen and model.task_ids == tuple(ids)
+
+
 # -- preview ------------------------------------------------------------------------------------
 
 

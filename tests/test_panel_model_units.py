@@ -97,6 +97,16 @@ def test_an_answered_question_resolves(
     assert choice.resolve().ms == expected
 
 
+def test_an_answered_question_keeps_its_candidates_for_the_picker() -> None:
+    asked = DateChoice.at_wall(FOLD_WALL, PARIS).resolve()
+    answered = DateChoice.at_wall(FOLD_WALL, PARIS).with_policy(ambiguous="later").resolve()
+    assert answered.ok and answered.problem is None
+    assert answered.question == asked.question == "fold"
+    assert answered.candidates == asked.candidates
+    plain = DateChoice.at_wall(datetime(2024, 6, 1, 9, 30), PARIS).resolve()
+    assert plain.question is None and plain.candidates is None
+
+
 def test_a_bad_zone_is_a_message_not_an_exception() -> None:
     resolution = DateChoice.at_wall(datetime(2024, 1, 1), "Asia/Shangai").resolve()
     assert not resolution.ok

@@ -334,6 +334,7 @@ class FakeClientPlace:
     endpoint: str
     project_id: str
     environment: str
+    is_sandbox: bool = False
 
 
 def test_an_endpoint_keeps_no_credentials_path_or_query() -> None:
@@ -351,8 +352,8 @@ def test_an_endpoint_keeps_no_credentials_path_or_query() -> None:
 
 
 def test_any_sandbox_is_the_same_endpoint_and_the_project_decides() -> None:
-    here = Environment.of(FakeClientPlace("http://127.0.0.1:50001", "p1", "SANDBOX"))
-    there = Environment.of(FakeClientPlace("http://127.0.0.1:50002", "p1", "SANDBOX"))
+    here = Environment.of(FakeClientPlace("http://127.0.0.1:50001", "p1", "SANDBOX", True))
+    there = Environment.of(FakeClientPlace("http://127.0.0.1:50002", "p1", "SANDBOX", True))
     assert here == there == SANDBOX and here.is_sandbox
     assert not here.same_place(Environment("SANDBOX", "SANDBOX", "p2"))
     cloud = Environment("c", "https://roma.example.com", "p1")

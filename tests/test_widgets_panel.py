@@ -7,15 +7,18 @@ the model, the preview frame, the sandbox's recorded resets and the history.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pytest
+import traitlets
 
 from roma_nb.client import RomaClient
 from roma_nb.dates import to_epoch_ms
-from roma_nb.errors import ApiError
+from roma_nb.errors import ApiError, ValidationError
 from roma_nb.history import ResultLog
+from roma_nb.panel import DateChoice, Selection
 from roma_nb.sandbox import Sandbox
 from roma_nb.widgets import ResetPanel
 
@@ -380,3 +383,49 @@ def test_every_interactive_part_has_a_stable_class_and_a_description(panel: Rese
         panel.stop_button, panel.retry_button,
     ]  # fmt: skip
     assert all(widget.description for widget in interactive)
+
+
+# -- value: the selection as a traitlet ---------------------------------------------------------
+
+
+def test_value_is_the_selection_observed_once_per_change(panel: ResetPanel) -> None:
+    seen: list[Selection] = []
+    panel.observe(lambda change: seen.append(change["new"]), "value")
+    ids = pick(panel, 2)
+    assert panel.value == panel.model.selection
+    assert panel.value.task_ids == tuple(ids)
+    assert panel.value.date_from == DateChoice.at_wall(WALL, "Asia/Shanghai")
+    assert seen[-1] == panel.value and len(seen) == len(set(seen))  # no echo, no repeats
+    panel.dry_run_box.value = True
+    assert seen[-1].dry_run is True
+
+
+def test_setting_value_selects_and_a_bad_one_changes_nothing(panel: ResetPanel) -> None:
+    instance = panel.model.catalog.instances()[1]
+    ids = tuple(e.task_id for e in panel.model.catalog.tasks(instance.id).entries[:2])
+    panel.value = Selection(instance.id, ids, DateChoice.exact(WALL_MS, "UTC"), dry_run=True)
+    assert panel.task_picker.value == ids
+    assert panel.date_picker.value == WALL_MS and panel.dry_run_box.value is True
+    assert not panel.preview_button.disabled
+    with pytest.raises(ValidationError, match="Not combined tasks"):
+        panel.value = replace(panel.value, task_ids=("no-such-task",))
+    assert panel.value.task_ids == ids == panel.model.task_ids
+
+
+def test_two_panels_linked_by_value_show_the_same_selection(client: RomaClient) -> None:
+    first, second = make_panel(client), make_panel(client)
+    link = traitlets.link((first, "value"), (second, "value"))
+    ids = pick(first, 1)
+    assert second.task_picker.value == tuple(ids)
+    assert second.date_picker.input.value == WALL
+    link.unlink()
+    second.dry_run_box.value = True
+    assert first.dry_run_box.value is False
+
+
+def test_the_confirmation_headline_comes_from_the_plan(panel: ResetPanel) -> None:
+    pick(panel, 1)
+    confirm(panel)
+    plan = panel.model.previewed
+    assert plan is not None and plan.sandbox
+    assert plan.confirmation_headline() in panel.confirmation_html.value

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
+import traitlets
 
 from roma_nb.auth import TokenAuth
 from roma_nb.client import RomaClient
@@ -339,3 +340,33 @@ def test_last_log_preset_uses_its_source_and_reports_its_refusals() -> None:
     assert dates.value == 1717200000123
     assert [str(e) for e in dates.sink.errors] == ["Select a task first."]
     assert "Select a task first" in dates.sink.output.outputs[0]["text"]
+
+
+# -- the ipywidgets way: traitlets that link ----------------------------------------------------
+
+
+def test_picker_values_link_like_any_widget_value(client: RomaClient) -> None:
+    catalog = Catalog(client)
+    instances = InstancePicker(catalog), InstancePicker(catalog)
+    traitlets.link((instances[0], "value"), (instances[1], "value"))
+    instances[0].dropdown.value = option_values(instances[0].dropdown)[1]
+    assert instances[1].value == instances[0].value is not None
+    tasks = TaskPicker(catalog, instances[0].value), TaskPicker(catalog, instances[0].value)
+    traitlets.link((tasks[0], "value"), (tasks[1], "value"))
+    chosen = tuple(e.task_id for e in tasks[0].index.entries[:2])
+    tasks[0].select.value = chosen
+    assert tasks[1].value == chosen and tasks[1].select.value == chosen
+    dates = DateFromPicker(clock=lambda: NOW), DateFromPicker(clock=lambda: NOW)
+    traitlets.link((dates[0], "choice"), (dates[1], "choice"))
+    dates[1].zone.value = "Asia/Shanghai"
+    dates[1].input.value = datetime(2024, 6, 1, 9, 30)
+    assert dates[0].value == dates[1].value == to_epoch_ms("2024-06-01T01:30:00Z")
+    assert dates[0].zone.value == "Asia/Shanghai"
+
+
+def test_retention_is_a_checked_traitlet(dates: DateFromPicker) -> None:
+    dates.retention = timedelta(hours=12)
+    assert dates.retention_days.value == 0.5
+    with pytest.raises(ValidationError, match="positive"):
+        dates.retention = timedelta(0)
+    assert dates.retention == timedelta(hours=12)

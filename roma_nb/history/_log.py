@@ -57,7 +57,6 @@ from ._sql import (
     INSERT_ATTEMPT,
     MIGRATIONS,
     PENDING,
-    RESULT_WRITES,
     ROW_FOR_COMPLETE,
     TARGETS,
     WRITERS,
@@ -186,8 +185,7 @@ class ResultLog:
             # The answer may bring the task's name; keep the one from begin otherwise.
             target = target_key(instance_id, task_id, result.task_name or task_name)
             target_id = self._targets.id(conn, target, new_targets)
-            filled = (values[c.name] for c in RESULT_WRITES)
-            conn.execute(COMPLETE, (target_id, *filled, now_us(), row_id))
+            conn.execute(COMPLETE, (target_id, *values, now_us(), row_id))
         self._targets.known.update(new_targets)
 
     def append(

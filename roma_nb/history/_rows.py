@@ -15,11 +15,12 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any
 
 from ..errors import ValidationError
 from ..models import OUTCOMES, ResetResult
-from ._columns import Column
+from ._columns import Kind
 from ._context import RecordContext
 from ._filters import to_epoch_us
 from ._sql import ATTEMPT_WRITES, RESULT_WRITES
@@ -28,7 +29,6 @@ __all__ = [
     "NewRow",
     "TargetKey",
     "WriterKey",
-    "checked",
     "finished_row",
     "now_us",
     "pending_row",
@@ -45,6 +45,7 @@ WriterKey = tuple[str | None, str | None, str | None, str | None, str, int, str]
 """(project_id, endpoint label, actor, plan_id, host, pid, process token): one ``writers``
 row (``_sql._WRITER_KEY``'s order)."""
 
+_WRITTEN = tuple(c.name for c in ATTEMPT_WRITES)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _process: tuple[int, str] | None = None
 _process_lock = threading.Lock()
@@ -68,9 +69,9 @@ class NewRow:
     writer: WriterKey
     values: dict[str, Any]
 
-    def params(self, target_id: int, writer_id: int) -> tuple[Any, ...]:
+    def params(self, target_id: int, writer_id: int) -> list[Any]:
         """The parameters of ``_sql.INSERT_ATTEMPT``."""
-        return (target_id, writer_id, *(self.values.get(c.name) for c in ATTEMPT_WRITES))
+        return [target_id, writer_id, *map(self.values.get, _WRITTEN)]
 
 
 def writer_token() -> str:
@@ -154,24 +155,32 @@ def _time_us(name: str, value: object) -> int:
     return to_epoch_us(value)
 
 
-def checked(column: Column, value: object) -> Any:
-    """``value`` as SQLite stores it exactly in ``column``, or a ``ValidationError``."""
-    name, optional = column.name, column.nullable
-    if value is None and optional:
+def _checked(value: object, name: str, kind: Kind, nullable: bool) -> Any:
+    """``value`` as SQLite stores it exactly in a column, or a ``ValidationError``.
+
+    Called for each column of every row written, so the common cases return at once.
+    """
+    if value is None and nullable:
         return None
-    if column.kind in ("id", "int"):
-        return int64(name, value, optional=optional)
-    if column.kind == "text":
-        return text(name, value, optional=optional)
-    if column.kind == "ms":
+    if kind == "text":
+        return value if type(value) is str else text(name, value, optional=False)
+    if kind in ("int", "id"):
+        if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
+            return value
+        return int64(name, value, optional=False)
+    if kind == "ms":
         return _number(name, value)
-    if column.kind == "flag":
+    if kind == "flag":
         return _flag(name, value)
-    if column.kind == "outcome":
-        return _outcome(value)
-    if column.kind == "time":
+    if kind == "time":
         return _time_us(name, value)
-    raise AssertionError(f"{name} ({column.kind}) is not stored")  # pragma: no cover
+    return _outcome(value)
+
+
+_RESULT_NAMES = tuple(c.name for c in RESULT_WRITES)
+_RESULT_KINDS = tuple(c.kind for c in RESULT_WRITES)
+_RESULT_NULLABLE = tuple(c.nullable for c in RESULT_WRITES)
+_result_fields = attrgetter(*_RESULT_NAMES)
 
 
 def target_key(instance_id: object, task_id: object, task_name: object) -> TargetKey:
@@ -193,9 +202,10 @@ def writer_key(context: RecordContext) -> WriterKey:
     )
 
 
-def result_values(result: ResetResult) -> dict[str, Any]:
-    """The columns ``complete`` fills (``RESULT_WRITES``) from a result, checked."""
-    return {c.name: checked(c, getattr(result, c.name)) for c in RESULT_WRITES}
+def result_values(result: ResetResult) -> tuple[Any, ...]:
+    """The values ``complete`` fills from a result, checked, in ``RESULT_WRITES`` order."""
+    fields = _result_fields(result)
+    return tuple(map(_checked, fields, _RESULT_NAMES, _RESULT_KINDS, _RESULT_NULLABLE))
 
 
 def pending_row(
@@ -225,7 +235,7 @@ def finished_row(result: ResetResult, dry_run: bool | None, context: RecordConte
     values = {
         "at": _time_us("at", result.at),
         "date_from_ms": int64("date_from", result.date_from),
-        **result_values(result),
+        **dict(zip(_RESULT_NAMES, result_values(result), strict=True)),
         "dry_run": _flag("dry_run", is_dry),
         "completed_at": now_us(),
     }

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..dates import InstantView, format_instant
-from ..models import Task
 
 __all__ = ["PlannedTask", "ResetPlan", "describe_changes"]
 
@@ -64,13 +63,6 @@ class ResetPlan:
         if self.instance_name and self.instance_name != self.instance_id:
             return f"{self.instance_name} ({self.instance_id})"
         return self.instance_id
-
-    def task_records(self) -> list[Task]:
-        """The targets as ``Task`` records for ``reset_many`` (which carries their names on)."""
-        return [
-            Task(task_id=t.task_id, task_name=t.task_name, instance_id=self.instance_id)
-            for t in self.targets
-        ]
 
     def headline(self) -> str:
         count = len(self.targets)

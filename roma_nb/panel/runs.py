@@ -104,7 +104,7 @@ class BatchRunner:
 
         try:
             results = self.client.reset_many(
-                plan.task_records(),
+                plan.targets,
                 plan.date_from,
                 concurrency=self.concurrency,
                 log=self.recorder,

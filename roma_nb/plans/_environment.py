@@ -31,6 +31,9 @@ class Located(Protocol):
     @property
     def environment(self) -> str: ...
 
+    @property
+    def is_sandbox(self) -> bool: ...
+
 
 def _endpoint_only(endpoint: str) -> str:
     """``SANDBOX`` stays; anything else is reduced to ``scheme://host[:port]`` in lower case."""
@@ -72,10 +75,9 @@ class Environment:
     @classmethod
     def of(cls, client: Located) -> Environment:
         """The environment a client talks to (``RomaClient`` and ``AsyncRomaClient`` both fit)."""
-        sandbox = client.environment == SANDBOX_LABEL
         return cls(
             label=client.environment,
-            endpoint=SANDBOX_LABEL if sandbox else client.endpoint,
+            endpoint=SANDBOX_LABEL if client.is_sandbox else client.endpoint,
             project_id=client.project_id,
         )
 
