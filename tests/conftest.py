@@ -62,3 +62,24 @@ def fresh_instance_memory() -> Iterator[None]:
     forget_instances()
     yield
     forget_instances()
+
+
+@pytest.fixture(scope="session")
+def _lenient_sandbox_server() -> Iterator[Sandbox]:
+    from roma_nb.sandbox import serve
+
+    with serve(refuse_running=False) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def lenient_sandbox(_lenient_sandbox_server: Sandbox) -> Sandbox:
+    """A sandbox that resets running tasks (``refuse_running=False``), reset for this test.
+
+    For the tests of the *raw* reset call (the client's ``reset_combined_task`` / ``reset_many``,
+    the panel's expert reset, retries and faults), which reset whatever tasks they pick, running
+    or not. A module of such tests overrides ``roma_sandbox`` with it, saying so. The default
+    sandbox refuses them (FDI.3023), as the real service may: a rewind stops them first.
+    """
+    _lenient_sandbox_server.reset_state()
+    return _lenient_sandbox_server

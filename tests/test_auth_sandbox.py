@@ -57,7 +57,9 @@ def _instances(sandbox: Sandbox) -> str:
 @pytest.fixture
 def short_tokens(roma_sandbox_factory: StartSandbox) -> Sandbox:
     """A sandbox whose tokens live two seconds and which accepts no token it did not issue."""
-    return roma_sandbox_factory(token_lifetime_s=LIFETIME_S, strict_tokens=True)
+    return roma_sandbox_factory(
+        token_lifetime_s=LIFETIME_S, strict_tokens=True, refuse_running=False
+    )
 
 
 def test_password_login_and_calls(short_tokens: Sandbox) -> None:
@@ -217,9 +219,9 @@ def test_aksk_signatures_are_verified(roma_sandbox: Sandbox) -> None:
     with httpx.Client(auth=auth) as client:
         assert client.get(tasks, params=params).status_code == 200
         assert client.get(_instances(roma_sandbox)).status_code == 200
+        stopped = next(t for t in roma_sandbox.state.combined_tasks(instance) if not t.status)
         reset = client.post(
-            f"{tasks.rsplit('/', 1)[0]}/multi-tasks/"
-            f"{roma_sandbox.state.combined_tasks(instance)[0].task_id}/reset",
+            f"{tasks.rsplit('/', 1)[0]}/multi-tasks/{stopped.task_id}/reset",
             json={"date_from": 1630052714000},
         )
         assert reset.status_code == 200

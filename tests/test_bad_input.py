@@ -40,6 +40,13 @@ SECONDS_BAND = range(10**8, 10**11)  # refused: these look like seconds
 UNRESERVED_OR_ESCAPE = re.compile(r"[A-Za-z0-9._~%-]+")
 
 
+@pytest.fixture
+def roma_sandbox(lenient_sandbox: Sandbox) -> Sandbox:
+    """These tests send raw resets to tasks whether they run or not: a sandbox that allows it
+    (``refuse_running=False``; the default refuses them, and a rewind stops them first)."""
+    return lenient_sandbox
+
+
 def on_sandbox(max_examples: int = 100) -> settings:
     """Hypothesis settings for examples that talk to the sandbox.
 

@@ -18,6 +18,13 @@ Sandbox = Any
 DATE_FROM = 1630052714000
 
 
+@pytest.fixture
+def roma_sandbox(lenient_sandbox: Sandbox) -> Sandbox:
+    """These tests send raw resets to tasks whether they run or not: a sandbox that allows it
+    (``refuse_running=False``; the default refuses them, and a rewind stops them first)."""
+    return lenient_sandbox
+
+
 def client_for(sandbox: Sandbox, **options: Any) -> RomaClient:
     return RomaClient(sandbox.url, project_id=sandbox.project_id, auth=TokenAuth("t"), **options)
 

@@ -15,18 +15,16 @@ apart for UTC and Asia/Shanghai browsers: the bug this panel exists to prevent.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
 from browser.kernels import isolated_env
-from browser.panel_page import PanelPage
+from browser.panel_page import FIRST_RENDER_MS, RUNBOOK, PanelPage, sandbox_endpoint, sent
 from browser.servers import Server, start_voila
 
 pytestmark = [
@@ -34,10 +32,8 @@ pytestmark = [
     pytest.mark.skipif(chromium_path() is None, reason=MISSING_REASON),
 ]
 
-RUNBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "reset_combined_task.ipynb"
 TYPED = "2024-01-02T03:04"
 TYPED_AS_UTC_MS = 1_704_164_640_000  # 2024-01-02T03:04:00Z
-_ENDPOINT = re.compile(r"http://127\.0\.0\.1:\d+")
 
 
 @pytest.fixture(scope="module")
@@ -58,19 +54,6 @@ def browser() -> Iterator[Any]:
         yield chromium
 
 
-def sandbox_endpoint(page: Any) -> str:
-    """The embedded sandbox's URL, as step 1 of the runbook shows it."""
-    found = _ENDPOINT.search(page.locator("body").inner_text())
-    assert found is not None, "step 1 of the runbook shows the endpoint"
-    return found.group(0)
-
-
-def sent(sandbox: str) -> list[tuple[str, str, int | None]]:
-    """What the kernel's sandbox recorded, from its control plane."""
-    records = httpx.get(f"{sandbox}/_sandbox/resets", timeout=10).json()
-    return sorted((r["instance_id"], r["task_id"], r["date_from"]) for r in records)
-
-
 @pytest.mark.parametrize("browser_zone", ["UTC", "Asia/Shanghai"])
 def test_typed_time_with_zone_utc_sends_the_same_date_from_in_any_browser_zone(
     voila: Server, browser: Any, browser_zone: str, tmp_path: Path
@@ -83,7 +66,7 @@ def test_typed_time_with_zone_utc_sends_the_same_date_from_in_any_browser_zone(
     page.on("pageerror", lambda error: page_errors.append(str(error)))
     try:
         assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == browser_zone
-        page.goto(f"{voila.url}/")
+        page.goto(f"{voila.url}/", timeout=FIRST_RENDER_MS)
         panel = PanelPage(page)
         panel.wait_until_shown()
         assert "SANDBOX" in panel.banner()
@@ -130,7 +113,7 @@ def test_the_zone_chosen_in_the_panel_decides_the_instant(
     context = browser.new_context(timezone_id="UTC", viewport={"width": 1280, "height": 2400})
     page = context.new_page()
     try:
-        page.goto(f"{voila.url}/")
+        page.goto(f"{voila.url}/", timeout=FIRST_RENDER_MS)
         panel = PanelPage(page)
         panel.wait_until_shown()
         sandbox = sandbox_endpoint(page)

@@ -190,7 +190,7 @@ def test_reset_with_yes_sends_the_instant_in_the_given_zone_and_records_it(
     roma_sandbox: Sandbox, sandbox_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inst = instance(roma_sandbox)
-    targets = combined(roma_sandbox)[:3]
+    targets = combined(roma_sandbox, running=False)[:3]  # a running task would be refused
     ids = [t.task_id for t in targets]
     expected = int(datetime(2024, 1, 2, 3, 4, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()) * 1000
 
@@ -220,7 +220,7 @@ def test_reset_dry_run_records_without_sending(
     roma_sandbox: Sandbox, sandbox_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inst = instance(roma_sandbox)
-    task = combined(roma_sandbox)[0]
+    task = combined(roma_sandbox, running=False)[0]
     code, out, _ = run(
         capsys,
         "reset",

@@ -136,7 +136,9 @@ def test_an_untrusted_certificate_names_ca_bundle(
     ca.cert_pem.write_to_path(str(bundle))
     issued.cert_chain_pems[0].write_to_path(str(cert))
     issued.private_key_pem.write_to_path(str(key))
-    sandbox = roma_sandbox_factory(ssl_certfile=str(cert), ssl_keyfile=str(key), instances=1)
+    sandbox = roma_sandbox_factory(
+        ssl_certfile=str(cert), ssl_keyfile=str(key), instances=1, refuse_running=False
+    )
     env = shell_env(tmp_path, sandbox.env)
 
     refused = roma_nb("instances", env=env)

@@ -26,6 +26,13 @@ Sandbox = Any
 
 
 @pytest.fixture
+def roma_sandbox(lenient_sandbox: Sandbox) -> Sandbox:
+    """These tests send raw resets to tasks whether they run or not: a sandbox that allows it
+    (``refuse_running=False``; the default refuses them, and a rewind stops them first)."""
+    return lenient_sandbox
+
+
+@pytest.fixture
 def client(roma_sandbox: Sandbox) -> Iterator[RomaClient]:
     with RomaClient(
         roma_sandbox.url, project_id=roma_sandbox.project_id, auth=TokenAuth("t0ken")

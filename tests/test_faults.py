@@ -57,6 +57,13 @@ Mode = Literal["single", "batch"]
 Flavour = Literal["sync", "async"]
 
 
+@pytest.fixture
+def roma_sandbox(lenient_sandbox: Sandbox) -> Sandbox:
+    """These tests send raw resets to tasks whether they run or not: a sandbox that allows it
+    (``refuse_running=False``; the default refuses them, and a rewind stops them first)."""
+    return lenient_sandbox
+
+
 @dataclass(frozen=True)
 class Row:
     """One line of the matrix: the fault, and what the caller and the server must see."""

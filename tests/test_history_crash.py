@@ -52,7 +52,10 @@ def wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], what: 
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
 def test_sigkill_mid_batch_leaves_a_row_for_every_request(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
-    with serve(latency_ms=150, instances=3, tasks_per_instance=100) as sandbox:
+    # raw resets of running tasks too: a server that accepts them
+    with serve(
+        latency_ms=150, instances=3, tasks_per_instance=100, refuse_running=False
+    ) as sandbox:
         targets = [
             (instance.id, task.task_id)
             for instance in sandbox.state.instances
@@ -112,3 +115,52 @@ def test_sigkill_mid_batch_leaves_a_row_for_every_request(tmp_path: Path) -> Non
             assert after[row["id"]]["outcome"] == "unknown"
             assert after[row["id"]]["message"] == INTERRUPTED_MESSAGE
         assert not log.records(outcome="pending")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_sigkill_between_the_stops_and_the_starts_leaves_the_stopped_tasks_listed(
+    tmp_path: Path,
+) -> None:
+    """The child's rewind stops three running tasks (and a stopped one is in it too); its resets
+    hang (a slow server), and it is killed there. ``left_stopped()`` then lists exactly the
+    tasks the server shows stopped that were running before."""
+    path = tmp_path / "history.sqlite3"
+    with serve(tasks_per_instance=40, stop_delay_ms=100) as sandbox:
+        instance = sandbox.state.instances[0].id
+        tasks = [t for t in sandbox.state.combined_tasks(instance) if t.execute_status != "ERROR"]
+        running = [t.task_id for t in tasks if t.status == 1][:3]
+        stopped = [t.task_id for t in tasks if t.status == 0][:1]
+        assert (len(running), len(stopped)) == (3, 1)
+        targets_json = tmp_path / "targets.json"
+        targets_json.write_text(
+            json.dumps([[instance, t] for t in [*running, *stopped]]), encoding="utf-8"
+        )
+        sandbox.inject("slow", times=None, match="/reset", delay_s=20, effective=False)
+        child = subprocess.Popen(
+            [sys.executable, str(CHILD), "rewind", sandbox.url, sandbox.project_id, str(path),
+             str(DATE_FROM), str(targets_json)],
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+
+        def resetting() -> bool:
+            if not path.exists():
+                return False
+            with ResultLog(path) as log:
+                return len(log.records(outcome="pending")) == 4  # the four resets in flight
+
+        wait_for(resetting, child, "the resets were sent")
+        os.kill(child.pid, signal.SIGKILL)
+        child.communicate()
+        assert child.returncode == -signal.SIGKILL
+        shown_stopped = {t.task_id for t in sandbox.state.combined_tasks(instance) if t.status == 0}
+        assert not [c for c in sandbox.calls if b'"start"' in c.body]
+    expected = shown_stopped & set(running)
+    assert expected == set(running)
+    with ResultLog(path) as log:
+        listed = log.left_stopped()
+        assert sorted(listed["task_id"]) == sorted(expected)
+        assert set(listed["step"]) == {"stop"} and len(set(listed["rewind_id"])) == 1
+        assert log.mark_interrupted() == 4  # the pending resets become unknown
+        assert sorted(log.left_stopped()["task_id"]) == sorted(expected)

@@ -14,6 +14,14 @@ from roma_nb.sandbox import Sandbox
 
 pytestmark = pytest.mark.notebook
 
+
+@pytest.fixture
+def roma_sandbox(lenient_sandbox: Sandbox) -> Sandbox:
+    """These tests send raw resets to tasks whether they run or not: a sandbox that allows it
+    (``refuse_running=False``; the default refuses them, and a rewind stops them first)."""
+    return lenient_sandbox
+
+
 CELL = """
 import asyncio, json, os
 from roma_nb import AsyncRomaClient, TokenAuth

@@ -34,6 +34,8 @@ EXPECTED: dict[str, dict[str, str]] = {
         "tz": "str",
         "dry_run": "bool",
         "confirm": "bool",
+        "restart": "str",
+        "verify": "bool",
         "plan_file": "str",
     },
     "troubleshoot_task.ipynb": {

@@ -95,11 +95,12 @@ def test_runbook_headless_with_defaults_records_a_dry_run_and_sends_nothing(
         },
     )
     assert roma_sandbox.resets == []
+    assert [c for c in roma_sandbox.calls if c.method != "GET"] == []
     rows = history_rows(history_path)
-    assert sorted(r["task_id"] for r in rows) == sorted(task_ids)
-    assert {(r["outcome"], r["dry_run"], r["date_from_ms"]) for r in rows} == {
-        ("dry-run", True, SHANGHAI_MS)
-    }
+    assert {r["dry_run"] for r in rows} == {True}  # the rewind's looks, and its dry-run steps
+    resets = [r for r in rows if r["step"] == "reset"]
+    assert sorted(r["task_id"] for r in resets) == sorted(task_ids)
+    assert {(r["outcome"], r["date_from_ms"]) for r in resets} == {("dry-run", SHANGHAI_MS)}
     text = output_text(notebook)
     assert roma_sandbox.url.split("//")[1] in text  # step 1 names the environment
     assert "2024-01-01T19:04:00Z" in text  # step 3: the typed time read in Asia/Shanghai
@@ -113,15 +114,19 @@ def test_runbook_headless_with_defaults_records_a_dry_run_and_sends_nothing(
 def test_runbook_sends_only_with_dry_run_false_and_confirm_true_via_papermill(
     roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path, tmp_path: Path
 ) -> None:
-    """The documented headless command, run as a user would: the papermill CLI."""
+    """The documented headless command, run as a user would: the papermill CLI. It rewinds:
+    running tasks are stopped, reset, started again and verified (so ``date_from`` is within
+    the sandbox's change-log retention: an older one fails verification, as it would for real)."""
     instance, task_ids = two_tasks(roma_sandbox)
+    recent = roma_sandbox.state.now() - 3_600_000
+    was_running = {t: roma_sandbox.state.task(instance.id, t).status for t in task_ids}
     output = tmp_path / "out.ipynb"
     command = [
         *(sys.executable, "-m", "papermill", str(RUNBOOK), str(output)),
         *("-k", "python3", "--no-progress-bar", "--log-level", "WARNING"),
         *("-p", "instance_id", instance.id),
         *("-y", "task_ids: [" + ", ".join(f'"{t}"' for t in task_ids) + "]"),
-        *("-p", "date_from", TYPED, "-p", "tz", "Asia/Shanghai"),
+        *("-p", "date_from", str(recent), "-p", "tz", "Asia/Shanghai"),
         *("-p", "dry_run", "False", "-p", "confirm", "True"),
     ]
     done = subprocess.run(
@@ -129,14 +134,17 @@ def test_runbook_sends_only_with_dry_run_false_and_confirm_true_via_papermill(
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert sorted((r.task_id, r.date_from) for r in roma_sandbox.resets) == sorted(
-        (t, SHANGHAI_MS) for t in task_ids
+        (t, recent) for t in task_ids
     )
     rows = history_rows(history_path)
     assert {(r["task_id"], r["outcome"], r["dry_run"]) for r in rows} == {
         (t, "success", False) for t in task_ids
     }
+    assert {r["step"] for r in rows} >= {"look", "reset"}
+    assert {t: roma_sandbox.state.task(instance.id, t).status for t in task_ids} == was_running
     saved = output.read_text(encoding="utf-8")
     assert "2 success" in saved
+    assert "running, verified" in saved or "stopped, as before" in saved  # the verification table
     assert roma_sandbox.token not in saved  # the saved notebook carries no credential
 
 
@@ -318,3 +326,47 @@ def test_troubleshoot_notebook_decodes_logs_and_shows_the_task_history(
     assert images(notebook) == 1
     assert picked.task_id in widget_value(notebook, "roma-task-selected")
     assert roma_sandbox.resets == []
+
+
+def cell_index(notebook: Any, cell_id: str) -> int:
+    return next(i for i, cell in enumerate(notebook.cells) if cell.get("id") == cell_id)
+
+
+def test_troubleshoot_panel_defaults_like_the_runbook_and_its_reset_shows_in_its_history(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path, tmp_path: Path
+) -> None:
+    """Issue 14, defect 3: dry run ticked, the notebook's own history, the suggestion prefilled.
+
+    A cell added right after the panel's does what a person does with it (preview, confirm,
+    run); the history and timeline cells that follow must then show that reset.
+    """
+    source = json.loads((NOTEBOOKS / "troubleshoot_task.ipynb").read_text(encoding="utf-8"))
+    panel_at = next(i for i, c in enumerate(source["cells"]) if "ResetPanel(" in c["source"])
+    used: dict[str, Any] = {
+        "cell_type": "code",
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+        "id": "used-the-panel",
+        "source": (
+            "panel.preview()\n"
+            "used = panel.run(confirm=True)\n"
+            "print('PANEL RAN', [(r.task_id, r.outcome, r.date_from) for r in used])"
+        ),
+    }
+    source["cells"].insert(panel_at + 1, used)
+    copy = tmp_path / "troubleshoot_task.ipynb"
+    copy.write_text(json.dumps(source), encoding="utf-8")
+    notebook = run_notebook(copy, env=kernel_env)
+
+    assert roma_sandbox.resets == []  # the panel started in dry-run mode
+    rows = history_rows(history_path)
+    assert [r["outcome"] for r in rows] == ["dry-run"]
+    (row,) = rows
+    text = output_text(notebook)
+    suggested = next(line for line in text.splitlines() if line.startswith("First error after"))
+    stamp = suggested.split(": ", 1)[1][:16]  # "YYYY-MM-DD HH:MM", UTC
+    when = datetime.strptime(stamp, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo("UTC"))
+    assert row["date_from_ms"] == int(when.timestamp()) * 1000  # the suggestion, prefilled
+    history_cell = output_text(notebook, cell_index(notebook, "troubleshoot-09"))
+    assert "dry-run" in history_cell and row["task_id"] in output_text(notebook)

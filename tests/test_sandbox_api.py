@@ -315,7 +315,9 @@ def test_monitor_logs(api: httpx.Client, roma_sandbox: Sandbox) -> None:
 # -- reset -----------------------------------------------------------------------------------
 
 
-def _combined(sandbox: Sandbox, *, running: bool | None = None) -> tuple[str, str]:
+def _combined(sandbox: Sandbox, *, running: bool | None = False) -> tuple[str, str]:
+    """A combined task of the first instance: by default a stopped one, which the sandbox lets
+    be reset (a running one is refused, FDI.3023, unless ``refuse_running=False``)."""
     instance_id = _first_instance(sandbox)
     task = next(
         t
@@ -397,11 +399,17 @@ def test_reset_of_running_task_when_refused(
     assert [r.task_id for r in sandbox.resets] == [stopped]
 
 
-def test_reset_of_running_task_is_accepted_by_default(
-    api: httpx.Client, roma_sandbox: Sandbox
+def test_reset_of_running_task_is_refused_by_default_and_accepted_when_lenient(
+    api: httpx.Client, roma_sandbox: Sandbox, lenient_sandbox: Sandbox
 ) -> None:
+    assert roma_sandbox.state.options.refuse_running is True
     instance_id, running = _combined(roma_sandbox, running=True)
-    assert api.post(_reset_url(instance_id, running), json={}).status_code == 200
+    refused = api.post(_reset_url(instance_id, running), json={})
+    assert (refused.status_code, refused.json()["error_code"]) == (400, "FDI.3023")
+    assert roma_sandbox.resets == []
+    with api_client(lenient_sandbox) as lenient:
+        instance_id, running = _combined(lenient_sandbox, running=True)
+        assert lenient.post(_reset_url(instance_id, running), json={}).status_code == 200
 
 
 # -- gateway: request ids, credentials, unknown APIs ----------------------------------------

@@ -13,6 +13,13 @@ from roma_nb.sandbox import Sandbox, SandboxState, create_app, faults, serve
 from roma_nb.sandbox.faults import FAULT_KINDS, TASK_FAULT_KINDS
 
 
+@pytest.fixture
+def roma_sandbox(lenient_sandbox: Sandbox) -> Sandbox:
+    """These tests send raw resets to tasks whether they run or not: a sandbox that allows it
+    (``refuse_running=False``; the default refuses them, and a rewind stops them first)."""
+    return lenient_sandbox
+
+
 def _reset_path(sandbox: Sandbox, index: int = 0) -> tuple[str, str]:
     instance_id = sandbox.state.instances[0].id
     task_id = sandbox.state.combined_tasks(instance_id)[index].task_id

@@ -328,16 +328,18 @@ def test_a_strict_server_refuses_to_reset_a_running_task_until_it_is_stopped(
 
 
 def test_a_lenient_server_keeps_a_reset_of_a_running_task_for_the_next_start(
-    api: httpx.Client, roma_sandbox: Sandbox
+    lenient_sandbox: Sandbox,
 ) -> None:
-    assert roma_sandbox.state.options.refuse_running is False
-    [task] = _combined(roma_sandbox, running=True)
-    date_from = roma_sandbox.state.now() - 3_600_000
-    assert _reset(api, roma_sandbox, task.task_id, date_from) == 200
-    assert _logs(api, roma_sandbox, task.task_id)[0]["status"] == 102, "the run goes on"
-    _batch(api, roma_sandbox, "stop", [task.task_id])
-    _batch(api, roma_sandbox, "start", [task.task_id])
-    assert f"date_from {date_from}" in _logs(api, roma_sandbox, task.task_id)[0]["remarks"]
+    sandbox = lenient_sandbox
+    assert sandbox.state.options.refuse_running is False
+    [task] = _combined(sandbox, running=True)
+    date_from = sandbox.state.now() - 3_600_000
+    with api_client(sandbox) as api:
+        assert _reset(api, sandbox, task.task_id, date_from) == 200
+        assert _logs(api, sandbox, task.task_id)[0]["status"] == 102, "the run goes on"
+        _batch(api, sandbox, "stop", [task.task_id])
+        _batch(api, sandbox, "start", [task.task_id])
+        assert f"date_from {date_from}" in _logs(api, sandbox, task.task_id)[0]["remarks"]
 
 
 # -- run and terminate are not start and stop ----------------------------------------------
@@ -475,7 +477,7 @@ def test_the_clock_moves_forward_over_http(roma_sandbox_factory: Callable[..., S
             "start_delay_ms": 1500,
         }
         assert info["options"]["log_retention_days"] == 3
-        assert info["options"]["refuse_running"] is False
+        assert info["options"]["refuse_running"] is True  # the default
         _batch(api, sandbox, "stop", [task.task_id])
         r = control.post("/_sandbox/advance", json={"ms": 1000})
         assert r.json()["clock_ms"] >= info["clock_ms"] + 1000

@@ -437,7 +437,9 @@ def test_sdk_reset_list_tasks_and_instances(roma_sandbox: Sandbox, isolated_home
 
     client = _sdk_client(roma_sandbox)
     instance_id = roma_sandbox.state.instances[0].id
-    task_id = roma_sandbox.state.combined_tasks(instance_id)[0].task_id
+    task_id = next(  # a stopped task: the sandbox refuses to reset a running one
+        t for t in roma_sandbox.state.combined_tasks(instance_id) if t.status == 0
+    ).task_id
 
     instances = client.check_roma_instance_list_v2(
         CheckRomaInstanceListV2Request(limit=10, offset=0)

@@ -110,7 +110,7 @@ def test_in_process_through_asgi_transport() -> None:
         transport = httpx.ASGITransport(app=create_app(state))
         async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as http:
             instance = state.instances[0].id
-            task = state.combined_tasks(instance)[0].task_id
+            task = next(t for t in state.combined_tasks(instance) if t.status == 0).task_id
             return await http.post(
                 f"/v2/{state.project_id}/fdi/instances/{instance}/multi-tasks/{task}/reset",
                 json={"date_from": 1630052714000},

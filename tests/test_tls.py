@@ -62,7 +62,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 @pytest.fixture(scope="module")
 def _tls_server(pki: Pki) -> Iterator[Sandbox]:
-    with serve(ssl_certfile=str(pki.cert), ssl_keyfile=str(pki.key)) as sandbox:
+    with serve(  # raw resets of running tasks too
+        ssl_certfile=str(pki.cert), ssl_keyfile=str(pki.key), refuse_running=False
+    ) as sandbox:
         yield sandbox
 
 
@@ -160,7 +162,9 @@ def test_the_right_ca_does_not_excuse_the_wrong_host_name(
     roma_sandbox_factory: Callable[..., Sandbox], tmp_path: Path
 ) -> None:
     other = make_pki(tmp_path, "roma.internal.example")
-    sandbox = roma_sandbox_factory(ssl_certfile=str(other.cert), ssl_keyfile=str(other.key))
+    sandbox = roma_sandbox_factory(
+        ssl_certfile=str(other.cert), ssl_keyfile=str(other.key), refuse_running=False
+    )
     with (
         client_for(sandbox, verify=other.bundle) as client,
         pytest.raises(TransportError, match="not trusted"),

@@ -8,7 +8,7 @@ the model, the preview frame, the sandbox's recorded resets and the history.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +28,13 @@ WALL_MS = to_epoch_ms("2024-06-01T01:30:00Z")
 
 
 pytestmark = pytest.mark.usefixtures("fresh_instance_memory")
+
+
+@pytest.fixture
+def roma_sandbox(lenient_sandbox: Sandbox) -> Sandbox:
+    """These tests send raw resets to tasks whether they run or not: a sandbox that allows it
+    (``refuse_running=False``; the default refuses them, and a rewind stops them first)."""
+    return lenient_sandbox
 
 
 def make_panel(client: RomaClient, **options: Any) -> ResetPanel:
@@ -58,6 +65,8 @@ def pick(
 def confirm(panel: ResetPanel) -> None:
     panel.preview_button.click()
     panel.confirm_button.click()
+    for tick in panel.warning_ticks.children:
+        tick.value = True
     panel.confirm_box.value = True
 
 
@@ -95,6 +104,8 @@ def test_preview_confirm_run_through_the_widgets(panel: ResetPanel, roma_sandbox
     assert panel.confirm_box.layout.display is None
     assert panel.run_button.disabled  # the box is not ticked yet
     panel.confirm_box.value = True
+    for tick in panel.warning_ticks.children:  # running tasks: one tick each warning (issue 14)
+        tick.value = True
     assert not panel.run_button.disabled
     assert roma_sandbox.resets == []
 
@@ -297,6 +308,7 @@ def test_dst_and_cleared_picker_block_the_preview_with_a_message(panel: ResetPan
     pick(panel, 1, wall=datetime(2024, 10, 27, 2, 30), zone="Europe/Paris")
     assert panel.preview_button.disabled
     assert "occurs twice in Europe/Paris" in panel.hint.value
+    assert "ambiguous=" not in panel.hint.value  # words, not code (issue 14)
     panel.date_picker.choice_buttons.value = "later"
     assert not panel.preview_button.disabled
     assert panel.preview()["date_from"].tolist() == [to_epoch_ms("2024-10-27T01:30:00Z")]
@@ -383,6 +395,30 @@ def test_every_interactive_part_has_a_stable_class_and_a_description(panel: Rese
         panel.stop_button, panel.retry_button,
     ]  # fmt: skip
     assert all(widget.description for widget in interactive)
+
+
+def test_each_warning_of_the_confirmation_needs_its_own_tick_before_run(
+    panel: ResetPanel, roma_sandbox: Sandbox
+) -> None:
+    """Issue 14, item 5: a time older than the retention, and running tasks, each ticked."""
+    pick(panel, 2, wall=WALL - timedelta(days=30))
+    panel.preview_button.click()
+    panel.confirm_button.click()
+    ticks = list(panel.warning_ticks.children)
+    assert ticks and all("roma-warning-tick" in t._dom_classes for t in ticks)
+    assert any("retention" in t.description for t in ticks)
+    panel.confirm_box.value = True
+    for tick in ticks:
+        assert panel.run_button.disabled
+        assert "tick each warning" in panel.hint.value
+        tick.value = True
+    assert not panel.run_button.disabled
+    ticks[0].value = False
+    assert panel.run_button.disabled
+    ticks[0].value = True
+    panel.run_button.click()
+    assert len(roma_sandbox.resets) == 2
+    assert panel.warning_ticks.children == ()  # a run consumes its confirmation
 
 
 # -- value: the selection as a traitlet ---------------------------------------------------------

@@ -34,6 +34,7 @@ _COMMANDS = (
     "tasks",
     "monitors",
     "reset",
+    "rewind",
     "apply",
     "history",
 )

@@ -9,6 +9,10 @@ ISO, in ``--tz`` and as the ``date_from`` integer, with the text typed when it w
   instance that is not RUNNING (FROZEN for arrears, ERROR, CREATING...). They are printed first.
 * the others, printed after the plan, which ``--yes`` alone accepts: a ``date_from`` older than
   the CDC log retention, no ``date_from``, tasks still running (the service may refuse them).
+
+A rewind's plan (``rewind`` set) says per task its state and the steps that will run
+(``procedure.describe_task``), and in one line what the whole rewind does
+(``procedure.summarize``); running tasks are no warning there, since the rewind stops them.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..models import Instance, Task
+    from ..models import Instance, Restart, Task
     from ..plans import DateFrom
 
-__all__ = ["Plan", "PlanWarning", "build_plan"]
+__all__ = ["Plan", "PlanWarning", "RewindSteps", "build_plan"]
 
 _READY = "RUNNING"
 
@@ -33,6 +37,18 @@ class PlanWarning:
 
 
 @dataclass(frozen=True)
+class RewindSteps:
+    """How a rewind runs (``--restart``, ``--no-verify``): what its plan describes."""
+
+    restart: Restart
+    verify: bool
+
+
+def _was_running(task: Task) -> bool | None:
+    return {1: True, 0: False}.get(task.status) if isinstance(task.status, int) else None
+
+
+@dataclass(frozen=True)
 class Plan:
     environment: str
     instance: Instance
@@ -40,6 +56,7 @@ class Plan:
     date_from: DateFrom
     dry_run: bool
     warnings: tuple[PlanWarning, ...]
+    rewind: RewindSteps | None = None
 
     @property
     def needs_force(self) -> bool:
@@ -47,7 +64,8 @@ class Plan:
 
     def lines(self) -> list[str]:
         first = [f"WARNING (needs --force): {w.text}" for w in self.warnings if w.needs_force]
-        mode = "DRY RUN of a reset" if self.dry_run else "RESET"
+        what = "RESET" if self.rewind is None else "REWIND"
+        mode = f"DRY RUN of a {what.lower()}" if self.dry_run else what
         lines = [
             *first,
             f"{mode} in {self.environment}",
@@ -55,12 +73,34 @@ class Plan:
             f"  {len(self.tasks)} combined task(s):",
         ]
         lines += [
-            f"    - {t.task_name or '(no name)'} ({t.task_id}) [{t.status_text}]"
+            f"    - {t.task_name or '(no name)'} ({t.task_id}) [{self._task_text(t)}]"
             for t in self.tasks
         ]
+        if self.rewind is not None:
+            lines.append(f"  steps: {self.summary()}")
         lines.append(f"  date_from: {self.date_from.describe()}")
         lines += [f"  warning: {w.text}" for w in self.warnings if not w.needs_force]
         return lines
+
+    def _task_text(self, task: Task) -> str:
+        """The task's state, and for a rewind the steps that will run for it."""
+        if self.rewind is None:
+            return task.status_text
+        from ..procedure import describe_task
+
+        r = self.rewind
+        d = self.date_from
+        return describe_task(_was_running(task), d.ms, r.restart, r.verify, d.zone)
+
+    def summary(self) -> str:
+        """A rewind's steps in one line (``stop 3 running tasks, reset 5, …``); "" for a reset.
+        Tasks whose state is neither running nor stopped count as stopped: the look decides."""
+        if self.rewind is None:
+            return ""
+        from ..procedure import summarize
+
+        states = [_was_running(t) is True for t in self.tasks]
+        return summarize(states, self.rewind.restart, self.rewind.verify)
 
     def to_json(self) -> dict[str, object]:
         """The plan for programs (``--format json`` without ``--yes``): nothing was sent."""
@@ -74,9 +114,23 @@ class Plan:
                 "status": self.instance.status,
             },
             "tasks": [
-                {"task_id": t.task_id, "task_name": t.task_name, "status": t.status_text}
+                {
+                    "task_id": t.task_id,
+                    "task_name": t.task_name,
+                    "status": t.status_text,
+                    **({"steps": self._task_text(t)} if self.rewind else {}),
+                }
                 for t in self.tasks
             ],
+            **(
+                {
+                    "restart": self.rewind.restart,
+                    "verify": self.rewind.verify,
+                    "steps": self.summary(),
+                }
+                if self.rewind
+                else {}
+            ),
             "date_from": self.date_from.ms,
             "date_from_utc": self.date_from.utc_iso,
             "date_from_local": self.date_from.local,
@@ -107,6 +161,7 @@ def build_plan(
     dry_run: bool,
     retention: timedelta,
     now_ms: int,
+    rewind: RewindSteps | None = None,
 ) -> Plan:
     from ..dates import assess_date_from
 
@@ -120,7 +175,7 @@ def build_plan(
         for text in assess_date_from(date_from.ms, now_ms=now_ms, retention=retention)
     ]
     running = [t for t in tasks if t.status == 1]
-    if running:
+    if running and rewind is None:
         names = ", ".join(t.task_name or t.task_id for t in running)
         warnings.append(
             PlanWarning(
@@ -136,4 +191,5 @@ def build_plan(
         date_from=date_from,
         dry_run=dry_run,
         warnings=tuple(warnings),
+        rewind=rewind,
     )

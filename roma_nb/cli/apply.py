@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,10 +35,18 @@ from ._common import (
     history_refusals,
     run_guarded,
 )
-from .reset import _WORDS, EXIT_NOT_CONFIRMED, _open_log, _send, add_sending_arguments, report
+from ._sending import (
+    EXIT_NOT_CONFIRMED,
+    WORDS,
+    _open_log,
+    add_confirm_arguments,
+    report,
+    run_stoppable,
+)
+from .reset import RESULT_COLUMNS, _send
 
 if TYPE_CHECKING:
-    pass
+    from ..models import ResetResult
 
 __all__ = ["register", "run"]
 
@@ -68,8 +77,10 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("plan", metavar="PLAN.json", type=Path, help="the plan file")
-    add_sending_arguments(
-        parser, force_help="with --yes, send even though the world changed since planning"
+    add_confirm_arguments(
+        parser,
+        "the planned resets",
+        force_help="with --yes, send even though the world changed since planning",
     )
     add_format_argument(parser)
     add_connection_arguments(parser)
@@ -114,10 +125,16 @@ def run(args: argparse.Namespace) -> int:
                         file=sys.stderr,
                     )
                     return EXIT_NOT_CONFIRMED
-                results = _send(client, plan.targets(), plan.date_from.ms, log, args)
+                sent_log, tasks = log, plan.targets()
+
+                def work(stop: threading.Event) -> list[ResetResult]:
+                    return _send(client, tasks, plan.date_from.ms, sent_log, args, stop)
+
+                results = run_stoppable(work, "roma-nb-apply")
             finally:
                 if log is not None:
                     log.close()
-        return report(results, args.format, f"plan_id {plan.plan_id}. History: {where}")
+        note = f"plan_id {plan.plan_id}. History: {where}"
+        return report(results, RESULT_COLUMNS, args.format, note)
 
-    return run_guarded("roma-nb apply", body, _WORDS)
+    return run_guarded("roma-nb apply", body, WORDS)

@@ -11,6 +11,10 @@ ISO-8601 with milliseconds and the UTC offset, in ``--tz`` (default UTC), e.g.
 as the exact integer (``date_from`` is null beyond year 9999). The table is the view for people:
 ids are never cut, so they can be copied.
 
+``--left-stopped`` lists instead the tasks a rewind stopped and nothing has shown running since
+(``ResultLog.left_stopped``: one row per task, its stop), and exits 1 when there are any, so a
+script or a cron job can alert on it.
+
 ``--task`` takes a task id or a task name (the history stores both). ``--instance`` takes an
 instance id: the history does not store instance names, so a name matches nothing, and the
 command says so and lists the instance ids it holds.
@@ -29,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ..history import COLUMNS, OUTCOME_CATEGORIES, ResultLog, default_history_path, empty_frame
 from ..history._exports import write_csv
 from ._common import (
+    EXIT_FAILED,
     EXIT_OK,
     Column,
     HelpFormatter,
@@ -70,7 +75,8 @@ def register(subparsers: Any) -> None:
             "examples:\n"
             "  roma-nb history --since 7d --tz Asia/Shanghai\n"
             "  roma-nb history --task orders_sync --latest --format json\n"
-            "  roma-nb history --outcome failed --outcome unknown --format csv > failed.csv"
+            "  roma-nb history --outcome failed --outcome unknown --format csv > failed.csv\n"
+            "  roma-nb history --left-stopped   # exit 1 when a rewind left tasks stopped"
         ),
     )
     parser.add_argument(
@@ -111,6 +117,14 @@ def register(subparsers: Any) -> None:
         help="only the latest attempt of each task (--outcome then filters those)",
     )
     parser.add_argument("--limit", type=int, metavar="N", help="only the N most recent rows")
+    parser.add_argument(
+        "--left-stopped",
+        action="store_true",
+        help=(
+            "only the tasks a rewind stopped and did not start again (also after a crash), "
+            "one row per task; exit 1 when there are any"
+        ),
+    )
     parser.add_argument(
         "--mark-interrupted",
         action="store_true",
@@ -157,6 +171,8 @@ def _show(args: argparse.Namespace, stream: TextIO) -> int:
         if args.mark_interrupted:
             marked = log.mark_interrupted()
             _note(f"marked {marked} interrupted row(s) as unknown")
+        if args.left_stopped:
+            return _left_stopped(log, args.format, zone, stream)
         targets = log.records(latest=True) if (args.task or args.instance) else []
         filters: dict[str, Any] = {
             "task_id": _task_ids(args.task, targets, path),
@@ -178,6 +194,24 @@ def _show(args: argparse.Namespace, stream: TextIO) -> int:
         records = records[len(records) - args.limit :] if args.limit else []
     _render(records, args.format, zone, stream)
     return EXIT_OK
+
+
+def _left_stopped(log: ResultLog, fmt: str, zone: tzinfo, stream: TextIO) -> int:
+    """The tasks rewinds left stopped; exit 1 when there are any."""
+    frame = log.left_stopped()
+    ids = [int(row_id) for row_id in frame["id"]]
+    if fmt == "csv":
+        write_csv(_zoned(frame, zone), stream)
+    else:
+        _render(log.records(row_id=ids) if ids else [], fmt, zone, stream)
+    if not ids:
+        _note("no task is left stopped by a rewind")
+        return EXIT_OK
+    _note(
+        f"{len(ids)} task(s) LEFT STOPPED by a rewind: start them again (the console, or "
+        "client.start_tasks), then check them with `roma-nb monitors`"
+    )
+    return EXIT_FAILED
 
 
 def _task_ids(

@@ -17,15 +17,24 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
 from typing import TypeVar
 
 import httpx
 
-from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
-from ._base import MONITORS_PAGE_LIMIT, TASKS_PAGE_LIMIT, BaseRomaClient, Operation
+from ..models import Instance, MonitorLog, ResetResult, RewindResult, StepResult, Task, TaskMonitor
+from ..procedure import Action, Restart, run_rewind_async
+from ..procedure import Progress as StepProgress
+from ._base import (
+    MONITORS_PAGE_LIMIT,
+    REWIND_DEFAULTS,
+    TASKS_PAGE_LIMIT,
+    BaseRomaClient,
+    Operation,
+    StepLog,
+)
 from ._batch import Progress, Recorder, Target
 from ._engine import Call, Flow, Send, Sleep, Steps, StopSignal, drive
 
@@ -190,6 +199,64 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
         return batch.results
+
+    # -- starting, stopping, rewinding ------------------------------------------------------
+
+    async def stop_tasks(self, instance_id: str, task_ids: Sequence[str]) -> list[StepResult]:
+        """As ``RomaClient.stop_tasks``."""
+        return await self._batch_action("stop", instance_id, task_ids)
+
+    async def start_tasks(self, instance_id: str, task_ids: Sequence[str]) -> list[StepResult]:
+        """As ``RomaClient.start_tasks``."""
+        return await self._batch_action("start", instance_id, task_ids)
+
+    async def _batch_action(
+        self, action: Action, instance_id: str, task_ids: Sequence[str]
+    ) -> list[StepResult]:
+        calls = self._batch_calls(action, instance_id, task_ids)
+        answers = await asyncio.gather(*(self._drive(self._flow_batch(c)) for c in calls))
+        return [r for answer in answers for r in answer]
+
+    async def rewind(
+        self,
+        targets: Iterable[Target],
+        date_from: object = None,
+        *,
+        restart: Restart = "as_before",
+        verify: bool = True,
+        stop_timeout: float = REWIND_DEFAULTS.stop_timeout,
+        start_timeout: float = REWIND_DEFAULTS.start_timeout,
+        verify_timeout: float = REWIND_DEFAULTS.verify_timeout,
+        concurrency: int = REWIND_DEFAULTS.concurrency,
+        log: StepLog | None = None,
+        dry_run: bool = False,
+        progress: StepProgress | None = None,
+        deadline: float | None = None,
+        stop: StopSignal | None = None,
+    ) -> list[RewindResult]:
+        """As ``RomaClient.rewind``, on the running loop (history writes on worker threads)."""
+        args = self._rewind_args(
+            targets,
+            date_from,
+            restart=restart,
+            verify=verify,
+            stop_timeout=stop_timeout,
+            start_timeout=start_timeout,
+            verify_timeout=verify_timeout,
+            concurrency=concurrency,
+            log=log,
+            dry_run=dry_run,
+            deadline=deadline,
+        )
+        return await run_rewind_async(
+            self,
+            args.targets,
+            args.date_from,
+            args.options,
+            log=args.log,
+            progress=progress,
+            stop=stop,
+        )
 
     def _blocking_http(self) -> httpx.Client:
         """The blocking httpx client a batch sends with from its threads, made on first use."""

@@ -17,24 +17,44 @@ import logging
 import os
 import ssl
 import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from ..config import environment_label, roma_endpoint_for_region, tls_verify
 from ..dates import DateFrom, to_epoch_ms
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ValidationError
 from ..ids import check_id, path_segment
-from ..models import SANDBOX_LABEL, Instance, MonitorLog, ResetResult, Task, TaskMonitor
-from ._batch import Batch, Progress, Recorder, Target, resolve_targets
+from ..models import (
+    SANDBOX_LABEL,
+    Instance,
+    MonitorLog,
+    ResetResult,
+    StepResult,
+    Task,
+    TaskMonitor,
+)
+from ..procedure import (
+    Action,
+    BatchCall,
+    Restart,
+    RewindOptions,
+    StepRecorder,
+    batch_calls,
+    batch_error_results,
+    read_batch_answer,
+)
+from ._batch import Batch, Progress, Recorder, ResetTarget, Target, resolve_targets
 from ._engine import Call, Engine, Flow, Operation, StopSignal, decode
 from ._paging import Page, Pager, read_page
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation"]
+__all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation", "RewindArgs", "StepLog"]
 
 T = TypeVar("T")
 TransportT = TypeVar("TransportT")
@@ -57,6 +77,28 @@ TASKS_PAGE_LIMIT = 999
 MONITORS_PAGE_LIMIT = 999
 """The official SDK: a task, monitor or log ``limit`` "above 999 returns 999". A larger
 ``page_size`` is sent as 999, so the pager's idea of a full page matches the server's."""
+
+
+class StepLog(StepRecorder, Protocol):
+    """Where ``rewind`` writes its step rows (``ResultLog`` fits): a ``StepRecorder`` that can
+    stamp its rows with the project and endpoint, as reset rows are stamped."""
+
+    def located(self, *, project_id: str | None, endpoint_label: str | None) -> StepLog: ...
+
+
+REWIND_DEFAULTS = RewindOptions()
+"""The defaults ``rewind`` shows in its signature (the procedure's own)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RewindArgs:
+    """``rewind``'s arguments, checked once for both clients (``ValidationError`` before
+    anything is sent): the resolved targets, the instant, the options and the located log."""
+
+    targets: list[ResetTarget]
+    date_from: int | None
+    options: RewindOptions
+    log: StepLog | None
 
 
 def _query(**params: object) -> tuple[tuple[str, str], ...]:
@@ -418,6 +460,84 @@ class BaseRomaClient(Generic[TransportT]):
             progress=progress,
             stop=stop,
         )
+
+    # -- the batch start/stop call and the rewind ---------------------------------------------
+
+    def _batch_calls(
+        self, action: Action, instance_id: str, task_ids: Sequence[str]
+    ) -> tuple[BatchCall, ...]:
+        """``task_ids`` in calls of at most 10 tasks, every id checked before anything is sent."""
+        check_id("instance_id", instance_id)
+        if isinstance(task_ids, str):
+            raise ValidationError(
+                f"task_ids must be a list of task ids, not the string {task_ids!r}."
+            )
+        for task_id in task_ids:
+            check_id("task_id", task_id)
+        return batch_calls(action, instance_id, list(task_ids))
+
+    def _batch_request(self, batch: BatchCall) -> Call:
+        verb = "Stopping" if batch.action == "stop" else "Starting"
+        return Call(
+            "POST",
+            f"{self._instance_path(batch.instance_id)}/batch-operation/tasks",
+            f"{verb} {len(batch.task_ids)} task(s) of instance {batch.instance_id}",
+            body=json.dumps(batch.body, separators=(",", ":")).encode(),
+        )
+
+    def _flow_batch(self, batch: BatchCall) -> Flow[list[StepResult]]:
+        """One batch start/stop call: a result per task, read from ``success[]`` and
+        ``failure[]`` even inside a 200; a call that fails gives each of its tasks the error
+        (``unknown`` when the request may have reached the service). Never raises."""
+        at = datetime.now(timezone.utc)
+        started = time.perf_counter()
+        call = self._batch_request(batch)
+        try:
+            response, attempts = yield from self._engine.send(call)
+            body = decode(response, call, attempts)
+        except Exception as exc:
+            elapsed = (time.perf_counter() - started) * 1000
+            return batch_error_results(batch, exc, elapsed_ms=elapsed, at=at)
+        return read_batch_answer(
+            batch,
+            body,
+            status_code=response.status_code,
+            request_id=response.headers.get("x-request-id"),
+            attempts=attempts,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            at=at,
+        )
+
+    def _rewind_args(
+        self,
+        targets: Iterable[Target],
+        date_from: object,
+        *,
+        restart: Restart,
+        verify: bool,
+        stop_timeout: float,
+        start_timeout: float,
+        verify_timeout: float,
+        concurrency: int,
+        log: StepLog | None,
+        dry_run: bool,
+        deadline: float | None,
+    ) -> RewindArgs:
+        """``rewind``'s arguments checked (``ValidationError`` before anything is sent)."""
+        ms = DateFrom.check(date_from).ms
+        options = RewindOptions(
+            restart=restart,
+            verify=verify,
+            stop_timeout=stop_timeout,
+            start_timeout=start_timeout,
+            verify_timeout=verify_timeout,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            deadline=deadline,
+        )
+        if log is not None:  # rows say where their requests went
+            log = log.located(project_id=self.project_id, endpoint_label=self.endpoint_label)
+        return RewindArgs(resolve_targets(targets), ms, options, log)
 
     # -- reading answers --------------------------------------------------------------------
 

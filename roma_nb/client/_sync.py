@@ -7,15 +7,24 @@ faster and cheaper in CPU than ``httpx.AsyncClient`` with ``gather`` (``bench/``
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from types import TracebackType
 from typing import TypeVar
 
 import httpx
 
-from ..models import Instance, MonitorLog, ResetResult, Task, TaskMonitor
-from ._base import MONITORS_PAGE_LIMIT, TASKS_PAGE_LIMIT, BaseRomaClient, Operation
+from ..models import Instance, MonitorLog, ResetResult, RewindResult, StepResult, Task, TaskMonitor
+from ..procedure import Action, Restart, run_rewind
+from ..procedure import Progress as StepProgress
+from ._base import (
+    MONITORS_PAGE_LIMIT,
+    REWIND_DEFAULTS,
+    TASKS_PAGE_LIMIT,
+    BaseRomaClient,
+    Operation,
+    StepLog,
+)
 from ._batch import Progress, Recorder, Target
 from ._engine import StopSignal, drive
 
@@ -159,3 +168,81 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
             for future in as_completed(futures):
                 batch.deliver(*future.result())
         return batch.results
+
+    # -- starting, stopping, rewinding ------------------------------------------------------
+
+    def stop_tasks(self, instance_id: str, task_ids: Sequence[str]) -> list[StepResult]:
+        """Stop tasks with the batch call (``BatchStartOrStopTasks``), at most 10 per request,
+        the requests sent concurrently; one ``StepResult`` per task, in order.
+
+        ``success`` means the service accepted the stop: a task reports stopped a little later
+        (``rewind`` waits for that). A task in the answer's ``failure[]`` is ``failed`` even
+        inside a 200; a call that failed as a whole gives each of its tasks the error. Raises
+        only ``ValidationError``, for a bad id, before anything is sent.
+        """
+        return self._batch_action("stop", instance_id, task_ids)
+
+    def start_tasks(self, instance_id: str, task_ids: Sequence[str]) -> list[StepResult]:
+        """Start tasks with the batch call; as ``stop_tasks``."""
+        return self._batch_action("start", instance_id, task_ids)
+
+    def _batch_action(
+        self, action: Action, instance_id: str, task_ids: Sequence[str]
+    ) -> list[StepResult]:
+        calls = self._batch_calls(action, instance_id, task_ids)
+        if len(calls) <= 1:
+            return [r for c in calls for r in drive(self._flow_batch(c), self._send)]
+        with ThreadPoolExecutor(len(calls), thread_name_prefix="roma-batch") as pool:
+            answers = list(pool.map(lambda c: drive(self._flow_batch(c), self._send), calls))
+        return [r for answer in answers for r in answer]
+
+    def rewind(
+        self,
+        targets: Iterable[Target],
+        date_from: object = None,
+        *,
+        restart: Restart = "as_before",
+        verify: bool = True,
+        stop_timeout: float = REWIND_DEFAULTS.stop_timeout,
+        start_timeout: float = REWIND_DEFAULTS.start_timeout,
+        verify_timeout: float = REWIND_DEFAULTS.verify_timeout,
+        concurrency: int = REWIND_DEFAULTS.concurrency,
+        log: StepLog | None = None,
+        dry_run: bool = False,
+        progress: StepProgress | None = None,
+        deadline: float | None = None,
+        stop: StopSignal | None = None,
+    ) -> list[RewindResult]:
+        """Rewind combined tasks to ``date_from``: look → stop (if running) → wait until
+        stopped → reset → start (``restart``: ``"as_before"``, ``"always"``, ``"never"``) →
+        wait until running → verify from the monitor data since the restart.
+
+        One ``RewindResult`` per target, in order; never raises for one task's failure (only
+        ``ValidationError`` for bad arguments, before anything is sent). A task the rewind
+        stopped and could not start again is ``left-stopped``. Times are seconds;
+        ``deadline`` is an overall budget, ``stop`` a user's stop signal (what was not done
+        is ``skipped``; what was stopped is still started again). Each step is written to
+        ``log`` (pending, then completed); ``progress(row)`` gets each finished step row.
+        """
+        args = self._rewind_args(
+            targets,
+            date_from,
+            restart=restart,
+            verify=verify,
+            stop_timeout=stop_timeout,
+            start_timeout=start_timeout,
+            verify_timeout=verify_timeout,
+            concurrency=concurrency,
+            log=log,
+            dry_run=dry_run,
+            deadline=deadline,
+        )
+        return run_rewind(
+            self,
+            args.targets,
+            args.date_from,
+            args.options,
+            log=args.log,
+            progress=progress,
+            stop=stop,
+        )

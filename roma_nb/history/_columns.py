@@ -30,6 +30,10 @@ column              kind         dtype                    meaning
 ``dry_run``         ``flag``     ``boolean``
 ``project_id`` ..   ``text``     ``string``               ``project_id``, ``endpoint``, ``actor``
 ``completed_at``    ``time``     ``datetime64[us, UTC]``  when the outcome was recorded
+``step``            ``text``     ``string``               a rewind's step (look, stop, reset,
+                                                          start, verify); ``<NA>`` for a reset
+``rewind_id``       ``text``     ``string``               ties the step rows of one rewind
+``was_running``     ``flag``     ``boolean``              the state the rewind's look found
 ``plan_id``         ``text``     ``string``               the plan file applied (``roma_nb.plans``)
 ==================  ===========  =======================  ========================================
 """
@@ -106,6 +110,9 @@ SCHEMA: tuple[Column, ...] = (
     Column("endpoint", "text", "writers", "endpoint"),
     Column("actor", "text", "writers", "actor"),
     _attempt("completed_at", "time", "completed_at_us"),
+    _attempt("step", "text", in_results=True),
+    _attempt("rewind_id", "text"),
+    _attempt("was_running", "flag"),
     Column("plan_id", "text", "writers", "plan_id"),
 )
 """The history's columns in frame order. Stable: new columns are only ever appended."""

@@ -209,7 +209,7 @@ def _plain(kind: Kind) -> Callable[[Any], Any] | None:
             OUTCOME_CATEGORIES[code] if 0 <= code < len(OUTCOME_CATEGORIES) else None
         )
     if kind == "flag":
-        return bool
+        return lambda value: None if value is None else bool(value)
     return None
 
 

@@ -9,6 +9,11 @@ The protocol a batch follows, and why:
 3. ``append(result)`` records what never became a request (dry runs, skipped targets) or a result
    obtained without ``begin``.
 
+A rewind (``client.rewind``) writes its steps the same way (``begin_step``, ``complete_step``,
+``append_step``: the ``procedure.StepRecorder`` protocol), into the same table with ``step``,
+``rewind_id`` and ``was_running`` set; ``left_stopped()`` reads them back to list the tasks a
+rewind stopped and nothing has shown running since, also after a crash between the two.
+
 After a crash, ``mark_interrupted()`` turns pending rows whose writer process is gone (or that are
 older than a limit) into ``unknown`` with a message saying so: the reset may have happened, and
 resetting again to the same instant is safe. A row marked that way can still be completed if its
@@ -29,9 +34,9 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from ..models import ResetResult
+from ..models import ResetResult, RewindStep, left_stopped
 from ._context import RecordContext, default_history_path
 from ._exports import style_frame, write_csv, write_parquet
 from ._filters import Filter, FilterArgs
@@ -44,6 +49,7 @@ from ._rows import (
     pending_row,
     process_gone,
     result_values,
+    step_values,
     target_key,
 )
 from ._schema import HistoryError
@@ -58,6 +64,7 @@ from ._sql import (
     MIGRATIONS,
     PENDING,
     ROW_FOR_COMPLETE,
+    STEP_ROWS,
     TARGETS,
     WRITERS,
     Migration,
@@ -150,7 +157,7 @@ class ResultLog:
         assert last is not None
         return last
 
-    def complete(self, row_id: int, result: ResetResult) -> None:
+    def complete(self, row_id: int, result: ResetResult | RewindStep) -> None:
         """Fill the row ``begin`` returned with what became of the attempt.
 
         ``at`` stays the time ``begin`` recorded (the attempt's start, as written ahead). The
@@ -216,6 +223,31 @@ class ResultLog:
         rows = [finished_row(result, dry_run, ctx) for result in results]
         self._insert(rows)
         return len(rows)
+
+    # -- a rewind's steps (``procedure.StepRecorder``) -----------------------------------------
+
+    def begin_step(self, row: RewindStep) -> int:
+        """Record a rewind's step as ``pending`` before its request is sent; return the row id
+        (complete it with ``complete_step``). On disk when this returns, as ``begin``."""
+        new = pending_row(
+            row.instance_id, row.task_id, row.task_name, row.date_from, row.dry_run, self.context
+        )
+        new.values.update(step_values(row))
+        last = self._insert([new])
+        assert last is not None
+        return last
+
+    def complete_step(self, row_id: int, row: RewindStep) -> None:
+        """Fill the row ``begin_step`` returned with the step's outcome (rules of ``complete``)."""
+        self.complete(row_id, row)
+
+    def append_step(self, row: RewindStep) -> int:
+        """Record a finished step in one go (a look, a verification, a skipped or dry-run step)."""
+        new = finished_row(row, row.dry_run, self.context)
+        new.values.update(step_values(row))
+        last = self._insert([new])
+        assert last is not None
+        return last
 
     def mark_interrupted(self, *, older_than: timedelta | None = None) -> int:
         """Turn pending rows that will never be completed into ``unknown``; return how many.
@@ -303,6 +335,15 @@ class ResultLog:
         """
         return records_from_rows(*self._read(filters, latest=latest))
 
+    def left_stopped(self) -> pd.DataFrame:
+        """The tasks a rewind stopped and nothing has shown running since: one row per task
+        (its latest stop row, with ``task_id``, ``instance_id``, ``rewind_id``, ``at``...),
+        oldest first; empty when there are none (``models.left_stopped`` is the rule). A stop
+        still ``pending`` (the process was killed mid-rewind) counts: it may have happened.
+        """
+        rows = [_StepRow.of(*row) for row in self._store.read(STEP_ROWS)]
+        return self.to_frame(row_id=sorted(r.id for r in left_stopped(rows)))
+
     def to_frame(self, **filters: Unpack[FilterArgs]) -> pd.DataFrame:
         """One row per attempt, oldest first, with the columns and dtypes of ``COLUMNS``.
 
@@ -361,6 +402,25 @@ class ResultLog:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class _StepRow(NamedTuple):
+    """A step row as ``models.left_stopped`` reads it."""
+
+    id: int
+    step: str
+    outcome: str
+    instance_id: str
+    task_id: str
+    was_running: bool | None
+
+    @classmethod
+    def of(
+        cls, row_id: int, step: str, outcome: str, instance: str, task: str, running: int | None
+    ) -> _StepRow:
+        return cls(
+            row_id, step, outcome, instance, task, None if running is None else bool(running)
+        )
 
 
 class _RowIds:

@@ -19,7 +19,7 @@ from operator import attrgetter
 from typing import Any
 
 from ..errors import ValidationError
-from ..models import OUTCOMES, ResetResult
+from ..models import OUTCOMES, STEPS, ResetResult, RewindStep
 from ._columns import Kind
 from ._context import RecordContext
 from ._filters import to_epoch_us
@@ -34,6 +34,7 @@ __all__ = [
     "pending_row",
     "process_gone",
     "result_values",
+    "step_values",
     "target_key",
     "writer_token",
 ]
@@ -202,7 +203,21 @@ def writer_key(context: RecordContext) -> WriterKey:
     )
 
 
-def result_values(result: ResetResult) -> tuple[Any, ...]:
+def step_values(row: RewindStep) -> dict[str, Any]:
+    """The columns of a rewind's step row that a reset row leaves NULL, checked."""
+    if row.step not in STEPS:
+        raise ValidationError(f"step {row.step!r} is not one of {', '.join(STEPS)}.")
+    was_running = row.was_running
+    if was_running is not None and not isinstance(was_running, bool):
+        raise ValidationError("was_running must be True, False or None.")
+    return {
+        "step": row.step,
+        "rewind_id": text("rewind_id", row.rewind_id, optional=False),
+        "was_running": None if was_running is None else int(was_running),
+    }
+
+
+def result_values(result: ResetResult | RewindStep) -> tuple[Any, ...]:
     """The values ``complete`` fills from a result, checked, in ``RESULT_WRITES`` order."""
     fields = _result_fields(result)
     return tuple(map(_checked, fields, _RESULT_NAMES, _RESULT_KINDS, _RESULT_NULLABLE))
@@ -227,7 +242,9 @@ def pending_row(
     return NewRow(target_key(instance_id, task_id, task_name), writer_key(context), values)
 
 
-def finished_row(result: ResetResult, dry_run: bool | None, context: RecordContext) -> NewRow:
+def finished_row(
+    result: ResetResult | RewindStep, dry_run: bool | None, context: RecordContext
+) -> NewRow:
     """The row ``append`` writes. ``dry_run`` None means "the outcome says": ``dry-run``."""
     is_dry = result.outcome == "dry-run" if dry_run is None else dry_run
     if result.outcome == "dry-run" and is_dry is False:

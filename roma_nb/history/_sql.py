@@ -39,6 +39,7 @@ __all__ = [
     "RESULT_WRITES",
     "ROW_FOR_COMPLETE",
     "SET_VERSION",
+    "STEP_ROWS",
     "TARGETS",
     "TARGET_COLUMNS",
     "WRITERS",
@@ -128,20 +129,38 @@ def _v1_attempts(conn: sqlite3.Connection) -> None:
     )
 
 
-def _v2_plan_id(conn: sqlite3.Connection) -> None:
+def _v2_rewind_steps(conn: sqlite3.Connection) -> None:
+    """A rewind's step rows (``RewindStep``): ``step`` (NULL for a plain reset), the
+    ``rewind_id`` tying one rewind's rows together, and ``was_running`` (0/1, NULL unknown); an
+    index on the step rows, which ``left_stopped`` reads in order; the view shows them."""
+    conn.execute("ALTER TABLE attempts ADD COLUMN step TEXT")
+    conn.execute("ALTER TABLE attempts ADD COLUMN rewind_id TEXT")
+    conn.execute("ALTER TABLE attempts ADD COLUMN was_running INTEGER")
+    conn.execute("CREATE INDEX attempts_steps ON attempts (id) WHERE step IS NOT NULL")
+    _recreate_view(conn, "")
+
+
+def _v3_plan_id(conn: sqlite3.Connection) -> None:
     """``writers.plan_id``: the plan file a writer applied (``roma-nb apply``), so "which plan
     did this?" is one filter; and the ``history`` view shows it."""
     conn.execute("ALTER TABLE writers ADD COLUMN plan_id TEXT")
+    _recreate_view(conn, ", w.plan_id")
+
+
+def _recreate_view(conn: sqlite3.Connection, extra: str) -> None:
+    """The ``history`` view over v2's columns plus ``extra`` (each migration that adds a
+    column names it here, so a file at any version has a view matching its tables)."""
     conn.execute("DROP VIEW history")
     conn.execute(
-        """
+        f"""
         CREATE VIEW history AS
         SELECT a.id,
                strftime('%Y-%m-%dT%H:%M:%fZ', a.at_us / 1000000.0, 'unixepoch') AS at,
                t.instance_id, t.task_id, t.task_name, a.date_from_ms, a.outcome,
                a.status_code, a.message, a.error_code, a.error_msg, a.request_id,
                a.elapsed_ms, a.attempts, a.dry_run, w.project_id, w.endpoint, w.actor,
-               a.at_us, a.completed_at_us, a.interrupted, a.target_id, a.writer_id, w.plan_id
+               a.step, a.rewind_id, a.was_running,
+               a.at_us, a.completed_at_us, a.interrupted, a.target_id, a.writer_id{extra}
         FROM attempts AS a
         JOIN targets AS t ON t.id = a.target_id
         LEFT JOIN writers AS w ON w.id = a.writer_id
@@ -149,7 +168,7 @@ def _v2_plan_id(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_attempts, _v2_plan_id)
+MIGRATIONS: tuple[Migration, ...] = (_v1_attempts, _v2_rewind_steps, _v3_plan_id)
 
 # -- the file's marker (see _schema) -----------------------------------------------------------
 
@@ -203,6 +222,12 @@ COMPLETE = (
     f"{', '.join(f'{c.source} = ?' for c in RESULT_WRITES)}, "
     "completed_at_us = ?, interrupted = 0 WHERE id = ?"
 )
+STEP_ROWS = (
+    "SELECT a.id, a.step, a.outcome, t.instance_id, t.task_id, a.was_running "
+    "FROM attempts AS a JOIN targets AS t ON t.id = a.target_id "
+    "WHERE a.step IS NOT NULL ORDER BY a.id"
+)
+"""A rewind's step rows in the order they were first written (what ``left_stopped`` reads)."""
 PENDING = (
     "SELECT a.id, a.at_us, w.host, w.pid, w.token FROM attempts AS a "
     "LEFT JOIN writers AS w ON w.id = a.writer_id WHERE a.outcome = 'pending'"

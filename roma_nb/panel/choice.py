@@ -185,12 +185,28 @@ class DateChoice:
             return Resolution(
                 ok=False,
                 problem=problem,
-                message=str(exc),
+                message=str(exc)
+                if question is None or problem == "invalid"
+                else self._question_text(question),
                 candidates=candidates,
                 question=question,
             )
         view = format_instant(ms, self.zone)
         return Resolution(ok=True, ms=ms, view=view, candidates=candidates, question=question)
+
+    def _question_text(self, question: WallKind) -> str:
+        """The DST question in words (``dates`` speaks of ``nonexistent=...``, for code)."""
+        wall = self.wall.isoformat(sep=" ") if self.wall is not None else "That time"
+        if question == "gap":
+            return (
+                f"{wall} does not exist in {self.zone}: the clocks jumped forward over it. "
+                "Choose under the time which instant you mean: just before the jump or just "
+                "after it."
+            )
+        return (
+            f"{wall} occurs twice in {self.zone}: the clocks went back. Choose under the "
+            "time which of the two you mean: the first (earlier) or the second (later)."
+        )
 
     def displayed_wall(self) -> datetime | None:
         """The naive wall time a picker should show for this choice (None when there is none)."""

@@ -315,6 +315,7 @@ class PanelModel:
         assert chosen.instance_id is not None
         instance = self.catalog.instance(chosen.instance_id)
         warnings = resolution.warnings(now_ms=self.clock(), retention=chosen.retention)
+        warnings += _state_warnings(instance, entries)
         return ResetPlan(
             environment=self.environment,
             instance_id=chosen.instance_id,
@@ -521,6 +522,28 @@ class PanelModel:
         frame = self.log.to_frame(row_id=self._tracked.row_ids)
         newest_first: pd.DataFrame = frame.iloc[::-1].reset_index(drop=True)
         return newest_first
+
+
+def _state_warnings(instance: Instance | None, entries: Sequence[TaskEntry]) -> list[str]:
+    """Warnings about what is reset: a FROZEN or not RUNNING instance, tasks that are running.
+
+    Each is one line of the confirmation, and the panel asks a tick for each before Run.
+    """
+    warnings: list[str] = []
+    if instance is not None and instance.status and instance.status != "RUNNING":
+        warnings.append(
+            f"Instance {instance.name or instance.id} is {instance.status}, not RUNNING: its "
+            "tasks may not accept a reset, or not run after it."
+        )
+    running = [e for e in entries if e.task.status_text == "running"]
+    if running:
+        names = ", ".join(e.task_name or e.task_id for e in running[:5])
+        more = f" and {len(running) - 5} more" if len(running) > 5 else ""
+        warnings.append(
+            f"{len(running)} of the {len(entries)} tasks are running ({names}{more}): Huawei "
+            "advises stopping a task before resetting it."
+        )
+    return warnings
 
 
 def _check_retention(value: object) -> None:

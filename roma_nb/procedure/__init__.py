@@ -17,6 +17,7 @@ side does not import ``asyncio``.
 from typing import TYPE_CHECKING, Any
 
 from ._answers import NOT_FOUND_CODES, batch_error_results, error_fields, read_batch_answer
+from ._conclude import final_state
 from ._drive import (
     AsyncServices,
     Progress,
@@ -103,6 +104,7 @@ __all__ = [
     "drive_async",
     "error_fields",
     "explain_code",
+    "final_state",
     "judge",
     "plan_steps",
     "read_batch_answer",

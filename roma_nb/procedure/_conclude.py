@@ -11,7 +11,7 @@ from ..models import ResetResult, RewindOutcome, RewindResult, StepResult
 from ._job import Job
 from ._plan import Restart, describe_instant, describe_task
 
-__all__ = ["conclude"]
+__all__ = ["conclude", "final_state"]
 
 
 def conclude(
@@ -111,3 +111,28 @@ def _left_stopped(stop: StepResult | None, start: StepResult | None, done: str) 
     if start.outcome == "unknown":
         return f"MAY BE LEFT STOPPED ({done}): {start.message} Check it and start it by hand."
     return f"LEFT STOPPED ({done}): starting it again failed: {start.message} Start it by hand."
+
+
+def final_state(result: RewindResult) -> str:
+    """Where the task stands after its rewind, in a few words, for a verification table:
+    ``running, verified``, ``stopped, as before``, ``LEFT STOPPED``..."""
+    look, start, check = result.look, result.start, result.verification
+    if result.outcome == "dry-run":
+        return "unchanged (dry run)"
+    if result.outcome == "left-stopped":
+        return "LEFT STOPPED"
+    if look is None or look.outcome != "success":
+        return "not known (not looked at)"
+    if start is not None and start.outcome == "success":
+        if check is None:
+            return "running (not verified)"
+        return {
+            "success": "running, verified",
+            "failed": "running, but its execution failed",
+        }.get(check.outcome, "running, unverified")
+    if start is not None:
+        return f"stopped (start {start.outcome})"
+    before = "running" if result.was_running else "stopped"
+    if result.stop is not None and result.stop.outcome != "success":
+        return f"{before}, as before (stop {result.stop.outcome})"
+    return f"{before}, as before"

@@ -121,6 +121,10 @@ class Sandbox:
     def set_rate_limit(self, rps: float | None, burst: int | None = None) -> None:
         self.state.set_rate_limit(rps, burst)
 
+    def delete_task(self, instance_id: str, task_id: str) -> bool:
+        """Delete a task (as in the console): gone from lists, "does not exist" to calls."""
+        return self.state.delete_task(instance_id, task_id)
+
     def advance(self, ms: float) -> None:
         """Move the task lifecycle's clock ``ms`` forward: a start or stop accepted with a
         ``start_delay_ms`` / ``stop_delay_ms`` becomes visible once its delay has passed."""

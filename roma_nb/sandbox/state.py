@@ -71,7 +71,7 @@ class SandboxOptions:
     now_ms: int | None = None
     offset_mode: OffsetMode = "records"
     honour_task_mode: bool = True
-    refuse_running: bool = False
+    refuse_running: bool = True
     start_delay_ms: float = 0.0
     stop_delay_ms: float = 0.0
     log_retention_days: float = 2.0
@@ -240,6 +240,16 @@ class SandboxState:
         with self._lock:
             self.lifecycle.settle()
             return self._task_index.get((instance_id, task_id))
+
+    def delete_task(self, instance_id: str, task_id: str) -> bool:
+        """Remove a task, as someone deleting it in the console would: from then on it is
+        in no list and every call about it answers "does not exist". False if unknown."""
+        with self._lock:
+            task = self._task_index.pop((instance_id, task_id), None)
+            if task is None:
+                return False
+            self._tasks[instance_id] = [t for t in self._tasks[instance_id] if t is not task]
+            return True
 
     def combined_tasks(self, instance_id: str) -> list[TaskRow]:
         return [t for t in self.tasks(instance_id) if t.combined]

@@ -32,6 +32,7 @@ from ..panel.choice import (
 )
 from ._html import classed, esc, messages_html
 from ._sink import ErrorSink
+from .instant_choice import InstantChoice
 
 __all__ = ["DateFromPicker"]
 
@@ -56,7 +57,8 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
 
     CSS classes: ``roma-date-picker`` (box), ``roma-date-mode`` (ToggleButtons: "A time" /
     "Empty: let the service decide"), ``roma-date-input`` (NaiveDatetimePicker),
-    ``roma-date-zone`` (Combobox), ``roma-date-choice`` (RadioButtons for a DST gap or fold),
+    ``roma-date-zone`` (Combobox), ``roma-date-choice`` (``InstantChoice``: two buttons for a
+    DST gap or fold),
     ``roma-preset-hour-ago``, ``roma-preset-today``, ``roma-preset-last-log`` (Buttons),
     ``roma-date-retention`` (BoundedFloatText, days), ``roma-date-live`` (HTML: the instant),
     ``roma-date-messages`` (HTML: problems and warnings).
@@ -105,12 +107,7 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
             ),
             "roma-date-zone",
         )
-        self.choice_buttons = classed(
-            w.RadioButtons(
-                options=[], value=None, description="Which one?", layout=w.Layout(display="none")
-            ),
-            "roma-date-choice",
-        )
+        self.choice_buttons = InstantChoice(layout=w.Layout(display="none"))
         self.hour_ago_button = classed(
             w.Button(description="1 h ago", tooltip="One hour ago (exact)"), "roma-preset-hour-ago"
         )
@@ -299,7 +296,7 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
         self.live.value = self._live_html(resolution)
         lines: list[tuple[str, str]] = []
         if not resolution.ok:
-            lines.append(("error", self._problem_text(choice, resolution)))
+            lines.append(("error", resolution.message or "date_from names no instant."))
         elif choice.kind != "empty":
             warnings = resolution.warnings(now_ms=self.clock(), retention=self.retention)
             lines.extend(("warning", text) for text in warnings)
@@ -322,15 +319,15 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
         if resolution.question == "fold":
             values = _FOLD_VALUES
             labels = (
-                f"the earlier: {first.local_iso} = {first.utc_iso}",
-                f"the later: {second.local_iso} = {second.utc_iso}",
+                f"The first time (earlier): {first.local_iso} = {first.utc_iso}",
+                f"The second time (later): {second.local_iso} = {second.utc_iso}",
             )
             current: str | None = choice.ambiguous if choice.ambiguous != "raise" else None
         else:
             values = _GAP_VALUES
             labels = (
-                f"just before the jump: {first.local_iso} = {first.utc_iso}",
-                f"just after the jump: {second.local_iso} = {second.utc_iso}",
+                f"Just before the jump: {first.local_iso} = {first.utc_iso}",
+                f"Just after the jump: {second.local_iso} = {second.utc_iso}",
             )
             current = choice.nonexistent if choice.nonexistent != "raise" else None
 
@@ -357,18 +354,3 @@ class DateFromPicker(w.VBox):  # type: ignore[misc]
             f"<b>date_from = <code>{view.ms}</code></b> · UTC <code>{esc(view.utc_iso)}</code>"
             f" · {esc(view.zone)} <code>{esc(view.local_iso)}</code>"
         )
-
-    @staticmethod
-    def _problem_text(choice: DateChoice, resolution: Resolution) -> str:
-        wall = choice.wall.isoformat(sep=" ") if choice.wall is not None else ""
-        if resolution.problem == "gap":
-            return (
-                f"{wall} does not exist in {choice.zone}: the clocks jumped forward over it. "
-                "Choose above: the last instant before the jump or the first one after it."
-            )
-        if resolution.problem == "fold":
-            return (
-                f"{wall} happened twice in {choice.zone}: the clocks went back. Choose above "
-                "which of the two instants you mean."
-            )
-        return resolution.message or "date_from names no instant."

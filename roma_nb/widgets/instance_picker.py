@@ -101,6 +101,19 @@ class InstancePicker(w.VBox):  # type: ignore[misc]
         finally:
             self._quiet = False
         remember_instance(self.environment, change["new"])
+        instance = self.instance
+        if instance is not None and instance.status and instance.status != "RUNNING":
+            self.message.value = messages_html(
+                [
+                    (
+                        "warning",
+                        f"This instance is {instance.status}, not RUNNING: its tasks may not "
+                        "accept a reset, or not run after it.",
+                    )
+                ]
+            )
+        elif instance is not None:
+            self.message.value = ""
 
     def refresh(self, *, initial: bool = False) -> None:
         """List the instances again, keeping the current (or remembered) choice if it exists."""

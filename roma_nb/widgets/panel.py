@@ -126,6 +126,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 self.hint,
                 self.preview_html,
                 self.confirmation_html,
+                self.warning_ticks,
                 self.confirm_box,
                 w.HBox([self.run_button, self.stop_button, self.progress_bar]),
                 self.status,
@@ -149,6 +150,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         )
         self.preview_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-preview-table")
         self.confirmation_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-confirmation")
+        self.warning_ticks = classed(w.VBox([]), "roma-warning-ticks")
         self.confirm_box = _checkbox(
             "I have read this and want to run it", "roma-confirm-check", display="none"
         )
@@ -300,22 +302,43 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             f'<div style="background:{tone};padding:6px;border-radius:4px">'
             f"<b>{esc(plan.confirmation_headline())}</b>{pre_html(text)}</div>"
         )
+        self.warning_ticks.children = [self._warning_tick(text) for text in plan.warnings]
         self.confirm_box.value = False
         self.confirm_box.layout.display = None
         self._confirmation_shown = True
         self._update()
+
+    def _warning_tick(self, text: str) -> Any:
+        """One checkbox per warning: each must be read and ticked on its own before Run."""
+        box = w.Checkbox(
+            value=False,
+            description=f"⚠ I have read this warning: {text}",
+            indent=False,
+            layout=w.Layout(width="100%", height="auto"),
+            style={"description_width": "initial"},
+        )
+        box.add_class("roma-warning-tick")
+        box.observe(self.sink.guard("Ticking a warning")(lambda _c: self._update()), "value")
+        return box
+
+    @property
+    def warnings_ticked(self) -> bool:
+        """True when every warning of the shown confirmation has its tick."""
+        return all(box.value for box in self.warning_ticks.children)
 
     def _hide_confirmation(self) -> None:
         self._confirmation_shown = False
         self.confirmation_html.value = ""
         self.confirm_box.value = False
         self.confirm_box.layout.display = "none"
+        self.warning_ticks.children = []
 
     def _confirmed_claim(self) -> ResetPlan:
         """Run's claim: the confirmation must be shown and ticked, then the model checks."""
-        if not (self._confirmation_shown and self.confirm_box.value):
+        if not (self._confirmation_shown and self.confirm_box.value and self.warnings_ticked):
             raise ConfirmationRequired(
-                "Nothing was sent: press Confirm, read the confirmation and tick its box."
+                "Nothing was sent: press Confirm, read the confirmation, tick each warning and "
+                "the confirmation box."
             )
         return self.model.claim(confirm=True)
 
@@ -430,7 +453,10 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             self.confirm_button.disabled = busy or not state.current
             self.confirm_box.disabled = busy
             self.run_button.disabled = busy or not (
-                state.current and self._confirmation_shown and self.confirm_box.value
+                state.current
+                and self._confirmation_shown
+                and self.confirm_box.value
+                and self.warnings_ticked
             )
             self.stop_button.disabled = not busy
             self.dry_run_box.disabled = busy
@@ -447,6 +473,9 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             return "Next: Preview the planned calls."
         if not self._confirmation_shown:
             return "Next: Confirm, and read what will be sent."
+        unticked = sum(1 for box in self.warning_ticks.children if not box.value)
+        if unticked:
+            return f"Next: read and tick each warning ({unticked} left), then the confirmation box."
         if not self.confirm_box.value:
             return "Next: tick the confirmation box, then Run."
         return "Ready: Run sends exactly the confirmed plan."

@@ -8,16 +8,34 @@ to the kernel and back, and reading the page too early reads the previous state.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 
-__all__ = ["FIRST_RENDER_MS", "STEP_MS", "PanelPage"]
+__all__ = ["FIRST_RENDER_MS", "RUNBOOK", "STEP_MS", "PanelPage", "sandbox_endpoint", "sent"]
+
+RUNBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "reset_combined_task.ipynb"
 
 FIRST_RENDER_MS = 60_000  # a kernel start and a notebook run on a loaded 2-core machine
 STEP_MS = 30_000
 
 _ID_IN_LABEL = re.compile(r"\(([^()]+)\)\s*$")
+_ENDPOINT = re.compile(r"http://127\.0\.0\.1:\d+")
+
+
+def sandbox_endpoint(page: Any) -> str:
+    """The embedded sandbox's URL, as step 1 of the runbook shows it."""
+    found = _ENDPOINT.search(page.locator("body").inner_text())
+    assert found is not None, "step 1 of the runbook shows the endpoint"
+    return found.group(0)
+
+
+def sent(sandbox: str) -> list[tuple[str, str, int | None]]:
+    """What the kernel's sandbox recorded, from its control plane."""
+    records = httpx.get(f"{sandbox}/_sandbox/resets", timeout=10).json()
+    return sorted((r["instance_id"], r["task_id"], r["date_from"]) for r in records)
 
 
 class PanelPage:
@@ -88,8 +106,24 @@ class PanelPage:
         expect(box).to_be_visible(timeout=STEP_MS)
         return confirmation
 
+    def preview_and_confirm(self, rows: int) -> Any:
+        self.preview(rows)
+        return self.confirm()
+
+    def tick_warnings(self) -> int:
+        """Click each warning's own tick (Run stays disabled until all are ticked); how many."""
+        ticks = self.page.locator(".roma-warning-tick input[type=checkbox]")
+        run = self.page.locator(".roma-run")
+        count: int = ticks.count()
+        for index in range(count):
+            expect(run).to_be_disabled(timeout=STEP_MS)
+            ticks.nth(index).click()
+            expect(ticks.nth(index)).to_be_checked(timeout=STEP_MS)
+        return count
+
     def run(self, rows: int) -> Any:
         self.page.locator(".roma-confirm-check input[type=checkbox]").check()
+        self.tick_warnings()
         run = self.page.locator(".roma-run")
         expect(run).to_be_enabled(timeout=STEP_MS)
         run.click()

@@ -1,0 +1,146 @@
+"""``roma-nb rewind``: stop, reset, start and verify combined tasks, as an operator would.
+
+The same plan-first flow, exit codes and formats as ``roma-nb reset`` (``_sending``): the plan
+lists every task with its state and the steps that will run for it, and says in one line what
+the whole rewind does ("stop 3 running tasks, reset 5, start them again, verify"); nothing is
+sent without ``--yes``. Each step goes to the history (pending, then completed), so a task the
+rewind stopped and did not start again is listed by ``roma-nb history --left-stopped`` even
+after a crash. The result is one row per task: each step's outcome and the rewind's
+(``success``, ``failed``, ``unknown``, ``left-stopped``, ``unverified``, ``dry-run``,
+``skipped``); exit 0 only when every task is ``success`` (or ``dry-run``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ._common import Column, HelpFormatter
+from ._plan import RewindSteps
+from ._sending import TASK_COLUMNS, Command, add_sending_arguments, run_command
+
+if TYPE_CHECKING:
+    from ..client import RomaClient
+    from ..history import ResultLog
+    from ..models import Restart, RewindResult, RewindStep, Task
+
+__all__ = ["RESULT_COLUMNS", "register", "run"]
+
+
+def _step(name: str) -> Column:
+    return Column(name, lambda r: r.to_dict()[name])
+
+
+RESULT_COLUMNS = (
+    *TASK_COLUMNS,
+    Column("was_running", lambda r: r.was_running),
+    *(_step(name) for name in ("stop", "reset", "start", "verify")),
+    Column("outcome", lambda r: r.outcome),
+    Column("message", lambda r: r.message),
+    Column("rewind_id", lambda r: r.rewind_id),
+)
+
+_RESTARTS: dict[str, Restart] = {"as-before": "as_before", "always": "always", "never": "never"}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "rewind",
+        formatter_class=HelpFormatter,
+        help="stop, reset, start and verify combined tasks (plan first; sends only with --yes)",
+        description=(
+            "Rewind combined tasks of INSTANCE to --date-from the way an operator does: stop "
+            "each running task and wait until it reports stopped, reset its progress, start it "
+            "again (--restart), and verify from its monitor data that an execution since the "
+            "restart is reading. A task whose stop fails is not reset; a task whose reset fails "
+            "is started again; a task that cannot be started again is reported LEFT STOPPED. "
+            "The plan is printed first; nothing is sent without --yes. Every step is recorded "
+            "in the history (see `roma-nb history --left-stopped`)."
+        ),
+        epilog=(
+            "exit codes:\n"
+            "  0  every task was rewound (or dry-run)\n"
+            "  1  any task failed, is unknown, unverified, left stopped or was skipped\n"
+            "  2  bad arguments, configuration or history file: nothing sent\n"
+            "  3  plan shown without --yes (or without --force when a warning needs it): "
+            "nothing sent\n\n"
+            "examples:\n"
+            "  roma-nb rewind roma-prod-cn-north-4 TASK_A TASK_B --date-from 2024-05-01T02:00 "
+            "--tz Asia/Shanghai\n"
+            "  roma-nb rewind INSTANCE_ID TASK_A --date-from 1714528800000 --yes\n"
+            "  roma-nb rewind INSTANCE_ID TASK_A --date-from 2024-05-01T02:00Z --restart never "
+            "--yes"
+        ),
+    )
+    add_sending_arguments(parser, "the rewind")
+    parser.add_argument(
+        "--restart",
+        choices=tuple(_RESTARTS),
+        default="as-before",
+        help=(
+            "start the tasks again after the reset: as-before (only those that were running, "
+            "default), always, or never (they are left stopped, and listed as such)"
+        ),
+    )
+    parser.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="do not watch the monitor data after the restart",
+    )
+    parser.add_argument(
+        "--stop-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for a task to report stopped (default 60)",
+    )
+    parser.add_argument(
+        "--verify-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long to watch for an execution that reads after the restart (default 120)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _steps(args: argparse.Namespace) -> RewindSteps:
+    return RewindSteps(restart=_RESTARTS[args.restart], verify=args.verify)
+
+
+def _send(
+    client: RomaClient,
+    tasks: list[Task],
+    ms: int | None,
+    log: ResultLog,
+    args: argparse.Namespace,
+    stop: threading.Event,
+) -> list[RewindResult]:
+    def progress(row: RewindStep) -> None:
+        what = f": {row.message}" if row.message and row.outcome != "success" else ""
+        print(f"  {row.step:<6} {row.task_id}: {row.outcome}{what}", file=sys.stderr)
+
+    steps = _steps(args)
+    return client.rewind(
+        tasks,
+        ms,
+        restart=steps.restart,
+        verify=steps.verify,
+        stop_timeout=args.stop_timeout,
+        verify_timeout=args.verify_timeout,
+        concurrency=args.concurrency,
+        log=log,
+        dry_run=args.dry_run,
+        progress=progress,
+        stop=stop,
+    )
+
+
+COMMAND = Command("rewind", "the rewind", _send, RESULT_COLUMNS, steps=_steps)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_command(COMMAND, args)

@@ -1,0 +1,48 @@
+"""The overlap check of ``browser-testing.md``: no two visible controls drawn on top of each other.
+
+A control can work from code and still be unusable: an option spilled under a button, so the
+mouse lands on the button (issue 14, defect 1). This reads the bounding boxes of the visible
+``label, button, input, select, textarea`` elements under a root and reports every pair that
+intersects — except when one contains the other, or a ``<label for>`` with its own input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["overlapping_controls"]
+
+_SCRIPT = """
+(root) => {
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    const s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none';
+  };
+  const els = [...root.querySelectorAll('label, button, input, select, textarea')].filter(visible);
+  const name = (el) => {
+    const text = (el.innerText || el.value || el.getAttribute('placeholder') || '').trim();
+    return `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} "${text.slice(0, 40)}"`;
+  };
+  const found = [];
+  for (let i = 0; i < els.length; i++) {
+    for (let j = i + 1; j < els.length; j++) {
+      const a = els[i], b = els[j];
+      if (a.contains(b) || b.contains(a)) continue;
+      if (a.tagName === 'LABEL' && a.htmlFor && a.htmlFor === b.id) continue;
+      if (b.tagName === 'LABEL' && b.htmlFor && b.htmlFor === a.id) continue;
+      const p = a.getBoundingClientRect(), q = b.getBoundingClientRect();
+      const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+      const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+      if (w > 1 && h > 1) found.push(`${name(a)} overlaps ${name(b)}`);
+    }
+  }
+  return found;
+}
+"""
+
+
+def overlapping_controls(page: Any, root: str = ".roma-reset-panel") -> list[str]:
+    """Each pair of visible controls under ``root`` that intersect (more than 1 px each way)."""
+    found: list[str] = page.locator(root).first.evaluate(_SCRIPT)
+    return found

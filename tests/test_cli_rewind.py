@@ -1,0 +1,169 @@
+"""``roma-nb rewind`` and ``roma-nb history --left-stopped`` run as a shell user runs them: the
+plan first (exit 3, nothing sent), then the rewind with ``--yes`` (exit 0 / 1), the bad input
+refused (exit 2, nothing sent), and the sandbox's records prove what reached the server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_shell import PYTHON_ISMS, roma_nb, shell_env
+
+from roma_nb.cli.reset import EXIT_NOT_CONFIRMED
+from roma_nb.sandbox import Sandbox
+from roma_nb.sandbox.data import TaskRow
+
+PAST = "2024-05-01T02:00Z"
+
+
+@pytest.fixture
+def sandbox(roma_sandbox_factory: Callable[..., Sandbox]) -> Sandbox:
+    return roma_sandbox_factory(tasks_per_instance=40, stop_delay_ms=50, start_delay_ms=50)
+
+
+@pytest.fixture
+def env(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
+    return shell_env(tmp_path, {**sandbox.env, "ROMA_NB_HISTORY": str(tmp_path / "h.sqlite")})
+
+
+def _instance(sandbox: Sandbox) -> str:
+    return sandbox.state.instances[0].id
+
+
+def _tasks(sandbox: Sandbox, *, running: bool, count: int) -> list[TaskRow]:
+    tasks = [
+        t
+        for t in sandbox.state.combined_tasks(_instance(sandbox))
+        if t.status == int(running) and t.execute_status != "ERROR"
+    ]
+    return tasks[:count]
+
+
+def _posts(sandbox: Sandbox) -> list[Any]:
+    return [c for c in sandbox.calls if c.method != "GET"]
+
+
+def _recent(sandbox: Sandbox) -> str:
+    """A date_from an hour before the sandbox's clock, inside the change-log retention."""
+    return str(sandbox.state.now() - 3_600_000)
+
+
+def test_the_plan_names_each_task_its_state_and_steps_and_sends_nothing(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    [running] = _tasks(sandbox, running=True, count=1)
+    [stopped] = _tasks(sandbox, running=False, count=1)
+    done = roma_nb(
+        "rewind", _instance(sandbox), running.task_id, stopped.task_id, "--date-from", PAST,
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == EXIT_NOT_CONFIRMED, done.stderr
+    assert f"REWIND in {sandbox.url.removeprefix('http://')} / project" in done.stderr
+    assert (
+        f"({running.task_id}) [running → stop, reset to 2024-05-01T02:00:00Z, start again, verify]"
+        in done.stderr
+    )
+    assert f"({stopped.task_id}) [stopped → reset to 2024-05-01T02:00:00Z, leave stopped" in (
+        done.stderr
+    )
+    assert "steps: stop 1 running task, reset 2, start it again, verify" in done.stderr
+    assert "Add --yes to send the rewind" in done.stderr
+    assert not any(word in done.stderr for word in PYTHON_ISMS)
+    assert _posts(sandbox) == []
+
+    as_json = roma_nb(
+        "rewind", _instance(sandbox), running.task_id, "--date-from", PAST,
+        "--restart", "never", "--no-verify", "--format", "json",
+        env=env,
+    )  # fmt: skip
+    assert as_json.returncode == EXIT_NOT_CONFIRMED
+    plan = json.loads(as_json.stdout)
+    assert (plan["sent"], plan["restart"], plan["verify"]) == (False, "never", False)
+    assert plan["steps"] == "stop 1 running task, reset 1, leave it stopped (restart='never')"
+    assert plan["tasks"][0]["steps"].startswith("running → stop, reset to")
+    assert _posts(sandbox) == []
+
+
+def test_yes_rewinds_and_verifies(sandbox: Sandbox, env: dict[str, str]) -> None:
+    tasks = [*_tasks(sandbox, running=True, count=2), *_tasks(sandbox, running=False, count=1)]
+    done = roma_nb(
+        "rewind", _instance(sandbox), *(t.task_id for t in tasks),
+        "--date-from", _recent(sandbox), "--yes", "--format", "json",
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [(r["task_id"], r["outcome"]) for r in rows] == [(t.task_id, "success") for t in tasks]
+    assert [(r["stop"], r["reset"], r["start"], r["verify"]) for r in rows] == [
+        ("success", "success", "success", "success"),
+        ("success", "success", "success", "success"),
+        (None, "success", None, None),
+    ]
+    assert len({r["rewind_id"] for r in rows}) == 1
+    assert "3 success. History:" in done.stderr
+    assert sorted(r.task_id for r in sandbox.resets) == sorted(t.task_id for t in tasks)
+
+    listed = roma_nb("history", "--left-stopped", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "no task is left stopped" in listed.stderr
+
+
+def test_a_failed_start_exits_1_and_history_lists_it_left_stopped(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    bad, good = _tasks(sandbox, running=True, count=2)
+    sandbox.inject("start_fails", match=bad.task_id)
+    done = roma_nb(
+        "rewind", _instance(sandbox), bad.task_id, good.task_id,
+        "--date-from", _recent(sandbox), "--yes", "--no-verify", "--format", "json",
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    rows = {r["task_id"]: r for r in json.loads(done.stdout)}
+    assert rows[bad.task_id]["outcome"] == "left-stopped"
+    assert "LEFT STOPPED" in rows[bad.task_id]["message"]
+    assert rows[good.task_id]["outcome"] == "success"
+    assert "start  " + bad.task_id + ": failed" in done.stderr  # progress per step
+
+    listed = roma_nb("history", "--left-stopped", "--format", "json", env=env)
+    assert listed.returncode == 1, listed.stderr
+    assert [(r["task_id"], r["step"]) for r in json.loads(listed.stdout)] == [(bad.task_id, "stop")]
+    assert "1 task(s) LEFT STOPPED" in listed.stderr
+    table = roma_nb("history", "--left-stopped", env=env)
+    assert table.returncode == 1 and bad.task_id in table.stdout
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--restart", "sometimes"],
+        ["--stop-timeout", "0"],
+        ["--date-from-typo"],
+    ],
+)
+def test_bad_input_exits_2_and_sends_nothing(
+    sandbox: Sandbox, env: dict[str, str], extra: list[str]
+) -> None:
+    [task] = _tasks(sandbox, running=True, count=1)
+    done = roma_nb(
+        "rewind", _instance(sandbox), task.task_id, "--date-from", PAST, "--yes", *extra,
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert not any(word in done.stderr for word in PYTHON_ISMS)
+    assert _posts(sandbox) == []
+
+
+def test_a_task_that_is_not_combined_is_refused_before_anything_is_sent(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    normal = next(t for t in sandbox.state.tasks(_instance(sandbox)) if not t.combined)
+    done = roma_nb(
+        "rewind", _instance(sandbox), normal.task_id, "--date-from", PAST, "--yes", env=env
+    )
+    assert done.returncode == 2
+    assert "not combined (CDC) tasks" in done.stderr
+    assert _posts(sandbox) == []
