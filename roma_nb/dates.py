@@ -677,7 +677,7 @@ def _timestamp(
     shown = shown or f"Timestamp {str(value)!r}"
     try:
         aware = value.tz is not None
-        moment = (value.tz_convert("UTC") if aware else value).to_pydatetime(warn=False)
+        moment = (value.tz_convert(timezone.utc) if aware else value).to_pydatetime(warn=False)
     except (ValueError, OverflowError):  # pandas holds years a datetime cannot
         raise ValidationError(
             f"{shown} is outside the range a datetime can hold (years 1 to 9999)."

@@ -7,11 +7,15 @@ The tree::
     ├── ConfigurationError         (also ValueError) endpoint / project / credentials missing
     ├── OutcomeUnknown             the request may have reached the service (timeout after send)
     ├── TransportError             nothing reached the service (connection refused, DNS, TLS)
+    ├── RecordingFailed            a batch stopped because its history could not be written
     └── ApiError                   the service or something in front of it answered with an error
         ├── AuthError              401 / 403: token, signature or permission
         ├── NotFoundError          404
         ├── ThrottledError         429 (APIGW.0308): slow down, honour ``retry_after``
-        └── ServerError            5xx
+        ├── ServerError            5xx
+        └── MalformedAnswer        (also OutcomeUnknown) an answer the client cannot use: a 2xx
+                                   that is not JSON or not the documented shape, one beyond the
+                                   size cap, a list beyond the record cap
 
 Responses come in several shapes (``roma-api.md`` §3): the FDI body ``{"error_code",
 "error_msg"}``, the same wrapped as ``{"code", "reason": {...}}``, gateway bodies with
@@ -32,14 +36,17 @@ __all__ = [
     "ApiError",
     "AuthError",
     "ConfigurationError",
+    "MalformedAnswer",
     "NotFoundError",
     "OutcomeUnknown",
+    "RecordingFailed",
     "RomaError",
     "ServerError",
     "ThrottledError",
     "TransportError",
     "ValidationError",
     "api_error_from_response",
+    "clip",
     "parse_retry_after",
 ]
 
@@ -78,6 +85,20 @@ class TransportError(RomaError):
 
     Safe to retry: the service cannot have acted on it.
     """
+
+
+class RecordingFailed(RomaError):
+    """A batch stopped sending because its history could not be written (a full disk, ...).
+
+    ``results`` holds every target's result as known (the rest ``skipped``); ``pending`` counts
+    resets that were sent and whose row could not be completed: the history shows them as
+    ``pending`` ("may have happened"), which is the truth until their outcome is written.
+    """
+
+    def __init__(self, message: str, *, results: list[Any], pending: int) -> None:
+        super().__init__(message)
+        self.results = results
+        self.pending = pending
 
 
 class OutcomeUnknown(RomaError):
@@ -131,6 +152,24 @@ class ThrottledError(ApiError):
 
 class ServerError(ApiError):
     """5xx: the service or the gateway in front of it failed."""
+
+
+class MalformedAnswer(ApiError, OutcomeUnknown):
+    """An answer the client cannot use: not JSON, too large, or not the documented shape.
+
+    Also an ``OutcomeUnknown``: the service may well have acted on the request (a reset answered
+    ``200`` with an HTML page was most likely accepted by something), so a batch records it as
+    ``unknown`` — "Retry unknown" offers it again, and a reset to the same instant is idempotent.
+    """
+
+
+def clip(text: str, limit: int = 512) -> str:
+    """``text`` cut to ``limit`` characters, ending in "…" when cut.
+
+    A server's words (an error message, a success answer's ``message``) are shown and stored;
+    one megabyte of them helps no one and would fill the history.
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -283,8 +322,8 @@ def api_error_from_response(
     request_id = headers.get("x-request-id") or body_request_id
     if error_msg is None and parsed is None and body.strip():
         error_msg = _snippet_of_text(body)
-    if error_msg and len(error_msg) > 512:
-        error_msg = error_msg[:511] + "…"
+    if error_msg:
+        error_msg = clip(error_msg)
     retry_after = parse_retry_after(headers.get("retry-after"))
 
     what = _HINTS.get(error_code or "") or _STATUS_WORDS.get(status_code)

@@ -225,6 +225,8 @@ def test_aksk_signatures_are_verified(roma_sandbox: Sandbox) -> None:
             json={"date_from": 1630052714000},
         )
         assert reset.status_code == 200
+    # Signed over the bytes that went out, whatever JSON style this httpx version writes.
+    assert roma_sandbox.calls[-1].body == reset.request.content
 
     wrong = AkSkAuth(roma_sandbox.ak, "x" * 40, project_id=roma_sandbox.project_id)
     with httpx.Client(auth=wrong) as client:

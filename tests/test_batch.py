@@ -241,7 +241,7 @@ def test_async_batch_over_an_in_process_transport_records_every_attempt() -> Non
     from roma_nb.history import ResultLog
     from roma_nb.sandbox import SandboxState, create_app
 
-    state = SandboxState(tasks_per_instance=20)
+    state = SandboxState(tasks_per_instance=20, refuse_running=False)  # raw resets of any task
     instance = state.instances[0].id
     batch = [(instance, t.task_id) for t in state.combined_tasks(instance)]
     assert len(batch) >= 4

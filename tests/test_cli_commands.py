@@ -245,7 +245,7 @@ def test_reset_dry_run_records_without_sending(
 def test_reset_without_date_from_sends_an_empty_body(
     roma_sandbox: Sandbox, sandbox_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    task = combined(roma_sandbox)[0]
+    task = combined(roma_sandbox, running=False)[0]  # a running task would be refused
     code, _, err = run(
         capsys, "reset", instance(roma_sandbox).id, task.task_id, "--no-date-from", "--yes"
     )
@@ -377,3 +377,70 @@ def test_help_names_configuration_and_examples(
     if command == "reset":
         for flag in ("--date-from", "--tz", "--dry-run", "--yes", "exit codes"):
             assert flag in out
+
+
+def test_reset_stops_at_its_deadline_and_says_so(
+    roma_sandbox: Sandbox, sandbox_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 17, item 4: under throttling, ``--deadline`` ends the batch; the rest is skipped."""
+    inst = instance(roma_sandbox)
+    ids = [t.task_id for t in combined(roma_sandbox, running=False)[:12]]
+    roma_sandbox.set_rate_limit(1, burst=1)
+    code, out, err = run(
+        capsys,
+        *("reset", inst.id, *ids, "--date-from", "1704164640000", "--yes"),
+        *("--concurrency", "2", "--deadline", "2", "--format", "json"),
+    )
+    results = json.loads(out)
+    assert code == 1, err
+    skipped = [r for r in results if r["outcome"] == "skipped"]
+    assert skipped and len(results) == len(ids)
+    assert f"The deadline of 2 s passed: {len(skipped)} reset(s) were not sent" in err
+    with ResultLog(sandbox_env) as log:
+        assert len(log.records()) == len(ids)
+
+
+def test_the_time_left_is_read_from_the_pace_so_far() -> None:
+    from roma_nb.cli.reset import _time_left
+
+    assert _time_left(10.0, 2, 12) == 50.0
+    assert _time_left(0.0, 0, 12) == 0.0
+
+
+def test_a_full_disk_mid_batch_prints_what_is_known_and_exits_1(
+    roma_sandbox: Sandbox,
+    sandbox_env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17, item 9: the second completion finds the disk full; the batch stops there."""
+    from roma_nb.history import HistoryError
+
+    inst = instance(roma_sandbox)
+    ids = [t.task_id for t in combined(roma_sandbox, running=False)[:6]]
+    real_complete = ResultLog.complete
+    completed: list[int] = []
+
+    def complete(self: ResultLog, row_id: int, result: Any) -> None:
+        if completed:
+            raise HistoryError(f"history file {str(sandbox_env)!r}: database or disk is full")
+        completed.append(row_id)
+        real_complete(self, row_id, result)
+
+    monkeypatch.setattr(ResultLog, "complete", complete)
+    code, out, err = run(
+        capsys,
+        *("reset", inst.id, *ids, "--date-from", "1704164640000", "--yes"),
+        *("--concurrency", "1", "--format", "json"),
+    )
+    assert code == 1, err
+    results = json.loads(out)
+    assert [r["task_id"] for r in results] == ids  # every task, with what is known of it
+    sent = [r for r in results if r["outcome"] == "success"]
+    assert len(sent) == len(roma_sandbox.resets) == 2
+    assert all(r["outcome"] == "skipped" for r in results[2:])
+    assert "database or disk is full" in err
+    assert "1 reset(s) were already sent and are recorded as pending" in err
+    with ResultLog(sandbox_env) as log:
+        outcomes = sorted(r["outcome"] for r in log.records())
+    assert outcomes == ["pending", "skipped", "skipped", "skipped", "skipped", "success"]

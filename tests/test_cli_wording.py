@@ -70,7 +70,7 @@ TABLES: dict[str, Words] = {
     "history": history_cli._WORDS,
 }
 # The client's refusal of an untrusted certificate: test_cli_messages.py meets it over TLS.
-CLIENT_ONLY = {"pass verify='/path/to/ca.pem' or set"}
+CLIENT_ONLY = {"pass verify='/path/to/ca.pem', or set ROMA_NB_CA_BUNDLE and use roma_nb.connect()"}
 
 
 @pytest.mark.parametrize("table", sorted(TABLES))

@@ -43,6 +43,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "task_id": "str",
         "since_hours": "int",
         "tz": "str",
+        "dry_run": "bool",
     },
 }
 # A value of each type, to run every notebook's parameters through papermill's injection.

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from roma_nb.client._paging import Page, Pager, read_page
+from roma_nb.errors import MalformedAnswer
 
 Server = Callable[[int, int], Page]
 
@@ -102,8 +103,14 @@ def test_missing_total_stops_on_a_short_page() -> None:
     )
 )
 def test_read_page_never_fails_on_any_json(body: object) -> None:
-    page = read_page(body, "entities")
-    assert all(isinstance(item, dict) for item in page.items)
+    """Any JSON is a page of objects with ids, or a ``MalformedAnswer`` (issue 17) — nothing
+    else, and never a page that quietly dropped what it could not read."""
+    try:
+        page = read_page(body, "entities")
+    except MalformedAnswer:
+        return
+    assert isinstance(body, dict) and len(page.items) == len(body.get("entities") or [])
+    assert all(isinstance(item, dict) and item.get("id") not in (None, "") for item in page.items)
     assert page.total is None or isinstance(page.total, int)
 
 

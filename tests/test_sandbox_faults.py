@@ -26,8 +26,13 @@ def _reset_path(sandbox: Sandbox, index: int = 0) -> tuple[str, str]:
     return task_id, f"/fdi/instances/{instance_id}/multi-tasks/{task_id}/reset"
 
 
+# The exact bytes sent: httpx's own JSON style changed between versions (0.28 dropped the spaces).
+RESET_BODY = b'{"date_from":1630052714000}'
+JSON = {"Content-Type": "application/json"}
+
+
 def _reset(api: httpx.Client, path: str, **kwargs: object) -> httpx.Response:
-    return api.post(path, json={"date_from": 1630052714000}, **kwargs)  # type: ignore[arg-type]
+    return api.post(path, content=RESET_BODY, headers=JSON, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -87,7 +92,7 @@ def test_drop_closes_the_connection_without_an_answer(
         _reset(api, path)
     [_, dropped] = roma_sandbox.calls
     assert (dropped.status, dropped.fault) == (None, "drop")
-    assert dropped.body == b'{"date_from":1630052714000}'
+    assert dropped.body == RESET_BODY
     assert roma_sandbox.resets == []
     assert _reset(api, path).status_code == 200, "the client reconnects"
 
@@ -237,7 +242,7 @@ def test_control_plane_drives_faults_and_reads_records(
         assert [(c["status"], c["fault"]) for c in calls] == [(429, "throttle"), (200, None)]
         assert roma_sandbox.token not in str(calls)
         assert calls[0]["headers"]["x-auth-token"].startswith("<redacted")
-        assert calls[1]["body"] == '{"date_from":1630052714000}'
+        assert calls[1]["body"] == RESET_BODY.decode()
         [reset] = control.get("/resets").json()
         assert (reset["task_id"], reset["date_from"]) == (task_id, 1630052714000)
 

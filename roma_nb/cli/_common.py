@@ -258,9 +258,16 @@ def render(
     elif fmt == "csv":
         # RFC 4180 line ends: with "\n" alone the csv module would not quote a bare "\r" in a
         # value (remarks come from the service), and the file would split the row.
+        texts = [[_text(v) for v in row] for row in rows]
+        if sys.version_info < (3, 11) and any("\0" in text for row in texts for text in row):
+            # Python 3.10's csv module can neither write nor read it (3.11 can): nothing printed.
+            raise ValidationError(
+                "The answer holds a NUL character, which CSV cannot hold on Python 3.10: "
+                "use --format json, or Python 3.11 or newer."
+            )
         writer = csv.writer(stream, lineterminator="\r\n")
         writer.writerow(headers)
-        writer.writerows([_text(v) for v in row] for row in rows)
+        writer.writerows(texts)
     else:
         stream.write(_table(columns, rows))
 

@@ -25,7 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import ValidationError
+from ..errors import RecordingFailed, ValidationError
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -302,6 +302,7 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
         date_from = _date_from(args, now)
         ms = date_from.ms
         task_ids = list(dict.fromkeys(args.task_ids))
+        unrecorded = ""
         with client_from_args(args) as client:
             log, where = None, ""
             if args.yes or args.dry_run:
@@ -324,22 +325,32 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
                 def work(stop: threading.Event) -> Sequence[Any]:
                     return command.send(client, tasks, ms, sent_log, args, stop)
 
-                results = run_stoppable(work, f"roma-nb-{command.name}")
+                try:
+                    results = run_stoppable(work, f"roma-nb-{command.name}")
+                except RecordingFailed as exc:  # a full disk mid-batch: say what is known
+                    results, unrecorded = exc.results, str(exc)
             finally:
                 if log is not None:
                     log.close()
-        return report(results, command.columns, args.format, f"History: {where}")
+        return report(results, command.columns, args.format, f"History: {where}", unrecorded)
 
     return run_guarded(f"roma-nb {command.name}", body, WORDS)
 
 
-def report(results: Sequence[Any], columns: Sequence[Column], fmt: str, note: str) -> int:
-    """The results on stdout in ``fmt``, a summary and ``note`` on stderr; the exit code: 0
-    only when every task succeeded (or was a dry run)."""
+def report(
+    results: Sequence[Any], columns: Sequence[Column], fmt: str, note: str, unrecorded: str = ""
+) -> int:
+    """The results on stdout in ``fmt``, a summary and ``note`` on stderr (and ``unrecorded``,
+    what the history could not record); the exit code: 0 only when every task succeeded (or
+    was a dry run) and everything was recorded."""
     counts = Counter(r.outcome for r in results)
     summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
     try:
         render(results, columns, fmt)
     finally:  # a reader that stops early (| head) still leaves the summary on stderr
         print(f"{summary}. {note}", file=sys.stderr)
+        if unrecorded:
+            print(unrecorded, file=sys.stderr)
+    if unrecorded:
+        return EXIT_FAILED
     return EXIT_OK if all(r.outcome in _OK_OUTCOMES for r in results) else EXIT_FAILED

@@ -37,7 +37,10 @@ CONNECTION: Words = (
     ("pass iam_endpoint=, set", "set"),
     ("give a region (ROMA_NB_REGION)", "give a region (--region or ROMA_NB_REGION)"),
     ("use roma_nb.connect('sandbox')", "use --endpoint sandbox"),
-    ("pass verify='/path/to/ca.pem' or set", "give --ca-bundle /path/to/ca.pem or set"),
+    (
+        "pass verify='/path/to/ca.pem', or set ROMA_NB_CA_BUNDLE and use roma_nb.connect()",
+        "give --ca-bundle /path/to/ca.pem or set ROMA_NB_CA_BUNDLE",
+    ),
 )
 """``roma_nb.config`` and the client's TLS refusal → the connection flags and variables."""
 

@@ -43,7 +43,7 @@ from ._sending import (
     report,
     run_stoppable,
 )
-from .reset import RESULT_COLUMNS, _send
+from .reset import RESULT_COLUMNS, _send, add_deadline_argument
 
 if TYPE_CHECKING:
     from ..models import ResetResult
@@ -82,6 +82,7 @@ def register(subparsers: Any) -> None:
         "the planned resets",
         force_help="with --yes, send even though the world changed since planning",
     )
+    add_deadline_argument(parser)
     add_format_argument(parser)
     add_connection_arguments(parser)
     parser.set_defaults(func=run)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from ._common import Column, HelpFormatter
@@ -62,6 +63,24 @@ RESULT_COLUMNS = (
 )
 
 
+_SHOW_TIME_LEFT = 5.0  # seconds: a batch expected to end sooner needs no estimate
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError("the deadline must be more than 0 seconds")
+    return seconds
+
+
+def _time_left(elapsed: float, done: int, total: int) -> float:
+    """Expected seconds until the batch ends, at the pace of the results so far."""
+    return elapsed / done * (total - done) if done else 0.0
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "reset",
@@ -91,8 +110,22 @@ def register(subparsers: Any) -> None:
         ),
     )
     add_sending_arguments(parser, "the resets")
+    add_deadline_argument(parser)
     add_export_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def add_deadline_argument(parser: argparse.ArgumentParser) -> None:
+    """``--deadline``, which ``_send`` reads (``reset`` and ``apply``)."""
+    parser.add_argument(
+        "--deadline",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help=(
+            "stop sending after this many seconds (when throttled, a batch can take long); "
+            "resets not yet sent are recorded as skipped"
+        ),
+    )
 
 
 def _send(
@@ -103,10 +136,20 @@ def _send(
     args: argparse.Namespace,
     stop: threading.Event,
 ) -> list[ResetResult]:
-    def progress(done: int, total: int, result: ResetResult) -> None:
-        print(f"  [{done}/{total}] {result.task_id}: {result.outcome}", file=sys.stderr)
+    started = time.monotonic()
+    deadline: float | None = args.deadline
 
-    return client.reset_many(
+    def progress(done: int, total: int, result: ResetResult) -> None:
+        line = f"  [{done}/{total}] {result.task_id}: {result.outcome}"
+        elapsed = time.monotonic() - started
+        left = _time_left(elapsed, done, total)
+        if left >= _SHOW_TIME_LEFT:  # throttled, or simply a long batch: say how long
+            line += f" — about {left:.0f} s left"
+            if deadline is not None:
+                line += f"; the deadline stops it in {max(deadline - elapsed, 0):.0f} s"
+        print(line, file=sys.stderr)
+
+    results = client.reset_many(
         tasks,
         ms,
         concurrency=args.concurrency,
@@ -114,7 +157,16 @@ def _send(
         dry_run=args.dry_run,
         progress=progress,
         stop=stop,
+        deadline=deadline,
     )
+    late = [r for r in results if r.outcome == "skipped" and "deadline" in (r.message or "")]
+    if late:
+        print(
+            f"The deadline of {deadline:g} s passed: {len(late)} reset(s) were not sent "
+            "(recorded as skipped).",
+            file=sys.stderr,
+        )
+    return results
 
 
 _WORDS = WORDS

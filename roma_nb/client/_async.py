@@ -36,7 +36,7 @@ from ._base import (
     StepLog,
 )
 from ._batch import Progress, Recorder, Target
-from ._engine import Call, Flow, Send, Sleep, Steps, StopSignal, drive
+from ._engine import Answer, Flow, Send, Sleep, Steps, StopSignal, drive
 
 __all__ = ["AsyncRomaClient"]
 
@@ -71,8 +71,16 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         if self._batch_http is not None:
             self._batch_http.close()
 
-    async def _send(self, call: Call) -> httpx.Response:
-        return await self._http.send(self._request(self._http, call))
+    async def _send(self, command: Send) -> httpx.Response:
+        """As ``_sender``'s blocking send, with ``await``."""
+        response = await self._http.send(self._request(self._http, command), stream=True)
+        answer = Answer(response, command)
+        try:
+            async for chunk in response.aiter_bytes():
+                answer.feed(chunk)
+        finally:
+            await response.aclose()
+        return answer.response()
 
     async def _drive(self, flow: Flow[T], executor: Executor | None = None) -> T:
         """Perform ``flow``'s commands with ``await``; history writes run on ``executor``."""
@@ -81,7 +89,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         for command in steps:
             with steps:
                 if isinstance(command, Send):
-                    steps.reply = await self._send(command.call)
+                    steps.reply = await self._send(command)
                 elif isinstance(command, Sleep):
                     await asyncio.sleep(command.seconds)
                 else:
@@ -166,13 +174,14 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         dry_run: bool = False,
         progress: Progress | None = None,
         stop: StopSignal | None = None,
+        deadline: float | None = None,
     ) -> list[ResetResult]:
         """As ``RomaClient.reset_many``, with ``progress`` called on the event loop.
 
         The history writes (SQLite, a few milliseconds) run on worker threads, as do the
         requests unless a ``transport`` was given, so they never stall other tasks of the loop.
         """
-        batch = self._batch(targets, date_from, concurrency, log, dry_run, progress, stop)
+        batch = self._batch(targets, date_from, concurrency, log, dry_run, progress, stop, deadline)
         if not batch.targets:
             return []
         loop = asyncio.get_running_loop()
@@ -198,7 +207,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
             for future in running:
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
-        return batch.results
+        return batch.finish()
 
     # -- starting, stopping, rewinding ------------------------------------------------------
 

@@ -11,6 +11,7 @@ constructor never reads the environment or files (that is ``connect()``'s and th
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import json
 import logging
@@ -27,7 +28,7 @@ import httpx
 
 from ..config import environment_label, roma_endpoint_for_region, tls_verify
 from ..dates import DateFrom, to_epoch_ms
-from ..errors import ConfigurationError, ValidationError
+from ..errors import ConfigurationError, MalformedAnswer, ValidationError, clip
 from ..ids import check_id, path_segment
 from ..models import (
     SANDBOX_LABEL,
@@ -49,7 +50,19 @@ from ..procedure import (
     read_batch_answer,
 )
 from ._batch import Batch, Progress, Recorder, ResetTarget, Target, resolve_targets
-from ._engine import Call, Engine, Flow, Operation, StopSignal, decode
+from ._engine import (
+    MAX_ANSWER_BYTES,
+    MAX_LIST_RECORDS,
+    Answer,
+    Bounds,
+    Call,
+    Engine,
+    Flow,
+    Operation,
+    Send,
+    StopSignal,
+    decode,
+)
 from ._paging import Page, Pager, read_page
 from ._retry import RetryPolicy
 from ._throttle import Throttle
@@ -63,6 +76,28 @@ logger = logging.getLogger("roma_nb.client")
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, read=60.0)
 """Connect fast, but give a reset a full minute: a read timeout makes its outcome unknown."""
+
+
+class _Derived(enum.Enum):
+    """The type of ``DERIVED``: a default worked out from other arguments."""
+
+    DERIVED = "derived"
+
+
+DERIVED = _Derived.DERIVED
+"""``deadline``'s default: derived from the timeout (``default_deadline``)."""
+
+
+def default_deadline(timeout: httpx.Timeout) -> float | None:
+    """A call's deadline when none is given: the connect timeout plus twice the read timeout.
+
+    Room for a connection, a slow answer and one retry; with ``timeout=5`` that is 15 s, with
+    the default timeout 130 s. No read timeout (``timeout=None``) means no deadline either.
+    """
+    if timeout.read is None:
+        return None
+    return (timeout.connect or 0.0) + 2 * timeout.read
+
 
 KEEPALIVE_EXPIRY = 4.0
 """Drop idle connections before common servers do (uvicorn and many proxies close at 5 s): a
@@ -158,6 +193,10 @@ class BaseRomaClient(Generic[TransportT]):
     Where the client points is worked out once, here: ``environment`` names it to people
     (``SANDBOX``, or ``host / project id``), ``is_sandbox`` says whether it is the local sandbox,
     and ``endpoint_label`` is what history rows are stamped with (``SANDBOX`` or ``host[:port]``).
+
+    ``bounds`` hold what one call may cost whatever the server does: ``deadline`` seconds in all
+    (default: derived from ``timeout``, see ``default_deadline``; None for none), answers of at
+    most ``max_answer_bytes`` decompressed, lists of at most ``max_list_records`` records.
     """
 
     def __init__(
@@ -173,6 +212,9 @@ class BaseRomaClient(Generic[TransportT]):
         retry: RetryPolicy | None = None,
         label: str | None = None,
         max_connections: int = 32,
+        deadline: float | _Derived | None = DERIVED,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+        max_list_records: int = MAX_LIST_RECORDS,
     ) -> None:
         self.endpoint = _checked_endpoint(endpoint, region)
         if project_id is None:
@@ -187,8 +229,14 @@ class BaseRomaClient(Generic[TransportT]):
         self.endpoint_label = SANDBOX_LABEL if self.is_sandbox else _host_label(self.endpoint)
         self._project_path = f"/v2/{path_segment('project_id', self.project_id)}"
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        # Bounds (DESIGN.md): a total deadline per call, a cap on answers and on list records.
+        self.bounds = Bounds(
+            default_deadline(self.timeout) if deadline is DERIVED else deadline,
+            max_answer_bytes,
+            max_list_records,
+        )
         policy = retry if retry is not None else RetryPolicy()
-        self._engine = Engine(policy, self.endpoint, self.timeout.read)
+        self._engine = Engine(policy, self.endpoint, self.timeout.read, self.bounds)
         # What the httpx client is built with: one connection pool whose idle connections
         # expire before common servers close them.
         self._http_options: dict[str, Any] = {
@@ -296,20 +344,33 @@ class BaseRomaClient(Generic[TransportT]):
             body=json.dumps(body, separators=(",", ":")).encode(),
         )
 
-    def _sender(self, http: httpx.Client) -> Callable[[Call], httpx.Response]:
-        """Transmit one ``Call`` with ``http``, blocking (the sync engine's ``Send``)."""
+    def _sender(self, http: httpx.Client) -> Callable[[Send], httpx.Response]:
+        """Perform the engine's ``Send`` with ``http``, blocking; the body read by ``Answer``."""
 
-        def send(call: Call) -> httpx.Response:
-            return http.send(self._request(http, call))
+        def send(command: Send) -> httpx.Response:
+            response = http.send(self._request(http, command), stream=True)
+            answer = Answer(response, command)
+            try:
+                for chunk in response.iter_bytes():
+                    answer.feed(chunk)
+            finally:
+                response.close()
+            return answer.response()
 
         return send
 
-    def _request(self, http: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
+    def _request(self, http: httpx.Client | httpx.AsyncClient, command: Send) -> httpx.Request:
+        """The request of ``command``, its timeouts cut to the time left before its deadline."""
+        call = command.call
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if call.body is not None:
             headers["Content-Type"] = JSON_CONTENT_TYPE
         return http.build_request(
-            call.method, self.endpoint + call.target, headers=headers, content=call.body
+            call.method,
+            self.endpoint + call.target,
+            headers=headers,
+            content=call.body,
+            timeout=Answer.timeout(self.timeout, command.deadline),
         )
 
     # -- operations (the reads, without I/O) ------------------------------------------------
@@ -322,10 +383,21 @@ class BaseRomaClient(Generic[TransportT]):
         limit: int,
         start: int,
     ) -> Operation[list[Mapping[str, Any]]]:
+        """Every page's items, refusing malformed pages and stopping at the record cap."""
         pager = Pager(id_key=id_key, limit=limit, start=start)
+        cap = self.bounds.max_list_records
         while (offset := pager.next_offset()) is not None:
-            body = yield make_call(offset, limit)
-            pager.feed(read_page(body, items_key))
+            call = make_call(offset, limit)
+            body = yield call
+            pager.feed(read_page(body, items_key, call.action, id_key))
+            if len(pager.items) > cap:
+                raise MalformedAnswer(
+                    f"{call.action} stopped at {cap:,} records"
+                    + (f" of the {pager.total:,} announced" if pager.total else "")
+                    + ": more than any real project has, so the server's paging is not "
+                    "trusted. Raise max_list_records on the client if there really are more.",
+                    status_code=200,
+                )
         return pager.items
 
     def _op_list_instances(self, status: str | None) -> Operation[list[Instance]]:
@@ -363,7 +435,8 @@ class BaseRomaClient(Generic[TransportT]):
         ``ext_type``, so only the list can tell a combined task truthfully."""
         body = yield self._task_call(instance_id, task_id)
         listed = yield self._tasks_call(instance_id, 0, TASKS_PAGE_LIMIT, {"task_id": task_id})
-        return self._task_from_detail(body, instance_id, task_id, read_page(listed, "entities"))
+        page = read_page(listed, "entities", f"Reading task {task_id}", "task_id")
+        return self._task_from_detail(body, instance_id, task_id, page)
 
     def _op_task_monitors(
         self,
@@ -429,7 +502,7 @@ class BaseRomaClient(Generic[TransportT]):
             outcome="success",
             date_from=checked.ms,
             status_code=response.status_code,
-            message=str(message) if message is not None else None,
+            message=clip(str(message)) if message is not None else None,
             request_id=response.headers.get("x-request-id"),
             elapsed_ms=elapsed,
             attempts=attempts,
@@ -444,6 +517,7 @@ class BaseRomaClient(Generic[TransportT]):
         dry_run: bool,
         progress: Progress | None,
         stop: StopSignal | None,
+        deadline: float | None = None,
     ) -> Batch:
         """``reset_many``'s arguments, checked once (``ValidationError`` before anything)."""
         checked = DateFrom.check(date_from)
@@ -459,6 +533,7 @@ class BaseRomaClient(Generic[TransportT]):
             dry_run=dry_run,
             progress=progress,
             stop=stop,
+            deadline=deadline,
         )
 
     # -- the batch start/stop call and the rewind ---------------------------------------------

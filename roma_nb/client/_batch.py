@@ -18,7 +18,7 @@ from functools import partial
 from typing import Protocol, cast
 
 from ..dates import DateFrom
-from ..errors import ApiError, OutcomeUnknown, RomaError, ValidationError
+from ..errors import ApiError, OutcomeUnknown, RecordingFailed, RomaError, ValidationError
 from ..ids import check_id
 from ..models import Outcome, ResetResult
 from ._engine import Flow, Record, Skipped, StopSignal
@@ -171,9 +171,35 @@ ResetFlow = Callable[[str, str, DateFrom, Throttle, StopSignal | None], Flow[Res
 """The client's flow for one reset: ``(instance_id, task_id, date_from, throttle, stop)``."""
 
 
+class _Halt:
+    """The batch's stop signal: the caller's ``stop``, or the batch's deadline passing.
+
+    The engine honours it before a target's first send (a target waiting for the throttle
+    included), so at the deadline nothing more is sent and what is left becomes ``skipped``;
+    a reset already sent finishes within its own call's deadline.
+    """
+
+    def __init__(self, stop: StopSignal | None, seconds: float | None) -> None:
+        self.stop = stop
+        self.seconds = seconds
+        self.until = None if seconds is None else time.monotonic() + seconds
+        self.unrecordable: Exception | None = None  # the history write that failed, if any
+
+    def expired(self) -> bool:
+        return self.until is not None and time.monotonic() >= self.until
+
+    def is_set(self) -> bool:
+        stopped = self.stop is not None and self.stop.is_set()
+        return stopped or self.unrecordable is not None or self.expired()
+
+
 @dataclass
 class Batch:
-    """One ``reset_many`` call: its targets, their flows, and the results as they arrive."""
+    """One ``reset_many`` call: its targets, their flows, and the results as they arrive.
+
+    ``deadline`` (seconds, or None) is the batch's overall budget, counted from its creation:
+    once it has passed, targets not yet sent are recorded as ``skipped``, saying so.
+    """
 
     targets: list[ResetTarget]
     date_from: DateFrom
@@ -183,11 +209,16 @@ class Batch:
     dry_run: bool = False
     progress: Progress | None = None
     stop: StopSignal | None = None
+    deadline: float | None = None
     _results: list[ResetResult | None] = field(default_factory=list)
     _done: int = 0
 
     def __post_init__(self) -> None:
+        if self.deadline is not None and not self.deadline > 0:
+            raise ValidationError("deadline must be a positive number of seconds, or None.")
         self._results = [None] * len(self.targets)
+        self._halt = _Halt(self.stop, self.deadline)
+        self._pending: list[int] = []  # targets sent whose row could not be completed
 
     @property
     def workers(self) -> int:
@@ -206,16 +237,20 @@ class Batch:
         result = self._without_send(target, at)
         if result is not None:
             if log is not None:
-                yield Record(partial(log.append, result, dry_run=self.dry_run))
+                yield from self._record(Record(partial(log.append, result, dry_run=self.dry_run)))
             return index, result
         row: int | None = None
         if log is not None:
             # The pending row: if the kernel dies during the send, the attempt is still seen.
             begin = partial(log.begin, target.instance_id, target.task_id, date_from=ms)
-            row = yield Record(partial(begin, task_name=target.task_name))
+            try:
+                row = yield Record(partial(begin, task_name=target.task_name))
+            except Exception as exc:  # nothing recorded, so nothing is sent
+                self._halt.unrecordable = self._halt.unrecordable or exc
+                return index, self._skipped(target, at)
         try:
             sent = yield from self.reset(
-                target.instance_id, target.task_id, self.date_from, self.throttle, self.stop
+                target.instance_id, target.task_id, self.date_from, self.throttle, self._halt
             )
             result = replace(sent, task_name=sent.task_name or target.task_name, at=at)
         except Skipped:
@@ -225,8 +260,33 @@ class Batch:
             result = failed_result(target, ms, exc, at=at, elapsed_ms=elapsed)
         if log is not None:
             complete = partial(log.complete, row) if row is not None else log.append
-            yield Record(partial(complete, result))
+            recorded = yield from self._record(Record(partial(complete, result)))
+            if not recorded and result.attempts > 0:
+                self._pending.append(index)
         return index, result
+
+    def _record(self, write: Record[object]) -> Flow[bool]:
+        """Perform a history write; on failure stop the batch (nothing more is sent)."""
+        try:
+            yield write
+        except Exception as exc:
+            self._halt.unrecordable = self._halt.unrecordable or exc
+            return False
+        return True
+
+    def finish(self) -> list[ResetResult]:
+        """The results, or ``RecordingFailed`` (carrying them) if the history failed."""
+        error = self._halt.unrecordable
+        if error is None:
+            return self.results
+        sent = len(self._pending)
+        raise RecordingFailed(
+            f"The history could not be written ({error}), so the batch stopped: "
+            f"{sent} reset(s) were already sent and are recorded as pending; the rest were "
+            "not sent.",
+            results=self.results,
+            pending=sent,
+        )
 
     def _without_send(self, target: ResetTarget, at: datetime) -> ResetResult | None:
         """The result when nothing is to be sent (bad target, dry run, stop); else None."""
@@ -234,12 +294,18 @@ class Batch:
             return self._unsent(target, at, "failed", target.problem, error_code="VALIDATION")
         if self.dry_run:
             return self._unsent(target, at, "dry-run", "Dry run: nothing was sent.")
-        if self.stop is not None and self.stop.is_set():
+        if self._halt.is_set():
             return self._skipped(target, at)
         return None
 
     def _skipped(self, target: ResetTarget, at: datetime) -> ResetResult:
-        return self._unsent(target, at, "skipped", "Stopped before this reset was sent.")
+        if self._halt.unrecordable is not None:
+            why = f"Not sent: the history could not be written ({self._halt.unrecordable})."
+        elif self._halt.expired() and not (self.stop is not None and self.stop.is_set()):
+            why = f"Not sent: the batch's deadline of {self.deadline:g} s had passed."
+        else:
+            why = "Stopped before this reset was sent."
+        return self._unsent(target, at, "skipped", why)
 
     def _unsent(
         self,

@@ -3,8 +3,9 @@
 As httpx's auth flows do, a request is sent by a generator that yields what to do and receives
 what came of it:
 
-* ``Send(call)`` — transmit this request once; the reply is the ``httpx.Response``, or the
-  transport exception is thrown back in at the ``yield``;
+* ``Send(call, deadline, max_bytes)`` — transmit this request once, reading its answer with
+  ``Answer`` (no later than ``deadline``, no more than ``max_bytes`` decompressed); the reply is
+  the ``httpx.Response``, or the exception is thrown back in at the ``yield``;
 * ``Sleep(seconds)`` — wait this long (a backoff, a ``Retry-After``, the batch throttle's pause);
 * ``Record(write)`` — run this blocking history write (``Recorder.begin``/``complete``); the reply
   is what it returned.
@@ -28,13 +29,24 @@ from urllib.parse import quote
 
 import httpx
 
-from ..errors import OutcomeUnknown, TransportError, api_error_from_response, parse_retry_after
+from ..errors import (
+    MalformedAnswer,
+    OutcomeUnknown,
+    TransportError,
+    api_error_from_response,
+    parse_retry_after,
+)
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 
 __all__ = [
+    "MAX_ANSWER_BYTES",
+    "MAX_LIST_RECORDS",
+    "Answer",
+    "Bounds",
     "Call",
     "Command",
+    "DeadlineExceeded",
     "Engine",
     "Flow",
     "Operation",
@@ -84,9 +96,113 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Transmit ``call`` once; the reply is the response (its body read)."""
+    """Transmit ``call`` once; the reply is the response, its body read by ``Answer``.
+
+    ``deadline`` (``time.monotonic()`` seconds, or None) is when the whole call must be over;
+    ``max_bytes`` (or None) caps the body, counted after decompression.
+    """
 
     call: Call
+    deadline: float | None = None
+    max_bytes: int | None = None
+
+
+MAX_ANSWER_BYTES = 8 << 20
+"""8 MiB: a full page of 999 tasks is about 1 MiB; a reset's answer a few bytes."""
+
+MAX_LIST_RECORDS = 100_000
+"""Far above any real project's instances, tasks or a task's logs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """What one call may cost, whatever the server does (DESIGN.md, Bounds).
+
+    ``deadline`` — seconds a call may take in all, retries and waits included (httpx's timeouts
+    apply to each read, so a server trickling a byte a second would otherwise hold a call
+    forever); None: no limit. ``max_answer_bytes`` — the largest answer read, decompressed (a
+    small gzip may expand to gigabytes). ``max_list_records`` — the most records one list call
+    collects (a server may announce a ``total`` it never reaches, with new ids on every page).
+    """
+
+    deadline: float | None = None
+    max_answer_bytes: int = MAX_ANSWER_BYTES
+    max_list_records: int = MAX_LIST_RECORDS
+
+    def __post_init__(self) -> None:
+        if self.deadline is not None and not self.deadline > 0:
+            raise ValueError("deadline must be a positive number of seconds, or None")
+        if self.max_answer_bytes < 1 or self.max_list_records < 1:
+            raise ValueError("max_answer_bytes and max_list_records must be at least 1")
+
+
+class DeadlineExceeded(httpx.ReadTimeout):
+    """The call's deadline passed while its answer was still arriving."""
+
+
+class Answer:
+    """Collects an answer's body as it streams in, within the call's deadline and size cap.
+
+    Both drivers stream the response (``send(..., stream=True)``) and feed each decompressed
+    chunk here, so a body is never held beyond ``max_bytes`` (plus one chunk) and never read
+    past the deadline; ``response()`` is the answer with its body, as httpx would have read it.
+    """
+
+    def __init__(self, response: httpx.Response, command: Send) -> None:
+        self._response = response
+        self._command = command
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        """Take one chunk; ``MalformedAnswer`` beyond the cap, ``DeadlineExceeded`` past time."""
+        self._size += len(chunk)
+        limit = self._command.max_bytes
+        if limit is not None and self._size > limit:
+            self._chunks.clear()
+            response = self._response
+            raise MalformedAnswer(
+                f"{self._command.call.action}: the answer (HTTP {response.status_code}) is "
+                f"larger than {limit:,} bytes once decompressed, so it was not read further. "
+                "A real answer is far smaller; raise max_answer_bytes on the client only if "
+                "you trust this server.",
+                status_code=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+            )
+        deadline = self._command.deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded("the call's deadline passed while its answer was arriving")
+        self._chunks.append(chunk)
+
+    def response(self) -> httpx.Response:
+        """The answer with its (decompressed) body, as a response read whole would be."""
+        response = self._response
+        headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(self._chunks),
+            request=response.request,
+            history=response.history,
+            extensions=response.extensions,
+        )
+
+    @staticmethod
+    def timeout(timeout: httpx.Timeout, deadline: float | None) -> httpx.Timeout:
+        """``timeout`` with every phase cut to the time left before ``deadline``."""
+        if deadline is None:
+            return timeout
+        left = max(deadline - time.monotonic(), 0.001)
+
+        def cut(value: float | None) -> float:
+            return left if value is None else min(value, left)
+
+        return httpx.Timeout(
+            connect=cut(timeout.connect),
+            read=cut(timeout.read),
+            write=cut(timeout.write),
+            pool=cut(timeout.pool),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +263,17 @@ def _is_tls_refusal(exc: httpx.TransportError) -> bool:
 
 
 def transport_failure(
-    exc: httpx.TransportError, call: Call, endpoint: str, attempts: int, timeout: float | None
+    exc: httpx.TransportError,
+    call: Call,
+    endpoint: str,
+    attempts: int,
+    timeout: float | None,
+    deadline: float | None = None,
 ) -> TransportError | OutcomeUnknown:
-    """The error to raise once a transport failure is final, worded for a person."""
+    """The error to raise once a transport failure is final, worded for a person.
+
+    ``deadline`` (seconds) is given when the call's deadline ran out: that is then the reason.
+    """
     kind = type(exc).__name__
     if _is_tls_refusal(exc):
         return TransportError(
@@ -164,6 +288,8 @@ def transport_failure(
             f"{attempts} attempt(s). Nothing was sent.",
             attempts=attempts,
         )
+    if deadline is not None:
+        kind = f"the call's deadline of {deadline:g} s ran out"
     if call.method == "GET":
         return TransportError(
             f"{call.action} failed: no complete answer from {endpoint} ({kind}) after "
@@ -171,6 +297,8 @@ def transport_failure(
             attempts=attempts,
         )
     waited = f" within {timeout:g} s" if timeout and isinstance(exc, httpx.ReadTimeout) else ""
+    if deadline is not None:
+        waited = ""
     return OutcomeUnknown(
         f"{call.action}: the request was sent but no answer came back{waited} ({kind}). "
         "The reset may or may not have happened; resetting to the same instant again is safe "
@@ -180,17 +308,32 @@ def transport_failure(
 
 
 def decode(response: httpx.Response, call: Call, attempts: int = 1) -> Any:
-    """The JSON body of a 2xx answer; an ``ApiError`` (with ``attempts``) for anything else."""
+    """The JSON body of a 2xx answer; an ``ApiError`` (with ``attempts``) for anything else.
+
+    A 2xx that is not JSON is a ``MalformedAnswer``: something accepted the request, so for a
+    reset the outcome is unknown, not failed.
+    """
     if response.is_success:
         try:
             return response.json() if response.content.strip() else {}
         except (ValueError, RecursionError):  # not JSON, or nested beyond the parser
-            action = f"{call.action} returned a body that is not JSON;"
-    else:
-        action = call.action
+            pass
     error = api_error_from_response(
-        response.status_code, response.headers, response.content, action=action
+        response.status_code, response.headers, response.content, action=call.action
     )
+    if response.is_success:
+        said = f" It said: {error.error_msg}." if error.error_msg else ""
+        if call.method != "GET":
+            said += " Sending the same reset again is safe (it is idempotent)."
+        if error.request_id:
+            said += f" Request id: {error.request_id}."
+        error = MalformedAnswer(
+            f"{call.action}: the service answered HTTP {response.status_code} with a body that "
+            f"is not JSON, so what it did is unknown.{said}",
+            status_code=error.status_code,
+            error_msg=error.error_msg,
+            request_id=error.request_id,
+        )
     error.attempts = attempts
     raise error
 
@@ -257,11 +400,16 @@ def _admit(throttle: Throttle, stop: StopSignal | None) -> Flow[None]:
 
 @dataclass(frozen=True, slots=True)
 class Engine:
-    """How one client sends: its retry policy, and the endpoint and timeout errors name."""
+    """How one client sends: its retry policy and bounds, the endpoint and timeout errors name."""
 
     retry: RetryPolicy
     endpoint: str
     read_timeout: float | None
+    bounds: Bounds = Bounds()
+
+    def _in_time(self, deadline: float | None, wait: float = 0.0) -> bool:
+        """Is there time left after ``wait`` seconds for another send before ``deadline``?"""
+        return deadline is None or time.monotonic() + wait < deadline
 
     def send(
         self, call: Call, throttle: Throttle | None = None, stop: StopSignal | None = None
@@ -270,26 +418,42 @@ class Engine:
 
         Only a send that cannot have reached the service, or a 429/503, is repeated — except
         for GETs, which are safe to repeat whatever happened. ``stop`` is honoured before the
-        first send only: a retry finishes what was started.
+        first send only: a retry finishes what was started. The call's deadline starts at its
+        first send; no retry is made that could not start before it.
         """
         throttle = throttle or Throttle(1)
-        policy = self.retry
+        policy, limit = self.retry, self.bounds.deadline
         attempt = 0
         resent = 0  # requests an auth flow sent again inside one attempt (re-login after 0307)
+        deadline: float | None = None
         while True:
             yield from _admit(throttle, stop if attempt == 0 else None)
+            if attempt == 0 and limit is not None:
+                deadline = time.monotonic() + limit
             attempt += 1
             logger.debug("%s %s (attempt %d)", call.method, call.path, attempt)
             try:
-                response: httpx.Response = yield Send(call)
+                response: httpx.Response = yield Send(call, deadline, self.bounds.max_answer_bytes)
             except httpx.TransportError as exc:
                 throttle.finish()
                 repeatable = classify(exc) == "not-sent" or call.method == "GET"
-                if repeatable and not _is_tls_refusal(exc) and policy.should_retry_connect(attempt):
-                    yield Sleep(policy.delay(attempt) or 0.0)
+                backoff = policy.delay(attempt) or 0.0
+                in_time = self._in_time(deadline, backoff)
+                if (
+                    repeatable
+                    and in_time
+                    and not _is_tls_refusal(exc)
+                    and policy.should_retry_connect(attempt)
+                ):
+                    yield Sleep(backoff)
                     continue
                 raise transport_failure(
-                    exc, call, self.endpoint, attempt + resent, self.read_timeout
+                    exc,
+                    call,
+                    self.endpoint,
+                    attempt + resent,
+                    self.read_timeout,
+                    None if in_time else limit,
                 ) from None
             except Exception:
                 throttle.finish()
@@ -298,7 +462,7 @@ class Engine:
             if policy.should_retry_status(response.status_code, attempt):
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 delay = policy.delay(attempt, retry_after)
-                if delay is not None:
+                if delay is not None and self._in_time(deadline, delay):
                     logger.debug("HTTP %d: retrying in %.2f s", response.status_code, delay)
                     throttle.finish(throttled=True, retry_after=retry_after, backoff=delay)
                     continue
@@ -322,13 +486,13 @@ class Engine:
         return steps.result
 
 
-def drive(flow: Flow[T], send: Callable[[Call], httpx.Response]) -> T:
+def drive(flow: Flow[T], send: Callable[[Send], httpx.Response]) -> T:
     """Perform ``flow``'s commands with blocking I/O; its result, or what it raised."""
     steps = Steps(flow)
     for command in steps:
         with steps:
             if isinstance(command, Send):
-                steps.reply = send(command.call)
+                steps.reply = send(command)
             elif isinstance(command, Sleep):
                 time.sleep(command.seconds)
             else:

@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..errors import MalformedAnswer
+
 __all__ = ["Page", "Pager"]
 
 Mode = Literal["unknown", "records", "pages"]
@@ -38,16 +40,35 @@ class Page:
     total: int | None
 
 
-def read_page(body: Any, items_key: str) -> Page:
-    """Pull the items and ``total`` out of a list response, tolerating missing fields."""
-    if not isinstance(body, Mapping):
-        return Page(items=(), total=None)
-    raw_items = body.get(items_key)
-    items = (
-        [item for item in raw_items if isinstance(item, Mapping)]
-        if isinstance(raw_items, list)
-        else []
+def _malformed(action: str, what: str) -> MalformedAnswer:
+    return MalformedAnswer(
+        f"{action} failed: the service's answer is malformed ({what}), so it was refused "
+        "rather than read as fewer records.",
+        status_code=200,
     )
+
+
+def read_page(body: Any, items_key: str, action: str = "Listing", id_key: str = "id") -> Page:
+    """Pull the items and ``total`` out of a list response, refusing what is not a list.
+
+    An absent or null list is an empty page (servers leave it out when there is nothing), and an
+    absent ``total`` is tolerated; but a list that is not a list, an item that is not an object,
+    or an item without its ``id_key`` (or ``id``) is a ``MalformedAnswer``: read leniently, it
+    would become "no tasks", or a record with an empty id that a reset would then be sent to.
+    """
+    if not isinstance(body, Mapping):
+        raise _malformed(action, f"a {type(body).__name__}, not an object")
+    raw_items = body.get(items_key)
+    if raw_items is None:
+        raw_items = []
+    if not isinstance(raw_items, list):
+        raise _malformed(action, f"{items_key!r} is a {type(raw_items).__name__}, not a list")
+    for number, item in enumerate(raw_items, 1):
+        if not isinstance(item, Mapping):
+            raise _malformed(action, f"record {number} is a {type(item).__name__}")
+        if all(item.get(key) in (None, "") for key in (id_key, "id")):
+            raise _malformed(action, f"record {number} has no {id_key!r}")
+    items: list[Mapping[str, Any]] = raw_items
     total = body.get("total")
     if isinstance(total, bool) or not isinstance(total, int):
         try:
@@ -85,6 +106,11 @@ class Pager:
     def __post_init__(self) -> None:
         self._offset = self.start
         self._origin = self.start
+
+    @property
+    def total(self) -> int | None:
+        """The ``total`` the service announced last, if any."""
+        return self._total
 
     def next_offset(self) -> int | None:
         """The offset to request next, or None when the listing is complete."""

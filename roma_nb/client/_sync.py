@@ -150,6 +150,7 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         dry_run: bool = False,
         progress: Progress | None = None,
         stop: StopSignal | None = None,
+        deadline: float | None = None,
     ) -> list[ResetResult]:
         """Reset many combined tasks to the same instant; one result per target, in order.
 
@@ -157,17 +158,19 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         ``task_name`` (a planned target), or ``(instance_id, task_id)`` pairs. Never raises for
         one target's failure. Each attempt is written to ``log`` as pending before its request
         and completed after; ``progress(done, total, result)`` is called in this thread as
-        results arrive; once ``stop.is_set()``, targets not yet sent are ``skipped``. 429 and
-        503 slow the whole batch down (see ``Throttle``).
+        results arrive; once ``stop.is_set()``, or ``deadline`` seconds after the call, targets
+        not yet sent are ``skipped`` (the message says which). 429 and 503 slow the whole batch
+        down (see ``Throttle``). If ``log`` cannot be written (a full disk), nothing more is
+        sent and ``RecordingFailed`` carries the results so far.
         """
-        batch = self._batch(targets, date_from, concurrency, log, dry_run, progress, stop)
+        batch = self._batch(targets, date_from, concurrency, log, dry_run, progress, stop, deadline)
         if not batch.targets:
             return []
         with ThreadPoolExecutor(batch.workers, thread_name_prefix="roma-reset") as pool:
             futures = [pool.submit(drive, flow, self._send) for flow in batch.flows()]
             for future in as_completed(futures):
                 batch.deliver(*future.result())
-        return batch.results
+        return batch.finish()
 
     # -- starting, stopping, rewinding ------------------------------------------------------
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from collections.abc import Hashable
+from datetime import datetime, timedelta, timezone
 from typing import IO, TYPE_CHECKING, Any
 
 from ._columns import COLUMNS, OUTCOME_CATEGORIES, SCHEMA, Column
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["read_csv", "read_parquet", "style_frame", "write_csv", "write_parquet"]
 
 _FLAGS = {"True": 1, "False": 0}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_US = timedelta(microseconds=1)
 _OUTCOME_STYLE = {
     "success": "background-color: #d4edda; color: #155724",
     "failed": "background-color: #f8d7da; color: #721c24",
@@ -48,20 +52,43 @@ def write_csv(frame: pd.DataFrame, target: str | os.PathLike[str] | IO[str]) -> 
     RFC 4180 line ends: with "\n" alone the csv module would leave a bare "\r" in a value (a
     server's message may hold one) unquoted, and readers would split the row there.
     """
+    if sys.version_info < (3, 11):
+        _refuse_nul(frame)
     frame.to_csv(target, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+
+
+def _refuse_nul(frame: pd.DataFrame) -> None:
+    """Python 3.10's csv module can neither write nor read a NUL character (3.11 can both): say
+    so before writing anything, instead of failing half-way through the file."""
+    for column in SCHEMA:
+        if column.kind != "text" or column.name not in frame.columns:
+            continue
+        if frame[column.name].str.contains("\0", regex=False).any():
+            raise HistoryError(
+                f"{column.name} holds a NUL character, which CSV cannot hold on Python 3.10: "
+                "export JSON or Parquet instead, or use Python 3.11 or newer."
+            )
+
+
+def _epoch_us(text: str) -> int:
+    """An ISO-8601 time from the CSV as integer microseconds since the epoch (naive text is UTC).
+
+    Parsed by ``datetime``, not ``pandas.to_datetime``: pandas 2 parses text into nanoseconds,
+    which end in 2262, while the history holds any time of the years 1..9999.
+    """
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))  # Python 3.10 reads no "Z"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return (moment - _EPOCH) // _ONE_US
 
 
 def _raw_from_text(column: Column, texts: pd.Series) -> Any:
     """A CSV column as the raw values SQLite would have given (see ``_frame``)."""
     import pandas as pd
 
-    if column.kind == "time":
-        parsed = pd.to_datetime(texts, utc=True, format="ISO8601").dt.as_unit("us")
-        micros = parsed.array.asi8
-        return object_array(
-            [None if gone else int(v) for v, gone in zip(micros, parsed.isna(), strict=True)]
-        )
     cells = [None if pd.isna(value) else str(value) for value in texts]
+    if column.kind == "time":
+        return object_array([None if v is None else _epoch_us(v) for v in cells])
     if column.kind in ("id", "int"):
         return object_array([None if v is None else int(v) for v in cells])
     if column.kind == "ms":
@@ -78,7 +105,9 @@ def read_csv(source: str | os.PathLike[str] | IO[str]) -> pd.DataFrame:
     """Read a CSV written by ``ResultLog.to_csv`` back into a frame with the history's dtypes."""
     import pandas as pd
 
-    texts = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""])
+    # The python engine reads with the csv module that to_csv writes with: pandas 2's own C parser
+    # cuts a text at a NUL character.
+    texts = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""], engine="python")
     _check_columns(texts, "CSV")
     raw = {c.name: _raw_from_text(c, texts[c.name]) for c in SCHEMA if c.table is not None}
     return frame_from_raw(raw)

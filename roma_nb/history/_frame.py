@@ -9,14 +9,18 @@ pandas is imported inside the functions, never at module import, so ``import rom
 ``date_from`` shows it as a time when it falls in years 1..9999, and is ``NaT`` beyond: pandas
 could hold later instants in millisecond resolution, but such a ``Timestamp`` cannot be printed,
 formatted or turned into a ``datetime``, which would make a harmless look at a bad row raise.
-Strings use the ``string`` dtype with Python storage so the frame's dtypes are the same whether
-or not pyarrow is installed.
+Times carry ``datetime.timezone.utc``, an object, never a zone name: given a name, pandas 2 looks
+it up in pytz and pandas 3 in zoneinfo. To show them in a zone, ``tz_convert(ZoneInfo(name))``
+gives the wall times ``roma_nb.dates`` computes, whatever the pandas version. Strings use the
+``string`` dtype with Python storage so the frame's dtypes are the same whether or not pyarrow is
+installed.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timezone
 from typing import TYPE_CHECKING, Any
 
 from ._columns import OUTCOME_CATEGORIES, SCHEMA, Column, Kind
@@ -48,9 +52,9 @@ def _dtype(kind: Kind) -> Any:
     if kind == "text":
         return pd.StringDtype("python")
     if kind == "time":
-        return pd.DatetimeTZDtype("us", "UTC")
+        return pd.DatetimeTZDtype("us", timezone.utc)
     if kind == "instant":
-        return pd.DatetimeTZDtype("ms", "UTC")
+        return pd.DatetimeTZDtype("ms", timezone.utc)
     if kind == "outcome":
         return pd.CategoricalDtype(list(OUTCOME_CATEGORIES))
     if kind == "ms":
@@ -91,7 +95,7 @@ def _times(values: Any, unit: str) -> Any:
     """Integer epoch values (masked ones hold NaT) → tz-aware UTC datetimes."""
     import pandas as pd
 
-    return pd.DatetimeIndex(values.view(f"datetime64[{unit}]")).tz_localize("UTC").array
+    return pd.DatetimeIndex(values.view(f"datetime64[{unit}]")).tz_localize(timezone.utc).array
 
 
 def _shaped(kind: Kind, raw: Any, nullable: bool) -> Any:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from operator import attrgetter
 from typing import Any
 
-from ..errors import ValidationError
+from ..errors import ValidationError, clip
 from ..models import OUTCOMES, STEPS, ResetResult, RewindStep
 from ._columns import Kind
 from ._context import RecordContext
@@ -128,6 +128,17 @@ def text(name: str, value: object, *, optional: bool = True) -> str | None:
     return value
 
 
+MAX_STORED_TEXT = 2000
+"""Characters kept of a stored text (a message, a task name): a server's megabyte-long message
+would otherwise be copied into every row (5 × 52 MB made a 260 MB history)."""
+
+
+def stored_text(name: str, value: object, *, optional: bool = True) -> str | None:
+    """``text``, cut to ``MAX_STORED_TEXT`` like error texts are (``errors.clip``)."""
+    checked_text = text(name, value, optional=optional)
+    return None if checked_text is None else clip(checked_text, MAX_STORED_TEXT)
+
+
 def _number(name: str, value: object) -> float | None:
     """SQLite stores NaN as NULL; store None on purpose so the rule is visible."""
     if value is None:
@@ -164,7 +175,9 @@ def _checked(value: object, name: str, kind: Kind, nullable: bool) -> Any:
     if value is None and nullable:
         return None
     if kind == "text":
-        return value if type(value) is str else text(name, value, optional=False)
+        if type(value) is str:
+            return clip(value, MAX_STORED_TEXT)
+        return stored_text(name, value, optional=False)
     if kind in ("int", "id"):
         if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
             return value
@@ -188,7 +201,7 @@ def target_key(instance_id: object, task_id: object, task_name: object) -> Targe
     instance = text("instance_id", instance_id, optional=False)
     task = text("task_id", task_id, optional=False)
     assert instance is not None and task is not None
-    return instance, task, text("task_name", task_name)
+    return instance, task, stored_text("task_name", task_name)
 
 
 def writer_key(context: RecordContext) -> WriterKey:

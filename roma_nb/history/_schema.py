@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,54 @@ class _State:
     version: int | None  # None: no marker (new when there are no tables, else foreign)
 
 
-def _inspect(conn: sqlite3.Connection, label: str, known: int) -> _State:
+def read_only_uri(path: Path) -> str:
+    """The URI that reads ``path`` without writing anything beside it (no ``-wal``/``-shm``).
+
+    ``mode=ro`` alone still creates the ``-shm`` of a WAL file when it can, owned by the reader,
+    which then blocks the file's owner ("attempt to write a readonly database"). With no ``-wal``
+    beside the file nobody is writing it, so it is read as ``immutable`` (no locks, no shm);
+    with one, a writer may be at work, and its ``-wal``/``-shm`` are used read-only.
+    """
+    quoted = urllib.parse.quote(os.fspath(path.resolve()))
+    wal = path.with_name(path.name + "-wal")
+    return f"file:{quoted}?mode=ro" + ("" if wal.exists() else "&immutable=1")
+
+
+def is_writable(path: Path) -> bool:
+    """Can this user write the file and create its ``-wal``/``-shm`` beside it?"""
+    directory = path.parent if str(path.parent) else Path(".")
+    can_write_file = not path.exists() or os.access(path, os.W_OK)
+    return can_write_file and os.access(directory, os.W_OK | os.X_OK)
+
+
+def unreadable(path: Path | None, label: str, exc: BaseException) -> HistoryError:
+    """Why SQLite could not read the file: ``integrity_check`` decides whether it is corrupt.
+
+    A healthy file in a read-only directory, or on a full disk, fails to open for writing in
+    ways SQLite reports like damage; read without writing anything, it checks ``ok``.
+    """
+    if path is not None and path.exists():
+        try:
+            conn = sqlite3.connect(read_only_uri(path), uri=True)
+            try:
+                verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            verdict = None
+        if verdict == "ok":
+            return HistoryError(
+                f"{label} is healthy (integrity check: ok) but cannot be opened for writing "
+                f"here ({exc}): is its directory read-only, or the disk full? It was left "
+                "untouched."
+            )
+    return HistoryError(
+        f"{label} cannot be read as a roma_nb history ({exc}); it may be corrupt. "
+        "It was left untouched."
+    )
+
+
+def _inspect(conn: sqlite3.Connection, label: str, known: int, path: Path | None) -> _State:
     """Read what the file is, refusing anything that is not a history we can use."""
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -91,10 +139,7 @@ def _inspect(conn: sqlite3.Connection, label: str, known: int) -> _State:
         if META_TABLE in tables:
             meta = {str(k): str(v) for k, v in conn.execute(META)}
     except sqlite3.DatabaseError as exc:
-        raise HistoryError(
-            f"{label} cannot be read as a roma_nb history ({exc}); it may be corrupt. "
-            "It was left untouched."
-        ) from None
+        raise unreadable(path, label, exc) from None
     if app_id not in (0, APPLICATION_ID):
         raise HistoryError(
             f"{label} belongs to another application (application_id {app_id:#x}); "
@@ -152,14 +197,21 @@ def ensure_schema(
     migrations: Sequence[Migration] = MIGRATIONS,
     on_disk: bool,
     timeout_s: float,
+    path: Path | None = None,
+    read_only: bool = False,
 ) -> int:
     """Check the file, create or migrate it if needed, and return its schema version."""
     known = len(migrations)
-    state = _inspect(conn, label, known)
+    state = _inspect(conn, label, known, path)
     if state.version == known:
-        if on_disk:
+        if on_disk and not read_only:
             set_journal_mode_wal(conn, label, timeout_s=timeout_s)
         return known
+    if read_only:
+        raise HistoryError(
+            f"{label} is read-only for this user and needs to be "
+            f"{'created' if state.version is None else 'upgraded'} by its owner first."
+        )
     if on_disk:
         set_journal_mode_wal(conn, label, timeout_s=timeout_s)
     try:
@@ -167,7 +219,7 @@ def ensure_schema(
     except sqlite3.OperationalError as exc:
         raise HistoryError(f"cannot write {label}: {exc}") from None
     try:
-        state = _inspect(conn, label, known)  # someone may have been quicker
+        state = _inspect(conn, label, known, path)  # someone may have been quicker
         version = state.version
         if version is None:
             conn.execute(CREATE_META)

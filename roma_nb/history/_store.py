@@ -26,7 +26,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from ._schema import HistoryError, check_header, ensure_schema, file_label
+from ._schema import (
+    HistoryError,
+    check_header,
+    ensure_schema,
+    file_label,
+    is_writable,
+    read_only_uri,
+    unreadable,
+)
 from ._sql import MIGRATIONS, Migration
 
 __all__ = ["BUSY_TIMEOUT_S", "Durability", "Store"]
@@ -60,6 +68,9 @@ class Store:
         self._inherited: list[sqlite3.Connection] = []
         if path is not None:
             check_header(path)
+        # A user who may read the file but not write it (or create its -wal/-shm) opens it
+        # read-only, creating nothing beside it: its owner's next write must not be blocked.
+        self.read_only = path is not None and path.exists() and not is_writable(path)
         conn = self._connect()
         try:
             ensure_schema(
@@ -68,6 +79,8 @@ class Store:
                 migrations=migrations,
                 on_disk=path is not None,
                 timeout_s=BUSY_TIMEOUT_S,
+                path=path,
+                read_only=self.read_only,
             )
         except sqlite3.Error as exc:
             conn.close()
@@ -80,9 +93,12 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         target = ":memory:" if self.path is None else os.fspath(self.path)
+        if self.path is not None and self.read_only:
+            target = read_only_uri(self.path)
         try:
             conn = sqlite3.connect(
                 target,
+                uri=self.read_only,
                 timeout=BUSY_TIMEOUT_S,
                 isolation_level=None,  # we write BEGIN / COMMIT ourselves
                 check_same_thread=False,  # a connection moves between threads, never shared
@@ -92,12 +108,9 @@ class Store:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-        except sqlite3.Error as exc:  # reading the header already failed: corrupt
+        except sqlite3.Error as exc:  # reading the header failed: corrupt, or not writable here
             conn.close()
-            raise HistoryError(
-                f"{self.label} cannot be read as a roma_nb history ({exc}); it may be corrupt. "
-                "It was left untouched."
-            ) from None
+            raise unreadable(self.path, self.label, exc) from None
         return conn
 
     @contextlib.contextmanager
@@ -161,6 +174,10 @@ class Store:
         IMMEDIATE takes the write lock up front, so a concurrent writer waits in ``busy_timeout``
         instead of failing half-way with "database is locked". ``durable=False``: see module doc.
         """
+        if self.read_only:
+            raise HistoryError(
+                f"{self.label} is read-only for this user: it can be read, not written."
+            )
         relax = not durable and self._synchronous == "FULL"
         with self.connection() as conn:
             if relax:

@@ -1,0 +1,57 @@
+"""One client call against a hostile server, in a process of its own: how long, how much memory.
+
+``python tests/hostile_child.py URL CALL [CLIENT_OPTIONS_JSON]`` prints one JSON line:
+``{"seconds", "max_rss_mb", "outcome", "error", "count"}``. ``CALL`` is ``reset``,
+``reset_many``, ``list_instances`` or ``list_tasks``. The peak RSS is the kernel's
+(``ru_maxrss``) for this process alone, so a test can bound memory without trusting its own
+process, which pytest and other tests share.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+from hostile_server import PROJECT_ID
+
+from roma_nb.auth import TokenAuth
+from roma_nb.client import RomaClient
+
+
+def run(url: str, call: str, options: dict[str, Any]) -> dict[str, Any]:
+    started = time.monotonic()
+    outcome: str | None = None
+    error: str | None = None
+    count: int | None = None
+    with RomaClient(url, project_id=PROJECT_ID, auth=TokenAuth("t" * 40), **options) as client:
+        try:
+            if call == "reset":
+                outcome = client.reset_combined_task("i-1", "t-1", None).outcome
+            elif call == "reset_many":
+                results = client.reset_many([("i-1", f"t-{n}") for n in range(3)])
+                outcome = ",".join(r.outcome for r in results)
+                error = " | ".join(r.message or "" for r in results)
+            elif call == "list_instances":
+                count = len(client.list_instances())
+            elif call == "list_tasks":
+                count = len(client.list_tasks("i-1"))
+            else:
+                raise SystemExit(f"unknown call {call!r}")
+        except Exception as exc:  # what the test wants to read
+            outcome = type(exc).__name__
+            error = str(exc)
+    return {
+        "seconds": round(time.monotonic() - started, 2),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "outcome": outcome,
+        "error": error,
+        "count": count,
+    }
+
+
+if __name__ == "__main__":
+    opts = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    print(json.dumps(run(sys.argv[1], sys.argv[2], opts)), flush=True)

@@ -1,0 +1,93 @@
+"""A batch has an overall budget (issue 17, item 4): at its deadline the rest is ``skipped``.
+
+Before: under constant throttling a batch of 20 took 86 s and one of 50 took 230 s, with Stop the
+only way out. The bounds here are the test's own clock with a wide margin, never tight timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from roma_nb.auth import TokenAuth
+from roma_nb.client import AsyncRomaClient, RetryPolicy, RomaClient
+from roma_nb.errors import ValidationError
+from roma_nb.history import ResultLog
+from roma_nb.models import ResetResult
+
+Sandbox = Any
+DATE_FROM = 1630052714000
+MARGIN = 30.0  # seconds: far above the 2 s budgets below, far below the minutes before
+
+
+@pytest.fixture
+def roma_sandbox(lenient_sandbox: Sandbox) -> Sandbox:
+    """Raw resets to tasks whether they run or not: a sandbox that allows it."""
+    return lenient_sandbox
+
+
+def client_for(sandbox: Sandbox) -> RomaClient:
+    policy = RetryPolicy(max_attempts=8)
+    return RomaClient(sandbox.url, project_id=sandbox.project_id, auth=TokenAuth("t"), retry=policy)
+
+
+def targets(client: RomaClient, count: int) -> list[tuple[str, str]]:
+    instance = client.list_instances()[0].id
+    return [(instance, t.task_id) for t in client.list_tasks(instance)[:count]]
+
+
+def check(results: list[ResetResult], sandbox: Sandbox, count: int) -> None:
+    """Some sent, the rest skipped for the deadline; every reset the server took is a success."""
+    assert len(results) == count
+    outcomes = [r.outcome for r in results]
+    assert set(outcomes) <= {"success", "skipped"}, outcomes
+    assert "skipped" in outcomes
+    skipped = [r for r in results if r.outcome == "skipped"]
+    assert all("deadline of 2 s had passed" in (r.message or "") for r in skipped)
+    assert all(r.attempts == 0 for r in skipped)
+    assert len(sandbox.resets) == outcomes.count("success")
+
+
+def test_a_throttled_batch_stops_at_its_deadline(roma_sandbox: Sandbox, tmp_path: Any) -> None:
+    roma_sandbox.set_rate_limit(2, burst=1)
+    log = ResultLog(tmp_path / "history.sqlite")
+    with client_for(roma_sandbox) as client:
+        batch = targets(client, 20)
+        started = time.monotonic()
+        results = client.reset_many(batch, DATE_FROM, concurrency=4, log=log, deadline=2)
+        assert time.monotonic() - started < MARGIN
+    check(results, roma_sandbox, 20)
+    frame = log.to_frame()
+    assert len(frame) == 20  # one row per target, in the order they were written
+    assert Counter(frame["outcome"]) == Counter(r.outcome for r in results)
+
+
+def test_the_async_batch_keeps_the_same_deadline(roma_sandbox: Sandbox) -> None:
+    roma_sandbox.set_rate_limit(2, burst=1)
+
+    async def run() -> list[ResetResult]:
+        with client_for(roma_sandbox) as sync:
+            batch = targets(sync, 20)
+        auth = TokenAuth("t")
+        async with AsyncRomaClient(
+            roma_sandbox.url,
+            project_id=roma_sandbox.project_id,
+            auth=auth,
+            retry=RetryPolicy(max_attempts=8),
+        ) as client:
+            return await client.reset_many(batch, DATE_FROM, concurrency=4, deadline=2)
+
+    started = time.monotonic()
+    results = asyncio.run(run())
+    assert time.monotonic() - started < MARGIN
+    check(results, roma_sandbox, 20)
+
+
+def test_a_nonsense_deadline_is_refused_before_anything(roma_sandbox: Sandbox) -> None:
+    with client_for(roma_sandbox) as client, pytest.raises(ValidationError, match="deadline"):
+        client.reset_many([("i", "t")], DATE_FROM, deadline=0)
+    assert roma_sandbox.resets == []
