@@ -28,6 +28,8 @@ PYTHON_ISMS = (
     "iam_endpoint=",
     "nonexistent=",
     "ambiguous=",
+    "allow_forward=",
+    "overwrite=",
     "connect(",
     "pass None",
     "pass an int",

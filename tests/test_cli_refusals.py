@@ -176,17 +176,50 @@ def test_an_old_date_from_needs_only_yes(roma_sandbox: Sandbox, env: dict[str, s
 # -- 6: relative times ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["-2h", "2h", "90m", "yesterday 02:00"])
-def test_reset_says_what_date_from_takes(
-    roma_sandbox: Sandbox, env: dict[str, str], value: str
+@pytest.mark.parametrize(
+    ("value", "ago_ms"),
+    [("2h ago", 7_200_000), ("-90m", 5_400_000), ("PT2H", 7_200_000), ("now-1d", 86_400_000)],
+)
+def test_reset_resolves_a_relative_date_from_once(
+    roma_sandbox: Sandbox, env: dict[str, str], value: str, ago_ms: int
+) -> None:
+    """Resolved against one clock reading, shown as the text typed and the instant it meant."""
+    instance = instance_named(roma_sandbox, "RUNNING")
+    task = stopped_task(roma_sandbox, instance)
+    before = time.time_ns() // 1_000_000
+    done = roma_nb(
+        "reset", instance.id, task.task_id, "--date-from", value, "--format", "json", env=env
+    )
+    after = time.time_ns() // 1_000_000
+    assert done.returncode == EXIT_NOT_CONFIRMED, done.stderr
+    plan = json.loads(done.stdout)
+    assert before - ago_ms <= plan["date_from"] <= after - ago_ms
+    assert plan["date_from_typed"] == value
+    assert f"date_from {plan['date_from']}, typed {value!r}" in done.stderr
+    assert posts(roma_sandbox) == []
+
+
+def test_yesterday_is_read_in_the_zone(roma_sandbox: Sandbox, env: dict[str, str]) -> None:
+    instance = instance_named(roma_sandbox, "RUNNING")
+    task = stopped_task(roma_sandbox, instance)
+    done = roma_nb(
+        *("reset", instance.id, task.task_id, "--date-from", "yesterday 02:00"),
+        *("--tz", "Asia/Shanghai", "--format", "json"),
+        env=env,
+    )
+    assert done.returncode == EXIT_NOT_CONFIRMED, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["date_from_local"].split(" ")[1:] == ["02:00:00", "CST", "(+08:00)"]
+    assert plan["date_from_utc"].endswith("T18:00:00Z")
+
+
+def test_an_unknown_relative_time_names_the_flag(
+    roma_sandbox: Sandbox, env: dict[str, str]
 ) -> None:
     instance = instance_named(roma_sandbox, "RUNNING")
-    done = roma_nb("reset", instance.id, "TASK", "--date-from", value, "--yes", env=env)
+    done = roma_nb("reset", instance.id, "TASK", "--date-from", "2 months ago", env=env)
     assert done.returncode == 2
-    assert "expected one argument" not in done.stderr
-    assert done.stderr.startswith(f"roma-nb reset: --date-from {value!r} is a relative time")
-    for accepted in ("ISO-8601", "epoch milliseconds", "--no-date-from"):
-        assert accepted in done.stderr
+    assert done.stderr.startswith("roma-nb reset: --date-from: ")
     assert roma_sandbox.calls == []
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_shell import PYTHON_ISMS
+from plans_data import NOW, H, sample_plan
 
 from roma_nb.cli import history as history_cli
 from roma_nb.cli import reset as reset_cli
@@ -20,6 +21,7 @@ from roma_nb.config import resolve_settings
 from roma_nb.dates import to_epoch_ms
 from roma_nb.errors import RomaError
 from roma_nb.history import ResultLog
+from roma_nb.plans import DateFrom
 
 NOWHERE = "/nonexistent/roma-nb-credentials"
 
@@ -55,6 +57,9 @@ def api_messages(tmp_path: Path) -> dict[str, str]:
         "DST fold": error_text(to_epoch_ms, "2024-10-27T02:30", "Europe/Paris"),
         "a year": error_text(to_epoch_ms, "2021"),
         "foreign history": error_text(ResultLog, foreign),
+        "forward move": error_text(sample_plan, date_from=DateFrom(NOW + H, "UTC")),
+        "old date_from": error_text(sample_plan, date_from=DateFrom(NOW - 3 * 24 * H, "UTC")),
+        "plan file exists": error_text(sample_plan().save, foreign),
     }
 
 
@@ -79,8 +84,9 @@ def test_every_phrase_still_occurs_in_the_api(tmp_path: Path, table: str) -> Non
 @pytest.mark.parametrize("command", ["reset", "history"])
 def test_nothing_pythonic_is_left(tmp_path: Path, command: str) -> None:
     messages = api_messages(tmp_path)
-    if command == "history":  # its times are never empty: parse_time refuses "" itself
-        del messages["empty date_from"]
+    if command == "history":  # its times are never empty (parse_time refuses ""); no plans
+        for key in ("empty date_from", "forward move", "old date_from", "plan file exists"):
+            del messages[key]
     for message in messages.values():
         shell = for_shell(message, TABLES[command])
         for phrase in PYTHON_ISMS:

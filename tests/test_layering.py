@@ -42,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
         "sandbox",
         "demo",
         "procedure",
+        "plans",
     },
     "demo": set(),
     "_check_notebooks": set(),

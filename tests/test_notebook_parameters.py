@@ -36,6 +36,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "confirm": "bool",
         "restart": "str",
         "verify": "bool",
+        "plan_file": "str",
     },
     "troubleshoot_task.ipynb": {
         "instance_id": "str",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from browser.kernels import isolated_env, output_text, run_notebook, widget_state
 
+from roma_nb.auth import TokenAuth
+from roma_nb.client import RomaClient
 from roma_nb.history import ResultLog
 from roma_nb.models import ResetResult
+from roma_nb.plans import Plan, where_tasks_are
 
 pytestmark = pytest.mark.notebook
 
@@ -182,6 +186,62 @@ def test_runbook_refuses_tasks_that_are_not_combined_tasks_of_the_instance(
                 "dry_run": False,
                 "confirm": True,
             },
+        )
+    assert roma_sandbox.resets == []
+    assert history_rows(history_path) == []
+
+
+def export_plan(sandbox: Sandbox, env: dict[str, str], path: Path) -> tuple[Plan, list[str]]:
+    """A plan file for two stopped tasks, made with ``roma-nb reset --export`` as a user would."""
+    from cli_shell import roma_nb
+
+    instance = next(i for i in sandbox.state.instances if i.status == "RUNNING")
+    rows = [t.task_id for t in sandbox.state.combined_tasks(instance.id) if not t.status]
+    with RomaClient(sandbox.url, project_id=sandbox.project_id, auth=TokenAuth(sandbox.token)) as c:
+        where = where_tasks_are(c, instance.id, rows)
+    now = time.time_ns() // 1_000_000
+    recent = [t for t in rows if (at := where[t].at_ms) and now - at < 40 * 3_600_000][:2]
+    done = roma_nb(
+        *("reset", instance.id, *recent, "--date-from", "now-47h", "--export", str(path)),
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    return Plan.load(path), recent
+
+
+def test_runbook_applies_a_plan_file_and_its_rows_carry_the_plan_id(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path, tmp_path: Path
+) -> None:
+    plan, task_ids = export_plan(roma_sandbox, kernel_env, tmp_path / "plan.json")
+    notebook = run_notebook(
+        RUNBOOK,
+        env=kernel_env,
+        parameters={"plan_file": str(tmp_path / "plan.json"), "dry_run": False, "confirm": True},
+    )
+    assert sorted((r.task_id, r.date_from) for r in roma_sandbox.resets) == sorted(
+        (t, plan.date_from.ms) for t in task_ids
+    )
+    with ResultLog(history_path) as log:
+        rows = log.records(plan_id=plan.plan_id)
+    assert sorted(r["task_id"] for r in rows) == sorted(task_ids)
+    assert {r["outcome"] for r in rows} == {"success"}
+    assert f"plan_id: {plan.plan_id}" in output_text(notebook)
+
+
+def test_runbook_refuses_an_edited_plan_file(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path, tmp_path: Path
+) -> None:
+    from nbclient.exceptions import CellExecutionError
+
+    path = tmp_path / "plan.json"
+    export_plan(roma_sandbox, kernel_env, path)
+    path.write_text(path.read_text().replace('"now-47h"', '"now-46h"'))
+    roma_sandbox.clear_records()
+    with pytest.raises(CellExecutionError, match="was changed after it was planned"):
+        run_notebook(
+            RUNBOOK,
+            env=kernel_env,
+            parameters={"plan_file": str(path), "dry_run": False, "confirm": True},
         )
     assert roma_sandbox.resets == []
     assert history_rows(history_path) == []

@@ -27,7 +27,17 @@ from typing import cast
 __all__ = ["EXIT_BROKEN_PIPE", "main"]
 
 # Sub-command modules, in the order --help lists them.
-_COMMANDS = ("sandbox", "demo", "instances", "tasks", "monitors", "reset", "rewind", "history")
+_COMMANDS = (
+    "sandbox",
+    "demo",
+    "instances",
+    "tasks",
+    "monitors",
+    "reset",
+    "rewind",
+    "apply",
+    "history",
+)
 
 EXIT_BROKEN_PIPE = 128 + 13
 """The reader of stdout went away (SIGPIPE is signal 13): what a shell reports for ``git``."""

@@ -1,7 +1,8 @@
 """What ``roma-nb reset`` will do, said before it is done: for stderr, and as JSON for programs.
 
 A plan names the environment, the instance, every task by name and id, and the instant as UTC
-ISO, in ``--tz`` and as the ``date_from`` integer. Its warnings come in two kinds:
+ISO, in ``--tz`` and as the ``date_from`` integer, with the text typed when it was relative
+(``plans.DateFrom``, resolved once). Its warnings come in two kinds:
 
 * warnings that **need --force** as well as ``--yes``, because sending anyway is rarely what was
   meant: a ``date_from`` in the future (the task would skip the changes made until then) and an
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..models import Instance, Restart, Task
+    from ..plans import DateFrom
 
 __all__ = ["Plan", "PlanWarning", "RewindSteps", "build_plan"]
 
@@ -51,8 +53,7 @@ class Plan:
     environment: str
     instance: Instance
     tasks: tuple[Task, ...]
-    date_from: int | None
-    tz: str
+    date_from: DateFrom
     dry_run: bool
     warnings: tuple[PlanWarning, ...]
     rewind: RewindSteps | None = None
@@ -62,8 +63,6 @@ class Plan:
         return any(w.needs_force for w in self.warnings)
 
     def lines(self) -> list[str]:
-        from ..dates import format_instant
-
         first = [f"WARNING (needs --force): {w.text}" for w in self.warnings if w.needs_force]
         what = "RESET" if self.rewind is None else "REWIND"
         mode = f"DRY RUN of a {what.lower()}" if self.dry_run else what
@@ -79,14 +78,7 @@ class Plan:
         ]
         if self.rewind is not None:
             lines.append(f"  steps: {self.summary()}")
-        if self.date_from is None:
-            lines.append(
-                "  date_from: empty: no date_from is sent, the service decides the start point"
-            )
-        else:
-            view = format_instant(self.date_from, self.tz)
-            local = f" = {view.local_iso} in {view.zone}" if view.zone != "UTC" else ""
-            lines.append(f"  date_from: {view.utc_iso}{local} = {view.ms}")
+        lines.append(f"  date_from: {self.date_from.describe()}")
         lines += [f"  warning: {w.text}" for w in self.warnings if not w.needs_force]
         return lines
 
@@ -97,7 +89,8 @@ class Plan:
         from ..procedure import describe_task
 
         r = self.rewind
-        return describe_task(_was_running(task), self.date_from, r.restart, r.verify, self.tz)
+        d = self.date_from
+        return describe_task(_was_running(task), d.ms, r.restart, r.verify, d.zone)
 
     def summary(self) -> str:
         """A rewind's steps in one line (``stop 3 running tasks, reset 5, …``); "" for a reset.
@@ -111,9 +104,6 @@ class Plan:
 
     def to_json(self) -> dict[str, object]:
         """The plan for programs (``--format json`` without ``--yes``): nothing was sent."""
-        from ..dates import format_instant
-
-        view = None if self.date_from is None else format_instant(self.date_from, self.tz)
         return {
             "sent": False,
             "dry_run": self.dry_run,
@@ -141,10 +131,11 @@ class Plan:
                 if self.rewind
                 else {}
             ),
-            "date_from": self.date_from,
-            "date_from_utc": None if view is None else view.utc_iso,
-            "date_from_local": None if view is None else view.local_iso,
-            "tz": self.tz,
+            "date_from": self.date_from.ms,
+            "date_from_utc": self.date_from.utc_iso,
+            "date_from_local": self.date_from.local,
+            "date_from_typed": self.date_from.typed,
+            "tz": self.date_from.zone,
             "warnings": [{"text": w.text, "needs_force": w.needs_force} for w in self.warnings],
             "needs_force": self.needs_force,
         }
@@ -165,9 +156,8 @@ def build_plan(
     environment: str,
     instance: Instance,
     tasks: list[Task],
-    date_from: int | None,
+    date_from: DateFrom,
     *,
-    tz: str,
     dry_run: bool,
     retention: timedelta,
     now_ms: int,
@@ -179,10 +169,10 @@ def build_plan(
     instance_warning = _instance_warning(instance)
     if instance_warning is not None:
         warnings.append(instance_warning)
-    future = date_from is not None and date_from > now_ms
+    future = date_from.ms is not None and date_from.ms > now_ms
     warnings += [
         PlanWarning(text, needs_force=future)
-        for text in assess_date_from(date_from, now_ms=now_ms, retention=retention)
+        for text in assess_date_from(date_from.ms, now_ms=now_ms, retention=retention)
     ]
     running = [t for t in tasks if t.status == 1]
     if running and rewind is None:
@@ -199,7 +189,6 @@ def build_plan(
         instance=instance,
         tasks=tuple(tasks),
         date_from=date_from,
-        tz=tz,
         dry_run=dry_run,
         warnings=tuple(warnings),
         rewind=rewind,

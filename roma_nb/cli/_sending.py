@@ -1,11 +1,14 @@
 """What ``roma-nb reset`` and ``roma-nb rewind`` share: their arguments, the targets check, the
-history, the plan-first flow, Ctrl-C, and the exit codes.
+history, the plan-first flow, Ctrl-C, the exit codes, and ``--export`` (``_export``).
 
 Both commands: check the history first (exit 2), look the tasks up (every one a combined task of
 the instance, exit 2 otherwise), print the plan on stderr, stop there without ``--yes`` (exit 3,
 the plan as JSON on stdout with ``--format json``), else send in a worker thread so Ctrl-C
 stops cleanly (what was not sent is ``skipped``), print one row per task on stdout and exit 0
-only when every task succeeded (or was a dry run), 1 otherwise.
+only when every task succeeded (or was a dry run), 1 otherwise. ``--date-from`` takes relative
+times (``2h ago``, ``-90m``, ``PT2H``, ``now-1d``, ``yesterday 02:00`` in ``--tz``), resolved once
+against one reading of the clock; the plan shows the text typed and the instant it meant.
+``apply`` shares the confirming flags, the history and the report.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from ._common import (
     resolve_instance,
     run_guarded,
 )
+from ._export import PLAN_WORDS, check_export_arguments, export
 from ._plan import Plan, RewindSteps, build_plan
 from ._wording import Words
 
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
     from ..client import RomaClient
     from ..history import ResultLog
     from ..models import Instance, Task
+    from ..plans import DateFrom, Procedure
 
 TASK_COLUMNS = (
     Column("instance_id", lambda r: r.instance_id),
@@ -58,7 +63,9 @@ __all__ = [
     "TASK_COLUMNS",
     "WORDS",
     "Command",
+    "add_confirm_arguments",
     "add_sending_arguments",
+    "report",
     "run_command",
     "run_stoppable",
 ]
@@ -79,6 +86,7 @@ WORDS: Words = (
         "Point ROMA_NB_HISTORY or path= at another file.",
         "Give --history another file, or point ROMA_NB_HISTORY at one.",
     ),
+    *PLAN_WORDS,
 )
 
 
@@ -103,8 +111,8 @@ def add_sending_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
         "--date-from",
         metavar="WHEN",
         help=(
-            "ISO-8601 (without an offset it is read in --tz) or integer epoch milliseconds; "
-            "relative times such as -2h are not taken yet"
+            "ISO-8601 (without an offset it is read in --tz), integer epoch milliseconds, or "
+            "a time relative to now: '2h ago', -90m, PT2H, now-1d, 'yesterday 02:00' (in --tz)"
         ),
     )
     when.add_argument(
@@ -115,20 +123,13 @@ def add_sending_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
     parser.add_argument(
         "--tz", default="UTC", help="zone of a --date-from without an offset (default UTC)"
     )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="record a dry run in the history; send nothing"
-    )
-    parser.add_argument("--yes", action="store_true", help=f"send {verb} (after the plan)")
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        help=(
+    add_confirm_arguments(
+        parser,
+        verb,
+        force_help=(
             "with --yes, send even when the plan warns of a future date_from or an instance "
             "that is not RUNNING"
         ),
-    )
-    parser.add_argument(
-        "--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)"
     )
     parser.add_argument(
         "--retention-days",
@@ -137,14 +138,27 @@ def add_sending_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
         metavar="DAYS",
         help="how long the source keeps CDC logs, for the warning (default 2)",
     )
+    add_format_argument(parser)
+    add_connection_arguments(parser)
+
+
+def add_confirm_arguments(parser: argparse.ArgumentParser, verb: str, *, force_help: str) -> None:
+    """What every command that sends takes (``reset``, ``rewind``, ``apply``): how to confirm,
+    how many in flight, where the history goes."""
+    parser.add_argument(
+        "--dry-run", action="store_true", help="record a dry run in the history; send nothing"
+    )
+    parser.add_argument("--yes", action="store_true", help=f"send {verb} (after the plan)")
+    parser.add_argument("--force", action="store_true", help=force_help)
+    parser.add_argument(
+        "--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)"
+    )
     parser.add_argument(
         "--history",
         type=Path,
         metavar="PATH",
         help="history file (default: $ROMA_NB_HISTORY, else the per-user data directory)",
     )
-    add_format_argument(parser)
-    add_connection_arguments(parser)
 
 
 def _targets(client: RomaClient, instance: Instance, task_ids: list[str]) -> list[Task]:
@@ -167,10 +181,14 @@ def _targets(client: RomaClient, instance: Instance, task_ids: list[str]) -> lis
     return [tasks[i] for i in task_ids]
 
 
-def _open_log(client: RomaClient, path: Path | None) -> tuple[ResultLog, str]:
+def _open_log(
+    client: RomaClient, path: Path | None, *, plan_id: str | None = None
+) -> tuple[ResultLog, str]:
+    """The history for this command's rows, stamped with the client's environment (and the
+    ``plan_id`` of the plan being applied, if any)."""
     from ..history import RecordContext, ResultLog
 
-    context = RecordContext.of(client)
+    context = RecordContext.of(client, plan_id=plan_id)
     if path is not None:
         return ResultLog(path, context=context), str(path)
     if client.is_sandbox:
@@ -211,34 +229,19 @@ def run_stoppable(work: Callable[[threading.Event], T], name: str) -> T:
     return result
 
 
-def _is_relative(text: str, tz: str) -> bool:
-    from ..dates import resolve_time_text
-
-    try:
-        resolve_time_text(text, tz, now_ms=time.time_ns() // 1_000_000)
-    except ValidationError:
-        return False
-    return True
-
-
-def _date_from(args: argparse.Namespace, command: str) -> int | None:
-    """The instant to send: absolute only (relative targets come with plans)."""
-    from ..dates import to_epoch_ms
+def _date_from(args: argparse.Namespace, now_ms: int) -> DateFrom:
+    """The instant to send, resolved once against ``now_ms`` and kept with the text typed."""
+    from ..plans import resolve_date_from
 
     if args.no_date_from:
-        return None
+        return resolve_date_from(None, args.tz, now_ms=now_ms)
     text: str = args.date_from
+    if not text.strip():
+        return resolve_date_from(text, args.tz, now_ms=now_ms)  # the "empty" message
     try:
-        return to_epoch_ms(text, args.tz)
-    except ValidationError:
-        if not _is_relative(text, args.tz):
-            raise
-    raise ValidationError(
-        f"--date-from {text!r} is a relative time, which {command} does not take yet. Give an "
-        "ISO-8601 time (2024-05-01T02:00 is read in --tz; 2024-05-01T02:00Z or "
-        "2024-05-01T10:00+08:00 is exact) or integer epoch milliseconds (1714528800000), or "
-        "--no-date-from. (monitors and history do take 2h, -2h, 90m, 7d as 'that long ago'.)"
-    )
+        return resolve_date_from(text, args.tz, now_ms=now_ms)
+    except ValidationError as exc:
+        raise ValidationError(f"--date-from: {exc}") from None
 
 
 def _not_sent(plan: Plan, args: argparse.Namespace, what: str) -> int:
@@ -258,7 +261,8 @@ def _not_sent(plan: Plan, args: argparse.Namespace, what: str) -> int:
 @dataclass(frozen=True)
 class Command:
     """What differs between ``reset`` and ``rewind``: the name, what ``--yes`` sends, the
-    sending, the result columns, and for a rewind the steps its plan describes."""
+    sending, the result columns, for a rewind the steps its plan describes, and for a command
+    with ``--export`` (``add_export_arguments``) the ``plans.Procedure`` a plan file records."""
 
     name: str
     what: str
@@ -268,20 +272,20 @@ class Command:
     ]
     columns: Sequence[Column]
     steps: Callable[[argparse.Namespace], RewindSteps] | None = None
+    procedure: Callable[[argparse.Namespace], Procedure] | None = None
 
     def plan(
-        self, client: RomaClient, instance: Instance, tasks: list[Task], ms: int | None,
-        args: argparse.Namespace,
+        self, client: RomaClient, instance: Instance, tasks: list[Task], date_from: DateFrom,
+        args: argparse.Namespace, now_ms: int,
     ) -> Plan:  # fmt: skip
         return build_plan(
             client.environment,
             instance,
             tasks,
-            ms,
-            tz=args.tz,
+            date_from,
             dry_run=args.dry_run,
             retention=args.retention_days,
-            now_ms=time.time_ns() // 1_000_000,
+            now_ms=now_ms,
             rewind=None if self.steps is None else self.steps(args),
         )
 
@@ -292,7 +296,11 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
     def body() -> int:
         if args.concurrency < 1:
             raise ValidationError("--concurrency must be at least 1.")
-        ms = _date_from(args, command.name)
+        if command.procedure is not None:
+            check_export_arguments(args)
+        now = time.time_ns() // 1_000_000  # the one clock reading of this plan
+        date_from = _date_from(args, now)
+        ms = date_from.ms
         task_ids = list(dict.fromkeys(args.task_ids))
         unrecorded = ""
         with client_from_args(args) as client:
@@ -303,7 +311,10 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
             try:
                 instance = resolve_instance(client, args.instance)
                 tasks = _targets(client, instance, task_ids)
-                plan = command.plan(client, instance, tasks, ms, args)
+                if command.procedure is not None and args.export is not None:
+                    procedure = command.procedure(args)
+                    return export(client, instance, tasks, date_from, procedure, now, args)
+                plan = command.plan(client, instance, tasks, date_from, args, now)
                 for line in plan.lines():
                     print(line, file=sys.stderr)
                 sending = args.dry_run or (args.yes and (args.force or not plan.needs_force))
@@ -321,16 +332,25 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
             finally:
                 if log is not None:
                     log.close()
-        counts = Counter(r.outcome for r in results)
-        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
-        try:
-            render(results, command.columns, args.format)
-        finally:  # a reader that stops early (| head) still leaves the summary on stderr
-            print(f"{summary}. History: {where}", file=sys.stderr)
-            if unrecorded:
-                print(unrecorded, file=sys.stderr)
-        if unrecorded:
-            return EXIT_FAILED
-        return EXIT_OK if all(r.outcome in _OK_OUTCOMES for r in results) else EXIT_FAILED
+        return report(results, command.columns, args.format, f"History: {where}", unrecorded)
 
     return run_guarded(f"roma-nb {command.name}", body, WORDS)
+
+
+def report(
+    results: Sequence[Any], columns: Sequence[Column], fmt: str, note: str, unrecorded: str = ""
+) -> int:
+    """The results on stdout in ``fmt``, a summary and ``note`` on stderr (and ``unrecorded``,
+    what the history could not record); the exit code: 0 only when every task succeeded (or
+    was a dry run) and everything was recorded."""
+    counts = Counter(r.outcome for r in results)
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    try:
+        render(results, columns, fmt)
+    finally:  # a reader that stops early (| head) still leaves the summary on stderr
+        print(f"{summary}. {note}", file=sys.stderr)
+        if unrecorded:
+            print(unrecorded, file=sys.stderr)
+    if unrecorded:
+        return EXIT_FAILED
+    return EXIT_OK if all(r.outcome in _OK_OUTCOMES for r in results) else EXIT_FAILED

@@ -97,6 +97,12 @@ def register(subparsers: Any) -> None:
         metavar="INSTANCE_ID",
         help="instance id (repeatable); the history does not store instance names",
     )
+    parser.add_argument(
+        "--plan-id",
+        action="append",
+        metavar="PLAN_ID",
+        help="only the rows of this applied plan (roma-nb apply prints its plan_id; repeatable)",
+    )
     parser.add_argument("--outcome", action="append", choices=OUTCOME_CATEGORIES, help="repeatable")
     parser.add_argument("--since", metavar="WHEN", help="attempts started at or after WHEN")
     parser.add_argument("--until", metavar="WHEN", help="attempts started before WHEN")
@@ -171,6 +177,7 @@ def _show(args: argparse.Namespace, stream: TextIO) -> int:
         filters: dict[str, Any] = {
             "task_id": _task_ids(args.task, targets, path),
             "instance_id": _instance_ids(args.instance, targets, path),
+            "plan_id": args.plan_id,
             "outcome": args.outcome,
             "since": since,
             "until": until,

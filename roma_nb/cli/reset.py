@@ -16,10 +16,13 @@ CI, a pasted command at 3 a.m.):
 * every attempt goes to the history (``--history`` or ``$ROMA_NB_HISTORY`` or the per-user file),
   pending before its request and completed after, like the notebooks do;
 * Ctrl-C stops the batch: what was not sent yet is recorded as ``skipped``;
-* the exit code is 0 only when every task succeeded (or was dry-run), 1 when any did not.
+* the exit code is 0 only when every task succeeded (or was dry-run), 1 when any did not;
+* ``--date-from`` takes relative times (``2h ago``, ``-90m``, ``PT2H``, ``now-1d``,
+  ``yesterday 02:00`` in ``--tz``), resolved once against one reading of the clock; the plan
+  shows the text typed and the instant it meant;
+* ``--export PLAN.json`` writes a plan file for review instead (``_export``); nothing is sent.
 
 The results (one row per task) go to stdout in ``--format``, so ``--format json`` can be piped.
-Relative times (``-2h``) are not taken for ``--date-from`` yet: the message says what is.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ._common import Column, HelpFormatter
+from ._export import add_export_arguments
 from ._sending import (
     EXIT_NOT_CONFIRMED,
     TASK_COLUMNS,
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
     from ..client import RomaClient
     from ..history import ResultLog
     from ..models import ResetResult, Task
+    from ..plans import Procedure
 
 __all__ = ["EXIT_NOT_CONFIRMED", "RESULT_COLUMNS", "register", "run"]
 
@@ -99,10 +104,19 @@ def register(subparsers: Any) -> None:
             "  roma-nb reset roma-prod-cn-north-4 TASK_A TASK_B --date-from 2024-05-01T02:00 "
             "--tz Asia/Shanghai\n"
             "  roma-nb reset INSTANCE_ID TASK_A --date-from 1714528800000 --yes\n"
-            "  roma-nb reset INSTANCE_ID TASK_A --date-from 2024-05-01T02:00Z --dry-run"
+            "  roma-nb reset INSTANCE_ID TASK_A --date-from 2024-05-01T02:00Z --dry-run\n"
+            "  roma-nb reset INSTANCE_ID TASK_A --date-from '2h ago' --export plan.json\n"
+            "  roma-nb reset INSTANCE_ID TASK_A --date-from 'yesterday 02:00' --tz Europe/Paris"
         ),
     )
     add_sending_arguments(parser, "the resets")
+    add_deadline_argument(parser)
+    add_export_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_deadline_argument(parser: argparse.ArgumentParser) -> None:
+    """``--deadline``, which ``_send`` reads (``reset`` and ``apply``)."""
     parser.add_argument(
         "--deadline",
         type=_positive_seconds,
@@ -112,7 +126,6 @@ def register(subparsers: Any) -> None:
             "resets not yet sent are recorded as skipped"
         ),
     )
-    parser.set_defaults(func=run)
 
 
 def _send(
@@ -159,7 +172,15 @@ def _send(
 _WORDS = WORDS
 """The shell's words of this command's messages (shared with ``rewind``)."""
 
-COMMAND = Command("reset", "these resets", _send, RESULT_COLUMNS)
+
+def _procedure(args: argparse.Namespace) -> Procedure:
+    """What ``--export`` records: the raw reset, forward moves only with ``--allow-forward``."""
+    from ..plans import Procedure
+
+    return Procedure.reset(allow_forward=args.allow_forward)
+
+
+COMMAND = Command("reset", "these resets", _send, RESULT_COLUMNS, procedure=_procedure)
 
 
 def run(args: argparse.Namespace) -> int:

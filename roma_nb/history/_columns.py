@@ -34,6 +34,7 @@ column              kind         dtype                    meaning
                                                           start, verify); ``<NA>`` for a reset
 ``rewind_id``       ``text``     ``string``               ties the step rows of one rewind
 ``was_running``     ``flag``     ``boolean``              the state the rewind's look found
+``plan_id``         ``text``     ``string``               the plan file applied (``roma_nb.plans``)
 ==================  ===========  =======================  ========================================
 """
 
@@ -112,6 +113,7 @@ SCHEMA: tuple[Column, ...] = (
     _attempt("step", "text", in_results=True),
     _attempt("rewind_id", "text"),
     _attempt("was_running", "flag"),
+    Column("plan_id", "text", "writers", "plan_id"),
 )
 """The history's columns in frame order. Stable: new columns are only ever appended."""
 

@@ -117,19 +117,25 @@ class RecordContext:
     """What every row written through a ``ResultLog`` is stamped with.
 
     ``endpoint_label`` is passed through :func:`endpoint_label`, so giving it a full URL is safe.
+    ``plan_id`` is the plan file being applied, if any (``roma_nb.plans``): "which plan did
+    this?" is then one filter on the history.
     """
 
     project_id: str | None = None
     endpoint_label: str | None = None
     actor: str = field(default_factory=default_actor)
+    plan_id: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "endpoint_label", endpoint_label(self.endpoint_label))
 
     @classmethod
-    def of(cls, client: Located) -> RecordContext:
-        """The context of rows written for ``client``: its project, and SANDBOX or its host."""
-        return cls(project_id=client.project_id, endpoint_label=client.endpoint_label)
+    def of(cls, client: Located, *, plan_id: str | None = None) -> RecordContext:
+        """The context of rows written for ``client``: its project, and SANDBOX or its host
+        (and the ``plan_id`` of the plan being applied)."""
+        return cls(
+            project_id=client.project_id, endpoint_label=client.endpoint_label, plan_id=plan_id
+        )
 
 
 class Located(Protocol):

@@ -87,11 +87,13 @@ class FilterArgs(TypedDict, total=False):
     ``task_id`` / ``instance_id`` / ``outcome`` take one value or several; ``since``
     (inclusive) and ``until`` (exclusive) bound ``at`` and take datetimes, dates, ISO strings, a
     ``timedelta`` or ``"2h"``-style durations ago (naive means UTC); ``dry_run`` keeps only dry
-    runs (True) or only real attempts (False); ``row_id`` keeps only the rows with these ids.
+    runs (True) or only real attempts (False); ``row_id`` keeps only the rows with these ids;
+    ``plan_id`` only the rows of these applied plans.
     """
 
     task_id: Ids
     instance_id: Ids
+    plan_id: Ids
     outcome: Ids
     since: When | None
     until: When | None
@@ -124,6 +126,7 @@ class Filter:
 
     task_id: tuple[str, ...] | None = None
     instance_id: tuple[str, ...] | None = None
+    plan_id: tuple[str, ...] | None = None
     outcome: tuple[str, ...] | None = None
     since_us: int | None = None
     until_us: int | None = None
@@ -145,11 +148,13 @@ class Filter:
         dry_run = args.get("dry_run")
         if dry_run is not None and not isinstance(dry_run, bool):
             raise ValidationError("dry_run filter must be True, False or None.")
+        plan_ids = _values("plan_id", args.get("plan_id"), str)  # SHA-256 hex, any case
         now = datetime.now(timezone.utc)
         since, until = args.get("since"), args.get("until")
         return cls(
             task_id=_values("task_id", args.get("task_id"), str),
             instance_id=_values("instance_id", args.get("instance_id"), str),
+            plan_id=None if plan_ids is None else tuple(p.strip().lower() for p in plan_ids),
             outcome=outcomes,
             since_us=None if since is None else to_epoch_us(parse_when(since, now=now)),
             until_us=None if until is None else to_epoch_us(parse_when(until, now=now)),

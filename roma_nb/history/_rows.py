@@ -42,8 +42,9 @@ __all__ = [
 TargetKey = tuple[str, str, str | None]
 """(instance_id, task_id, task_name): one ``targets`` row."""
 
-WriterKey = tuple[str | None, str | None, str | None, str, int, str]
-"""(project_id, endpoint label, actor, host, pid, process token): one ``writers`` row."""
+WriterKey = tuple[str | None, str | None, str | None, str | None, str, int, str]
+"""(project_id, endpoint label, actor, plan_id, host, pid, process token): one ``writers``
+row (``_sql._WRITER_KEY``'s order)."""
 
 _WRITTEN = tuple(c.name for c in ATTEMPT_WRITES)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -208,6 +209,7 @@ def writer_key(context: RecordContext) -> WriterKey:
         text("project_id", context.project_id),
         text("endpoint_label", context.endpoint_label),
         text("actor", context.actor),
+        text("plan_id", context.plan_id),
         socket.gethostname(),
         os.getpid(),
         writer_token(),

@@ -137,9 +137,22 @@ def _v2_rewind_steps(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE attempts ADD COLUMN rewind_id TEXT")
     conn.execute("ALTER TABLE attempts ADD COLUMN was_running INTEGER")
     conn.execute("CREATE INDEX attempts_steps ON attempts (id) WHERE step IS NOT NULL")
+    _recreate_view(conn, "")
+
+
+def _v3_plan_id(conn: sqlite3.Connection) -> None:
+    """``writers.plan_id``: the plan file a writer applied (``roma-nb apply``), so "which plan
+    did this?" is one filter; and the ``history`` view shows it."""
+    conn.execute("ALTER TABLE writers ADD COLUMN plan_id TEXT")
+    _recreate_view(conn, ", w.plan_id")
+
+
+def _recreate_view(conn: sqlite3.Connection, extra: str) -> None:
+    """The ``history`` view over v2's columns plus ``extra`` (each migration that adds a
+    column names it here, so a file at any version has a view matching its tables)."""
     conn.execute("DROP VIEW history")
     conn.execute(
-        """
+        f"""
         CREATE VIEW history AS
         SELECT a.id,
                strftime('%Y-%m-%dT%H:%M:%fZ', a.at_us / 1000000.0, 'unixepoch') AS at,
@@ -147,7 +160,7 @@ def _v2_rewind_steps(conn: sqlite3.Connection) -> None:
                a.status_code, a.message, a.error_code, a.error_msg, a.request_id,
                a.elapsed_ms, a.attempts, a.dry_run, w.project_id, w.endpoint, w.actor,
                a.step, a.rewind_id, a.was_running,
-               a.at_us, a.completed_at_us, a.interrupted, a.target_id, a.writer_id
+               a.at_us, a.completed_at_us, a.interrupted, a.target_id, a.writer_id{extra}
         FROM attempts AS a
         JOIN targets AS t ON t.id = a.target_id
         LEFT JOIN writers AS w ON w.id = a.writer_id
@@ -155,7 +168,7 @@ def _v2_rewind_steps(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_attempts, _v2_rewind_steps)
+MIGRATIONS: tuple[Migration, ...] = (_v1_attempts, _v2_rewind_steps, _v3_plan_id)
 
 # -- the file's marker (see _schema) -----------------------------------------------------------
 
@@ -272,6 +285,11 @@ def _where(rows: Filter, *, with_outcome: bool) -> tuple[list[str], list[Any]]:
         if values is not None:
             target.append(_in(column, values))
             params.extend(values)
+    if rows.plan_id is not None:  # through the small writers table
+        clauses.append(
+            f"attempts.writer_id IN (SELECT id FROM writers WHERE {_in('plan_id', rows.plan_id)})"
+        )
+        params.extend(rows.plan_id)
     if target:  # through the small, indexed targets table
         clauses.append(
             f"attempts.target_id IN (SELECT id FROM targets WHERE {' AND '.join(target)})"

@@ -1,7 +1,8 @@
 """Plans a second person can review: what will happen to each task, saved, checked, applied.
 
 The pure part: no client, no I/O except reading and writing a plan file. Callers (CLI, runbook,
-panel) fetch the world with a client and pass plain records.
+panel) fetch the world with a client and pass plain records, or let ``where_tasks_are`` /
+``check_apply_now`` (``_world``) fetch it through the client they pass.
 
 Planning::
 
@@ -18,6 +19,7 @@ Applying::
 
     plan = Plan.load("plan.json")                        # PlanFileError if edited or unknown
     verdict = check_apply(plan, World(Environment.of(client), now, client_tasks, positions))
+    verdict = check_apply_now(client, plan, now)         # the same, fetched with the client
     if verdict.ok: client.rewind(plan.targets(), plan.date_from.ms, restart=..., ...)
 """
 
@@ -32,6 +34,7 @@ from ._position import Move, Position, move_of, where_now
 from ._procedure import Procedure
 from ._reading import MAX_PLAN_BYTES
 from ._target import DateFrom, resolve_date_from
+from ._world import Reads, check_apply_now, where_tasks_are
 
 __all__ = [
     "DEFAULT_EXPIRY",
@@ -49,13 +52,16 @@ __all__ = [
     "PlannedTask",
     "Position",
     "Procedure",
+    "Reads",
     "World",
     "build_plan",
     "canonical_json",
     "check_apply",
+    "check_apply_now",
     "content_id",
     "move_of",
     "resolve_date_from",
     "retention_refusal",
     "where_now",
+    "where_tasks_are",
 ]

@@ -33,13 +33,15 @@ class World:
 
     ``tasks`` are the plan's instance's tasks as listed now, **not** filtered to combined ones
     (``list_tasks(instance_id, combined_only=False)``), so a task that stopped being combined is
-    told apart from one that is gone. ``positions`` (task id → ``where_now(...)``) is optional:
-    given, each move is checked again.
+    told apart from one that is gone; ``None`` when they are not listed yet: then only what
+    needs no call is checked (environment, expiry, retention), so a plan for another project is
+    refused before anything is asked of it. ``positions`` (task id → ``where_now(...)``) is
+    optional: given, each move is checked again.
     """
 
     environment: Environment
     now_ms: int
-    tasks: Sequence[Task]
+    tasks: Sequence[Task] | None
     positions: Mapping[str, Position] | None = None
 
 
@@ -92,6 +94,8 @@ def check_apply(plan: Plan, world: World, *, approved_plan_id: str | None = None
     retention = retention_refusal(plan.date_from, now_ms=now, retention_ms=plan.retention_ms)
     if retention:
         refusals.append(retention)
+    if world.tasks is None:
+        return ApplyCheck(plan_id, tuple(refusals), tuple(warnings))
     current = {
         task.task_id: task for task in world.tasks if task.instance_id in (None, plan.instance_id)
     }
