@@ -120,7 +120,9 @@ def test_a_gzip_bomb_is_refused_with_bounded_memory(call: str) -> None:
     with hostile("bomb", bomb_bytes=512 << 20) as server:
         report = in_child(server.url, call)
     workers = 3 if call == "reset_many" else 1  # each holds at most the cap and one chunk
-    assert report["max_rss_mb"] < 150 + 100 * workers, report
+    # 161 MB for one call on a quiet machine, 276 MB once under load 10 (the allocator keeps a
+    # freed chunk): 150 MB per worker still tells a bounded read from the 2.1 GB before the cap.
+    assert report["max_rss_mb"] < 150 + 150 * workers, report
     if call == "reset_many":
         assert report["outcome"] == "unknown,unknown,unknown", report
     else:
