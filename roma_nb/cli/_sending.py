@@ -68,6 +68,7 @@ __all__ = [
     "report",
     "run_command",
     "run_stoppable",
+    "send_recorded",
 ]
 
 T = TypeVar("T")
@@ -229,6 +230,18 @@ def run_stoppable(work: Callable[[threading.Event], T], name: str) -> T:
     return result
 
 
+def send_recorded(
+    work: Callable[[threading.Event], Sequence[Any]], name: str
+) -> tuple[Sequence[Any], str]:
+    """``run_stoppable(work, name)`` and what the history could not record ("" when all was):
+    a history that fails mid-batch (a full disk) stops the batch, and its results so far are
+    still reported, with the message saying what was sent (``report``'s ``unrecorded``)."""
+    try:
+        return run_stoppable(work, name), ""
+    except RecordingFailed as exc:
+        return exc.results, str(exc)
+
+
 def _date_from(args: argparse.Namespace, now_ms: int) -> DateFrom:
     """The instant to send, resolved once against ``now_ms`` and kept with the text typed."""
     from ..plans import resolve_date_from
@@ -302,7 +315,6 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
         date_from = _date_from(args, now)
         ms = date_from.ms
         task_ids = list(dict.fromkeys(args.task_ids))
-        unrecorded = ""
         with client_from_args(args) as client:
             log, where = None, ""
             if args.yes or args.dry_run:
@@ -325,10 +337,7 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
                 def work(stop: threading.Event) -> Sequence[Any]:
                     return command.send(client, tasks, ms, sent_log, args, stop)
 
-                try:
-                    results = run_stoppable(work, f"roma-nb-{command.name}")
-                except RecordingFailed as exc:  # a full disk mid-batch: say what is known
-                    results, unrecorded = exc.results, str(exc)
+                results, unrecorded = send_recorded(work, f"roma-nb-{command.name}")
             finally:
                 if log is not None:
                     log.close()

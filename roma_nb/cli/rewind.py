@@ -7,7 +7,9 @@ sent without ``--yes``. Each step goes to the history (pending, then completed),
 rewind stopped and did not start again is listed by ``roma-nb history --left-stopped`` even
 after a crash. The result is one row per task: each step's outcome and the rewind's
 (``success``, ``failed``, ``unknown``, ``left-stopped``, ``unverified``, ``dry-run``,
-``skipped``); exit 0 only when every task is ``success`` (or ``dry-run``).
+``skipped``); exit 0 only when every task is ``success`` (or ``dry-run``). ``--export PLAN.json``
+writes a rewind plan file instead (``_export``; its restart and verify are the plan's), which
+``roma-nb apply`` carries out with ``rewind_tasks``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ._common import Column, HelpFormatter
+from ._export import add_export_arguments
 from ._plan import RewindSteps
 from ._sending import TASK_COLUMNS, Command, add_sending_arguments, run_command
 
@@ -25,8 +28,9 @@ if TYPE_CHECKING:
     from ..client import RomaClient
     from ..history import ResultLog
     from ..models import Restart, RewindResult, RewindStep, Task
+    from ..plans import Procedure
 
-__all__ = ["RESULT_COLUMNS", "register", "run"]
+__all__ = ["RESULT_COLUMNS", "add_timeout_arguments", "register", "rewind_tasks", "run"]
 
 
 def _step(name: str) -> Column:
@@ -71,7 +75,8 @@ def register(subparsers: Any) -> None:
             "--tz Asia/Shanghai\n"
             "  roma-nb rewind INSTANCE_ID TASK_A --date-from 1714528800000 --yes\n"
             "  roma-nb rewind INSTANCE_ID TASK_A --date-from 2024-05-01T02:00Z --restart never "
-            "--yes"
+            "--yes\n"
+            "  roma-nb rewind INSTANCE_ID TASK_A --date-from '2h ago' --export plan.json"
         ),
     )
     add_sending_arguments(parser, "the rewind")
@@ -90,6 +95,14 @@ def register(subparsers: Any) -> None:
         action="store_false",
         help="do not watch the monitor data after the restart",
     )
+    add_timeout_arguments(parser)
+    add_export_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_timeout_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--stop-timeout`` and ``--verify-timeout``, which ``rewind_tasks`` reads (``rewind``,
+    and ``apply`` of a rewind plan: how long to wait is not part of a plan)."""
     parser.add_argument(
         "--stop-timeout",
         type=float,
@@ -104,7 +117,6 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="how long to watch for an execution that reads after the restart (default 120)",
     )
-    parser.set_defaults(func=run)
 
 
 def _steps(args: argparse.Namespace) -> RewindSteps:
@@ -119,16 +131,35 @@ def _send(
     args: argparse.Namespace,
     stop: threading.Event,
 ) -> list[RewindResult]:
+    steps = _steps(args)
+    return rewind_tasks(
+        client, tasks, ms, log, args, stop, restart=steps.restart, verify=steps.verify
+    )
+
+
+def rewind_tasks(
+    client: RomaClient,
+    tasks: list[Task],
+    ms: int | None,
+    log: ResultLog,
+    args: argparse.Namespace,
+    stop: threading.Event,
+    *,
+    restart: Restart,
+    verify: bool,
+) -> list[RewindResult]:
+    """``client.rewind`` with the timeouts, concurrency and dry run of ``args``, each step
+    printed on stderr as it finishes."""
+
     def progress(row: RewindStep) -> None:
         what = f": {row.message}" if row.message and row.outcome != "success" else ""
         print(f"  {row.step:<6} {row.task_id}: {row.outcome}{what}", file=sys.stderr)
 
-    steps = _steps(args)
     return client.rewind(
         tasks,
         ms,
-        restart=steps.restart,
-        verify=steps.verify,
+        restart=restart,
+        verify=verify,
         stop_timeout=args.stop_timeout,
         verify_timeout=args.verify_timeout,
         concurrency=args.concurrency,
@@ -139,7 +170,17 @@ def _send(
     )
 
 
-COMMAND = Command("rewind", "the rewind", _send, RESULT_COLUMNS, steps=_steps)
+def _procedure(args: argparse.Namespace) -> Procedure:
+    """What ``--export`` records: the rewind with its restart and verify options."""
+    from ..plans import Procedure
+
+    steps = _steps(args)
+    return Procedure.rewind(
+        restart=steps.restart, verify=steps.verify, allow_forward=args.allow_forward
+    )
+
+
+COMMAND = Command("rewind", "the rewind", _send, RESULT_COLUMNS, steps=_steps, procedure=_procedure)
 
 
 def run(args: argparse.Namespace) -> int:
