@@ -27,8 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "procedure": FOUNDATION | {"dates"},
     "history": {"errors", "models"},
     "plans": FOUNDATION | {"dates"},
-    "panel": FOUNDATION | {"dates", "client", "history", "procedure"},
-    "widgets": FOUNDATION | {"dates", "client", "history", "panel", "procedure"},
+    "panel": FOUNDATION | {"dates", "client", "history", "procedure", "plans"},
+    "widgets": FOUNDATION | {"dates", "client", "history", "panel", "procedure", "plans"},
     "connection": FOUNDATION | {"auth", "config", "client", "sandbox"},
     "sandbox": {"ids", "models"},
     "cli": FOUNDATION

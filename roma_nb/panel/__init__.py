@@ -1,8 +1,9 @@
 """The reset panel's model: everything its buttons do, as plain Python (no widgets here).
 
 ``PanelModel`` holds the ``Selection`` (instance, tasks, ``date_from`` choice, retention, dry
-run), derives one ``PanelState`` per update (the instant, the ``ResetPlan`` or what is missing,
-whether the preview is current), and runs a plan only after a confirmation of that same plan.
+run), derives one ``PanelState`` per update (the instant, the ``PlannedRun``: a ``plans.Plan``
+and its mode, or what is missing, whether the preview is current), and runs a plan only after a
+confirmation of that same plan; ``load_plan`` takes a reviewed plan file instead.
 ``roma_nb.widgets`` draws it; code and tests can drive it directly. pandas is only imported
 when a frame is asked for.
 """
@@ -15,7 +16,7 @@ from .errors import ConfirmationRequired, PanelError, PlanChanged, RunInProgress
 from .logs import TrackedLog, default_log
 from .memory import forget_instances, recall_instance, remember_instance
 from .model import UNSET, PanelModel
-from .plan import PROCEDURES, PanelProcedure, PlannedTask, ResetPlan
+from .plan import PROCEDURES, PanelProcedure, PlannedRun
 from .preview import PREVIEW_COLUMNS, preview_frame
 from .runs import BatchRunner, RunResult
 from .state import PanelState, Selection
@@ -35,8 +36,7 @@ __all__ = [
     "PanelProcedure",
     "PanelState",
     "PlanChanged",
-    "PlannedTask",
-    "ResetPlan",
+    "PlannedRun",
     "Resolution",
     "RunInProgress",
     "RunResult",

@@ -160,6 +160,20 @@ class Plan:
     def plan_id(self) -> str:
         return content_id(self._content())
 
+    def work(self) -> tuple[object, ...]:
+        """What carrying the plan out does, and where: two plans with equal ``work`` send the
+        same calls. When and by whom a plan was made, its expiry, retention and warnings are
+        left out (they move with the clock): a panel compares the plan it previewed with the
+        one it is about to run this way."""
+        return (
+            self.environment,
+            self.instance_id,
+            self.instance_name,
+            self.tasks,
+            self.date_from,
+            self.procedure,
+        )
+
     # --- the document ------------------------------------------------------------------------
 
     def _content(self) -> dict[str, Any]:

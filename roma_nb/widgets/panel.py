@@ -34,7 +34,7 @@ from ..history import RESULT_COLUMNS
 from ..models import RESTARTS, ResetResult, RewindStep
 from ..panel.errors import ConfirmationRequired, PanelError
 from ..panel.model import PanelModel
-from ..panel.plan import PROCEDURES, ResetPlan
+from ..panel.plan import PROCEDURES, PlannedRun
 from ..panel.preview import steps_frame
 from ..panel.runs import RunResult
 from ..panel.state import PanelState, Selection
@@ -443,7 +443,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.confirm_box.layout.display = "none"
         self.warning_ticks.children = []
 
-    def _confirmed_claim(self) -> ResetPlan:
+    def _confirmed_claim(self) -> PlannedRun:
         """Run's claim: the confirmation must be shown and ticked, then the model checks."""
         if not (self._confirmation_shown and self.confirm_box.value and self.warnings_ticked):
             raise ConfirmationRequired(
@@ -452,7 +452,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             )
         return self.model.claim(confirm=True)
 
-    def _clicked(self, claim: Callable[[], ResetPlan]) -> None:
+    def _clicked(self, claim: Callable[[], PlannedRun]) -> None:
         """Run or Retry clicked: a refusal is a notice, never an error."""
         if self.model.running:
             self.sink.notice("A run is already in flight: this click was ignored, nothing queued.")
@@ -463,7 +463,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             self.sink.notice(str(exc))
 
     def _start(
-        self, claim: Callable[[], ResetPlan], *, background: bool = False
+        self, claim: Callable[[], PlannedRun], *, background: bool = False
     ) -> list[RunResult] | None:
         """Run and Retry, from a button or from code: claim a plan (the one run slot, after
         every check), show that it started, send it here or on a thread (then None)."""
