@@ -11,7 +11,11 @@ The view adds only what a person needs on top:
   any change to the selection hides it and unticks it;
 * in a kernel the batch runs on a thread (``background=True``), so the Stop click can be
   processed while requests are in flight; ``wait()`` joins it;
-* every exception in a callback lands in ``errors`` and the output area (see ``ErrorSink``).
+* every exception in a callback lands in ``errors`` and the output area (see ``ErrorSink``);
+* a reviewed plan file (``roma-nb reset/rewind … --export``) can be loaded by its path (Load
+  plan): it is shown read-only with its confirmation, refused with the check's sentences, and
+  Run then runs exactly it (``PanelModel.load_plan``). A path on the kernel's machine, which is
+  where JupyterLab and Voilà both read files.
 
 ``value`` is the ``Selection`` as a traitlet (``observe`` it, ``link`` it, set it), the pickers
 report through their own ``value`` traitlets, every update reads one ``PanelState`` snapshot, and
@@ -30,12 +34,13 @@ import ipywidgets as w
 import traitlets
 
 from ..dates import DEFAULT_RETENTION
+from ..errors import RomaError
 from ..history import RESULT_COLUMNS
 from ..models import RESTARTS, ResetResult, RewindStep
 from ..panel.errors import ConfirmationRequired, PanelError
 from ..panel.model import PanelModel
 from ..panel.plan import PROCEDURES, PlannedRun
-from ..panel.preview import steps_frame
+from ..panel.preview import preview_frame, steps_frame
 from ..panel.runs import RunResult
 from ..panel.state import PanelState, Selection
 from ._html import classed, esc, frame_html, messages_html, pre_html
@@ -106,7 +111,8 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     ``roma-preview`` / ``roma-confirm`` / ``roma-run`` / ``roma-stop`` / ``roma-retry-unknown``
     (Buttons), ``roma-confirm-check`` (Checkbox), ``roma-preview-table``, ``roma-confirmation``,
     ``roma-status``, ``roma-results-table`` (HTML), ``roma-progress`` (IntProgress),
-    ``roma-output`` (Output); the pickers' classes are listed on each picker.
+    ``roma-output`` (Output), ``roma-plan-path`` (Text) and ``roma-load-plan`` (Button) of a
+    plan file; the pickers' classes are listed on each picker.
     """
 
     value = traitlets.Instance(Selection)
@@ -153,6 +159,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 self.left_stopped_box,
                 w.HBox([self.procedure_choice, self.restart_choice]),
                 w.HBox([self.dry_run_box]),
+                w.HBox([self.plan_path, self.load_button]),
                 w.HBox([self.preview_button, self.confirm_button]),
                 self.hint,
                 self.steps_html,
@@ -207,6 +214,17 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.dry_run_box = _checkbox(
             "Dry run: send nothing, record what would be sent", "roma-dry-run", width="auto"
         )
+        self.plan_path = classed(
+            w.Text(
+                placeholder="plan.json from roma-nb reset/rewind … --export",
+                description="Plan file",
+                layout=w.Layout(width="32em"),
+            ),
+            "roma-plan-path",
+        )
+        self.load_button = classed(
+            w.Button(description="Load plan", icon="folder-open"), "roma-load-plan"
+        )
         self.preview_button = classed(w.Button(description="Preview", icon="eye"), "roma-preview")
         self.confirm_button = classed(
             w.Button(description="Confirm…", icon="check"), "roma-confirm"
@@ -247,6 +265,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         )
         self.confirm_box.observe(guard("Confirming")(lambda _c: self._update()), "value")
         self.preview_button.on_click(guard("Preview")(lambda _b: self.preview()))
+        self.load_button.on_click(guard("Loading a plan file")(lambda _b: self._load_clicked()))
         self.confirm_button.on_click(guard("Confirm")(lambda _b: self._confirm_clicked()))
         self.run_button.on_click(guard("Run")(lambda _b: self._clicked(self._confirmed_claim)))
         self.stop_button.on_click(guard("Stop")(lambda _b: self._stop_clicked()))
@@ -280,6 +299,32 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     def preview(self) -> pd.DataFrame:
         """One row per planned call; shows it in the panel and makes it confirmable."""
         frame = self.model.preview()
+        self._show_preview(frame)
+        return frame
+
+    def load_plan(self, path: str) -> PlannedRun:
+        """Load a plan file (``PanelModel.load_plan``): its steps and calls are shown, and its
+        confirmation opened, read-only; Run then runs exactly it."""
+        run = self.model.load_plan(path)
+        self._show_preview(preview_frame(run, self.model.client))
+        self._confirm_clicked()
+        return run
+
+    def _load_clicked(self) -> None:
+        """Load plan clicked: a refused file is said in sentences, never as a traceback."""
+        try:
+            run = self.load_plan(self.plan_path.value.strip())
+        except RomaError as exc:
+            self._hide_confirmation()
+            self.status.value = messages_html([("error", str(exc))])
+            self.sink.notice(str(exc))
+            self._update()
+            return
+        self.status.value = messages_html(
+            [("info", f"Plan {run.plan.plan_id[:16]}… loaded from {run.source}: read it below.")]
+        )
+
+    def _show_preview(self, frame: pd.DataFrame) -> None:
         self._hide_confirmation()
         warnings = [("warning", text) for text in frame.attrs.get("warnings", [])]
         plan = self.model.previewed
@@ -293,7 +338,6 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             + frame_html(frame, limit=self.table_rows, what="planned calls")
         )
         self._update()
-        return frame
 
     def confirmation_text(self) -> str:
         return self.model.confirmation_text()
