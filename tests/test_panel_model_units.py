@@ -291,8 +291,11 @@ def test_a_loaded_plan_names_its_file_planner_and_plan_id(tmp_path: Path) -> Non
     assert loaded.plan.plan_id == run.plan.plan_id and loaded != run
     text = loaded.confirmation_text()
     assert f"plan file:   {path}" in text
-    assert "planned by alice at 2024-01-02T03:04:00Z; expires 2024-01-03T03:04:00Z" in text
-    assert f"plan_id:     {run.plan.plan_id}" in text
+    assert text.splitlines()[1:4] == [
+        f"plan file:   {path}",
+        f"plan_id:     {run.plan.plan_id}",
+        "planned by:  alice at 2024-01-02T03:04:00Z; expires 2024-01-03T03:04:00Z",
+    ]
     assert loaded.warnings == ("old", "Task orders was stopped …")
 
 

@@ -202,8 +202,14 @@ class PlannedRun:
         """The words a person confirms: environment, instance, instant, every task, warnings;
         for a loaded plan also the file, who planned it, until when, and its ``plan_id``."""
         lines = [self.headline()]
-        if self.source is not None:
-            lines.append(f"plan file:   {self.source}")
+        if self.source is not None:  # first: what the reviewer approved, by its id
+            plan = self.plan
+            lines += [
+                f"plan file:   {self.source}",
+                f"plan_id:     {plan.plan_id}",
+                f"planned by:  {plan.planner} at {format_instant(plan.created_ms).utc_iso}; "
+                f"expires {format_instant(plan.expires_ms).utc_iso}",
+            ]
         lines += [
             f"environment: {self.environment}",
             f"instance:    {self.instance_shown()}",
@@ -213,13 +219,6 @@ class PlannedRun:
             f"tasks ({len(self.plan.tasks)}):",
             *(f"  - {t.shown}: {self.task_steps(t)}" for t in self.plan.tasks),
         ]
-        if self.source is not None:
-            plan = self.plan
-            lines.append(
-                f"planned by {plan.planner} at {format_instant(plan.created_ms).utc_iso}; "
-                f"expires {format_instant(plan.expires_ms).utc_iso}"
-            )
-            lines.append(f"plan_id:     {plan.plan_id}")
         if self.warnings:
             lines.append("warnings:")
             lines.extend(f"  ! {w}" for w in self.warnings)

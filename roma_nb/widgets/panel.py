@@ -321,7 +321,13 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             self._update()
             return
         self.status.value = messages_html(
-            [("info", f"Plan {run.plan.plan_id[:16]}… loaded from {run.source}: read it below.")]
+            [
+                (
+                    "info",
+                    f"Plan {run.plan.plan_id[:16]}… loaded from {run.source}: read its "
+                    "confirmation above, tick it, then Run.",
+                )
+            ]
         )
 
     def _show_preview(self, frame: pd.DataFrame) -> None:
@@ -641,6 +647,12 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             self.hint.value = messages_html([("info", self._next_step(state))])
 
     def _next_step(self, state: PanelState) -> str:
+        step = self._step(state)
+        if not state.running and state.previewed is not None and state.previewed.loaded:
+            return f"A plan file is loaded: the choices above do not change it. {step}"
+        return step
+
+    def _step(self, state: PanelState) -> str:
         if state.running:
             return "A run is in flight: Stop records what was not sent yet as skipped."
         if state.problem is not None:
