@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._common import Column, HelpFormatter
 from ._export import add_export_arguments
-from ._plan import RewindSteps
 from ._sending import TASK_COLUMNS, Command, add_sending_arguments, run_command
 
 if TYPE_CHECKING:
@@ -119,10 +118,6 @@ def add_timeout_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _steps(args: argparse.Namespace) -> RewindSteps:
-    return RewindSteps(restart=_RESTARTS[args.restart], verify=args.verify)
-
-
 def _send(
     client: RomaClient,
     tasks: list[Task],
@@ -131,9 +126,8 @@ def _send(
     args: argparse.Namespace,
     stop: threading.Event,
 ) -> list[RewindResult]:
-    steps = _steps(args)
     return rewind_tasks(
-        client, tasks, ms, log, args, stop, restart=steps.restart, verify=steps.verify
+        client, tasks, ms, log, args, stop, restart=_RESTARTS[args.restart], verify=args.verify
     )
 
 
@@ -171,16 +165,16 @@ def rewind_tasks(
 
 
 def _procedure(args: argparse.Namespace) -> Procedure:
-    """What ``--export`` records: the rewind with its restart and verify options."""
+    """The rewind with its restart and verify options: what the plan shows and ``--export``
+    records."""
     from ..plans import Procedure
 
-    steps = _steps(args)
     return Procedure.rewind(
-        restart=steps.restart, verify=steps.verify, allow_forward=args.allow_forward
+        restart=_RESTARTS[args.restart], verify=args.verify, allow_forward=args.allow_forward
     )
 
 
-COMMAND = Command("rewind", "the rewind", _send, RESULT_COLUMNS, steps=_steps, procedure=_procedure)
+COMMAND = Command("rewind", "the rewind", _send, RESULT_COLUMNS, _procedure)
 
 
 def run(args: argparse.Namespace) -> int:

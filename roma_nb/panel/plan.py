@@ -29,7 +29,6 @@ __all__ = [
     "PlannedRun",
     "describe_changes",
     "task_state",
-    "was_running",
 ]
 
 PanelProcedure = Literal["rewind", "reset"]
@@ -40,11 +39,6 @@ PROCEDURES: dict[PanelProcedure, str] = {
     "reset": "Raw reset (experts)",
 }
 """Each procedure with the words the panel's choice shows."""
-
-
-def was_running(task: PlannedTask) -> bool | None:
-    """The state the task list showed when planned (None: not known); a rewind looks again."""
-    return {"running": True, "stopped": False}.get(task.status)
 
 
 def task_state(task: PlannedTask) -> str:
@@ -149,9 +143,7 @@ class PlannedRun:
         verify`` for a rewind, ``reset to …`` for a raw reset."""
         if not self.rewinds:
             return f"{task_state(task)} → reset only (raw reset: not stopped, not started)"
-        return describe_task(
-            was_running(task), self.date_from, self.restart, self.verify, self.zone
-        )
+        return describe_task(task.was_running, self.date_from, self.restart, self.verify, self.zone)
 
     def step_count(self) -> int:
         """How many steps a run plans if all goes well: per task a look and its steps for a
@@ -159,7 +151,7 @@ class PlannedRun:
         if not self.rewinds:
             return len(self.plan.tasks)
         return sum(
-            1 + len(plan_steps(was_running(t) is not False, self.restart, self.verify))
+            1 + len(plan_steps(t.was_running is not False, self.restart, self.verify))
             for t in self.plan.tasks
         )
 
@@ -167,7 +159,7 @@ class PlannedRun:
         """The confirmation's line: ``stop 3 running tasks, reset 5, start them again, verify``."""
         if not self.rewinds:
             return f"reset {len(self.plan.tasks)} (raw reset: running tasks are not stopped first)"
-        states = [was_running(t) is not False for t in self.plan.tasks]
+        states = [t.was_running is not False for t in self.plan.tasks]
         return summarize(states, self.restart, self.verify)
 
     def instant(self) -> InstantView | None:

@@ -99,6 +99,12 @@ class PlannedTask:
     def shown(self) -> str:
         return f"{self.name or '(no name)'} ({self.id})"
 
+    @property
+    def was_running(self) -> bool | None:
+        """The state when planned as a rewind's steps read it (None: not known; the rewind
+        looks again before acting)."""
+        return {"running": True, "stopped": False}.get(self.status)
+
     def state(self) -> str:
         """``running (RUNNING)``: what a warning compares with the task's state at apply."""
         return f"{self.status} ({self.execute_status})" if self.execute_status else self.status
