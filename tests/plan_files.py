@@ -1,10 +1,11 @@
 """Plan files made against a sandbox as a reviewer would approve them, and what reached it:
-shared by the panel's and the widgets' plan-file tests."""
+shared by the CLI's, the panel's and the widgets' plan-file tests."""
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,18 @@ from roma_nb.sandbox import Sandbox
 from roma_nb.sandbox.data import TaskRow
 
 HOUR = 3_600_000
+AGO = "now-47h"
+"""Inside the 2-day retention, and before where the ``fresh`` tasks are: a move back (replay)."""
 
 
-def recent(sandbox: Sandbox, client: RomaClient, *, running: bool) -> TaskRow:
-    """A healthy task in that state whose latest successful log ended < 40 h ago (it replays)."""
-    instance = sandbox.state.instances[0].id
+def running_instance(sandbox: Sandbox) -> Any:
+    return next(i for i in sandbox.state.instances if i.status == "RUNNING")
+
+
+def fresh(sandbox: Sandbox, client: RomaClient, *, running: bool) -> list[TaskRow]:
+    """The healthy combined tasks in that state whose latest successful log ended less than
+    40 h ago, so a reset to ``AGO`` replays (a move back, which a plan takes without a flag)."""
+    instance = running_instance(sandbox).id
     rows = [
         t
         for t in sandbox.state.combined_tasks(instance)
@@ -33,7 +41,26 @@ def recent(sandbox: Sandbox, client: RomaClient, *, running: bool) -> TaskRow:
     ]
     where = where_tasks_are(client, instance, [t.task_id for t in rows])
     now = time.time_ns() // 1_000_000
-    return next(t for t in rows if (at := where[t.task_id].at_ms) and now - at < 40 * HOUR)
+    found = [t for t in rows if (at := where[t.task_id].at_ms) and now - at < 40 * HOUR]
+    assert found, "the seeded data has recent tasks in each state"
+    return found
+
+
+def recent(sandbox: Sandbox, client: RomaClient, *, running: bool) -> TaskRow:
+    """The first of ``fresh``."""
+    return fresh(sandbox, client, running=running)[0]
+
+
+def posts(sandbox: Sandbox) -> list[Any]:
+    """Every write the sandbox received (anything but a GET)."""
+    return [c for c in sandbox.calls if c.method != "GET"]
+
+
+def resave(path: Path, **changes: Any) -> Plan:
+    """The plan with ``changes``, saved with its id recomputed: a well-formed other plan."""
+    plan = replace(Plan.load(path), **changes)
+    plan.save(path, overwrite=True)
+    return plan
 
 
 def make_plan(client: RomaClient, tasks: list[TaskRow], path: Path, **options: Any) -> Plan:
@@ -45,7 +72,7 @@ def make_plan(client: RomaClient, tasks: list[TaskRow], path: Path, **options: A
         environment=Environment.of(client),
         instance_id=instance,
         tasks=[listed[t.task_id] for t in tasks],
-        date_from=resolve_date_from("now-47h", "UTC", now_ms=now),
+        date_from=resolve_date_from(AGO, "UTC", now_ms=now),
         now_ms=now,
         procedure=options.pop("procedure", Procedure.rewind()),
         positions=where_tasks_are(client, instance, [t.task_id for t in tasks]),

@@ -8,64 +8,26 @@ byte, another project, an expired plan and a deleted task; a changed state stops
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_shell import PYTHON_ISMS, roma_nb, shell_env
+from plan_files import AGO, HOUR, fresh, posts, recent, resave, running_instance, writes
 
 from roma_nb.cli import main
 from roma_nb.cli.reset import EXIT_NOT_CONFIRMED
 from roma_nb.client import RomaClient
 from roma_nb.history import HistoryError, ResultLog
-from roma_nb.plans import Plan, PlannedTask, where_tasks_are
+from roma_nb.plans import Plan, PlannedTask
 
 Sandbox = Any
-HOUR = 3_600_000
-AGO = "now-47h"
-"""Inside the 2-day retention, and before where the chosen tasks are (they replay)."""
 
 
 @pytest.fixture
 def env(roma_sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
     history = tmp_path / "history.sqlite"
     return shell_env(tmp_path, {**roma_sandbox.env, "ROMA_NB_HISTORY": str(history)})
-
-
-def instance_of(sandbox: Sandbox) -> Any:
-    return next(i for i in sandbox.state.instances if i.status == "RUNNING")
-
-
-def recent(sandbox: Sandbox, client: RomaClient, *, running: bool) -> Any:
-    """A healthy combined task in that state whose latest successful log ended less than 40 h
-    ago, so a move to ``AGO`` replays (a plan takes it without a flag)."""
-    instance = instance_of(sandbox)
-    rows = [
-        t
-        for t in sandbox.state.combined_tasks(instance.id)
-        if bool(t.status) == running and t.execute_status != "ERROR"
-    ]
-    where = where_tasks_are(client, instance.id, [t.task_id for t in rows])
-    now = time.time_ns() // 1_000_000
-    return next(t for t in rows if (at := where[t.task_id].at_ms) and now - at < 40 * HOUR)
-
-
-def posts(sandbox: Sandbox) -> list[Any]:
-    return [c for c in sandbox.calls if c.method != "GET"]
-
-
-def what_was_sent(sandbox: Sandbox) -> list[tuple[str, tuple[str, ...]]]:
-    """Each write, in order: ``("stop", (task,...))``, ``("reset", (task,))``, ``("start", …)``."""
-    sent = []
-    for call in posts(sandbox):
-        if call.path.endswith("/batch-operation/tasks"):
-            body = json.loads(call.body)
-            sent.append((body["action_id"], tuple(item["task_id"] for item in body["list"])))
-        else:
-            sent.append(("reset", (call.path.rsplit("/", 2)[-2],)))
-    return sent
 
 
 @pytest.fixture
@@ -77,7 +39,7 @@ def planned(
     stopped = recent(roma_sandbox, client, running=False)
     path = tmp_path / "rewind.json"
     done = roma_nb(
-        *("rewind", instance_of(roma_sandbox).id, running.task_id, stopped.task_id),
+        *("rewind", running_instance(roma_sandbox).id, running.task_id, stopped.task_id),
         *("--date-from", AGO, "--export", str(path)),
         env=env,
     )
@@ -87,20 +49,13 @@ def planned(
     return path, running, stopped
 
 
-def resave(path: Path, **changes: Any) -> Plan:
-    """The plan with ``changes``, saved with its id recomputed: a well-formed other plan."""
-    plan = replace(Plan.load(path), **changes)
-    plan.save(path, overwrite=True)
-    return plan
-
-
 def test_rewind_export_writes_a_rewind_plan_and_sends_nothing(
     roma_sandbox: Sandbox, client: RomaClient, env: dict[str, str], tmp_path: Path
 ) -> None:
     running = recent(roma_sandbox, client, running=True)
     path = tmp_path / "never.json"
     done = roma_nb(
-        *("rewind", instance_of(roma_sandbox).id, running.task_id, "--date-from", AGO),
+        *("rewind", running_instance(roma_sandbox).id, running.task_id, "--date-from", AGO),
         *("--restart", "never", "--no-verify", "--export", str(path)),
         env=env,
     )
@@ -135,17 +90,17 @@ def test_apply_runs_exactly_the_planned_rewind(
 
     done = roma_nb("apply", str(path), "--yes", "--format", "json", env=env)
     assert done.returncode == 0, done.stderr
-    sent = what_was_sent(roma_sandbox)
+    sent = writes(roma_sandbox)
     assert sorted(sent) == sorted(
         [
-            ("stop", (running.task_id,)),
-            ("reset", (running.task_id,)),
-            ("reset", (stopped.task_id,)),
-            ("start", (running.task_id,)),
+            ("stop", running.task_id),
+            ("reset", running.task_id),
+            ("reset", stopped.task_id),
+            ("start", running.task_id),
         ]
     )
-    assert sent.index(("stop", (running.task_id,))) < sent.index(("reset", (running.task_id,)))
-    assert sent.index(("reset", (running.task_id,))) < sent.index(("start", (running.task_id,)))
+    assert sent.index(("stop", running.task_id)) < sent.index(("reset", running.task_id))
+    assert sent.index(("reset", running.task_id)) < sent.index(("start", running.task_id))
     assert sorted((r.task_id, r.date_from) for r in roma_sandbox.resets) == sorted(
         [(running.task_id, plan.date_from.ms), (stopped.task_id, plan.date_from.ms)]
     )
@@ -229,8 +184,8 @@ def test_a_changed_state_needs_force(
 
     forced = roma_nb("apply", str(path), "--yes", "--force", "--format", "json", env=env)
     assert forced.returncode == 0, forced.stderr
-    sent = what_was_sent(roma_sandbox)  # the rewind looks again: both are stopped first
-    assert sorted(t for action, ids in sent if action == "stop" for t in ids) == sorted(
+    sent = writes(roma_sandbox)  # the rewind looks again: both are stopped first
+    assert sorted(t for action, t in sent if action == "stop") == sorted(
         [running.task_id, stopped.task_id]
     )
     assert sorted(r.task_id for r in roma_sandbox.resets) == sorted(
@@ -256,21 +211,13 @@ def test_a_history_that_fails_mid_apply_is_said_and_exits_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Issue 17, item 9, for ``apply``: the second completion finds the disk full."""
-    instance = instance_of(roma_sandbox)
+    instance = running_instance(roma_sandbox)
     history = tmp_path / "history.sqlite"
     for name, value in shell_env(
         tmp_path, {**roma_sandbox.env, "ROMA_NB_HISTORY": str(history)}
     ).items():
         monkeypatch.setenv(name, value)
-    stopped = [
-        t
-        for t in roma_sandbox.state.combined_tasks(instance.id)
-        if not t.status and t.execute_status != "ERROR"
-    ]
-    where = where_tasks_are(client, instance.id, [t.task_id for t in stopped])
-    now = time.time_ns() // 1_000_000
-    ids = [t.task_id for t in stopped if (at := where[t.task_id].at_ms) and now - at < 40 * HOUR]
-    ids = ids[:3]
+    ids = [t.task_id for t in fresh(roma_sandbox, client, running=False)][:3]
     assert len(ids) == 3, "the seeded data has recent stopped tasks"
     path = tmp_path / "plan.json"
     assert main(["reset", instance.id, *ids, "--date-from", AGO, "--export", str(path)]) == 0
