@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from plan_files import make_plan, recent, start, writes
+from plan_files import fresh, make_plan, recent, start, writes
 
 from roma_nb import RomaClient, TokenAuth
 from roma_nb.history import ResultLog
@@ -182,3 +182,21 @@ def test_a_state_changed_after_loading_stops_run_with_nothing_sent(
         model.run(confirm=True)
     assert writes(sandbox) == []
     assert log.records() == []
+
+
+def test_retry_unknown_of_a_loaded_plan_carries_the_files_plan_id(
+    client: RomaClient, sandbox: Sandbox, log: ResultLog, tmp_path: Path
+) -> None:
+    """Retry narrows the run to the unknown tasks (a plan with another id): its rows still
+    carry the id of the file that was approved."""
+    tasks = fresh(sandbox, client, running=False)[:2]
+    path = tmp_path / "reset.json"
+    plan = make_plan(client, tasks, path, procedure=Procedure.reset())
+    sandbox.inject("drop", match=f"{tasks[1].task_id}/reset", times=1)
+    model = PanelModel(client, log=log)
+    model.load_plan(path)
+    assert [r.outcome for r in model.run(confirm=True)] == ["success", "unknown"]
+    [again] = model.retry_unknown()
+    assert (again.task_id, again.outcome) == (tasks[1].task_id, "success")
+    assert {r["plan_id"] for r in log.records()} == {plan.plan_id}
+    assert len(log.records()) == 3

@@ -410,7 +410,7 @@ class PanelModel:
         verdict = self.check_plan(plan)
         if not verdict.ok:
             raise PanelError(_refused(verdict))
-        run = PlannedRun(plan, self._selection.dry_run, source, verdict.warnings)
+        run = PlannedRun(plan, self._selection.dry_run, source, verdict.warnings, plan.plan_id)
         with self._lock:
             self._previewed = run
         return run

@@ -58,6 +58,9 @@ class PlannedRun:
     apply_warnings: tuple[str, ...] = ()
     """What checking a loaded plan against the world warned of (``plans.check_apply``): shown
     with the plan's own warnings, each to be ticked."""
+    file_plan_id: str | None = None
+    """The ``plan_id`` of the loaded file, which every history row of this run carries (kept
+    when Retry unknown narrows the run to fewer tasks, whose own id then differs)."""
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PlannedRun):

@@ -113,8 +113,8 @@ class BatchRunner:
             raise PanelError("Nothing was sent: a plan must be claimed before it is sent.")
         self.progress = (0, len(plan.tasks))
         recorder = self.recorder
-        if plan.loaded:  # a plan file's rows carry its plan_id
-            recorder = recorder.for_plan(plan.plan.plan_id)
+        if plan.file_plan_id is not None:  # a plan file's rows carry its plan_id
+            recorder = recorder.for_plan(plan.file_plan_id)
         self.last_step = None
         signal = _AnyStop(self._stop_event, stop)
 

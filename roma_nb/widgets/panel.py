@@ -312,8 +312,14 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
 
     def _load_clicked(self) -> None:
         """Load plan clicked: a refused file is said in sentences, never as a traceback."""
+        path = self.plan_path.value.strip()
+        if not path:
+            self.status.value = messages_html(
+                [("warning", "Type the path of a plan file (roma-nb reset/rewind … --export).")]
+            )
+            return
         try:
-            run = self.load_plan(self.plan_path.value.strip())
+            run = self.load_plan(path)
         except RomaError as exc:
             self._hide_confirmation()
             self.status.value = messages_html([("error", str(exc))])
