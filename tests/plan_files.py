@@ -96,6 +96,17 @@ def writes(sandbox: Sandbox) -> list[tuple[str, str]]:
     return found
 
 
+def check_rewound(sent: list[tuple[str, str]], running: str, stopped: str) -> None:
+    """``sent`` (``writes``) is exactly a rewind of a running and a stopped task, restarted as
+    before: the running one stopped, both reset, the running one started again, in that order
+    for it (the resets of the two may interleave)."""
+    assert sorted(sent) == sorted(
+        [("stop", running), ("reset", running), ("reset", stopped), ("start", running)]
+    )
+    assert sent.index(("stop", running)) < sent.index(("reset", running))
+    assert sent.index(("reset", running)) < sent.index(("start", running))
+
+
 def start(sandbox: Sandbox, task: TaskRow) -> None:
     """Someone starts ``task`` in the console; return once the service shows it running."""
     assert sandbox.state.start_task(task) is None

@@ -13,7 +13,17 @@ from typing import Any
 
 import pytest
 from cli_shell import PYTHON_ISMS, roma_nb, shell_env
-from plan_files import AGO, HOUR, fresh, posts, recent, resave, running_instance, writes
+from plan_files import (
+    AGO,
+    HOUR,
+    check_rewound,
+    fresh,
+    posts,
+    recent,
+    resave,
+    running_instance,
+    writes,
+)
 
 from roma_nb.cli import main
 from roma_nb.cli.reset import EXIT_NOT_CONFIRMED
@@ -90,17 +100,7 @@ def test_apply_runs_exactly_the_planned_rewind(
 
     done = roma_nb("apply", str(path), "--yes", "--format", "json", env=env)
     assert done.returncode == 0, done.stderr
-    sent = writes(roma_sandbox)
-    assert sorted(sent) == sorted(
-        [
-            ("stop", running.task_id),
-            ("reset", running.task_id),
-            ("reset", stopped.task_id),
-            ("start", running.task_id),
-        ]
-    )
-    assert sent.index(("stop", running.task_id)) < sent.index(("reset", running.task_id))
-    assert sent.index(("reset", running.task_id)) < sent.index(("start", running.task_id))
+    check_rewound(writes(roma_sandbox), running.task_id, stopped.task_id)
     assert sorted((r.task_id, r.date_from) for r in roma_sandbox.resets) == sorted(
         [(running.task_id, plan.date_from.ms), (stopped.task_id, plan.date_from.ms)]
     )

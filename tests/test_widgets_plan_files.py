@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from plan_files import make_plan, recent, writes
+from plan_files import check_rewound, make_plan, recent, writes
 
 from roma_nb.client import RomaClient
 from roma_nb.history import ResultLog
@@ -45,14 +45,7 @@ def test_load_plan_shows_it_read_only_and_run_runs_exactly_it(
 
     panel.run_button.click()
     assert panel.errors == []
-    assert sorted(writes(roma_sandbox)) == sorted(
-        [
-            ("stop", running.task_id),
-            ("reset", running.task_id),
-            ("reset", stopped.task_id),
-            ("start", running.task_id),
-        ]
-    )
+    check_rewound(writes(roma_sandbox), running.task_id, stopped.task_id)
     assert set(panel.results["plan_id"]) == {plan.plan_id}
     assert "Done: 2 success." in panel.status.value
 
