@@ -56,6 +56,7 @@ from ._engine import (
     Answer,
     Bounds,
     Call,
+    Cutoff,
     Engine,
     Flow,
     Operation,
@@ -487,12 +488,13 @@ class BaseRomaClient(Generic[TransportT]):
         date_from: object,
         throttle: Throttle | None = None,
         stop: StopSignal | None = None,
+        cutoff: Cutoff | None = None,
     ) -> Flow[ResetResult]:
         """One reset: its result, or ``ValidationError`` / ``ApiError`` / ``OutcomeUnknown``."""
         checked = DateFrom.check(date_from)
         call = self.reset_call(instance_id, task_id, checked)
         started = time.perf_counter()
-        response, attempts = yield from self._engine.send(call, throttle, stop)
+        response, attempts = yield from self._engine.send(call, throttle, stop, cutoff)
         body = decode(response, call, attempts)
         elapsed = (time.perf_counter() - started) * 1000
         message = body.get("message") if isinstance(body, Mapping) else None

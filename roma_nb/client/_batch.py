@@ -21,7 +21,7 @@ from ..dates import DateFrom
 from ..errors import ApiError, OutcomeUnknown, RecordingFailed, RomaError, ValidationError
 from ..ids import check_id
 from ..models import Outcome, ResetResult
-from ._engine import Flow, Record, Skipped, StopSignal
+from ._engine import Cutoff, Flow, Record, Skipped, StopSignal
 from ._throttle import Throttle
 
 __all__ = [
@@ -167,8 +167,11 @@ def failed_result(
     )
 
 
-ResetFlow = Callable[[str, str, DateFrom, Throttle, StopSignal | None], Flow[ResetResult]]
-"""The client's flow for one reset: ``(instance_id, task_id, date_from, throttle, stop)``."""
+ResetFlow = Callable[
+    [str, str, DateFrom, Throttle, StopSignal | None, Cutoff | None], Flow[ResetResult]
+]
+"""The client's flow for one reset: ``(instance_id, task_id, date_from, throttle, stop,
+cutoff)``."""
 
 
 class _Halt:
@@ -176,17 +179,19 @@ class _Halt:
 
     The engine honours it before a target's first send (a target waiting for the throttle
     included), so at the deadline nothing more is sent and what is left becomes ``skipped``;
-    a reset already sent finishes within its own call's deadline.
+    the deadline's ``cutoff`` also stops a throttled reset from being sent again once its retry
+    could only start after the deadline. A reset already in flight finishes within its own
+    call's deadline, with its honest outcome.
     """
 
     def __init__(self, stop: StopSignal | None, seconds: float | None) -> None:
         self.stop = stop
         self.seconds = seconds
-        self.until = None if seconds is None else time.monotonic() + seconds
+        self.cutoff = None if seconds is None else Cutoff(time.monotonic() + seconds, seconds)
         self.unrecordable: Exception | None = None  # the history write that failed, if any
 
     def expired(self) -> bool:
-        return self.until is not None and time.monotonic() >= self.until
+        return self.cutoff is not None and not self.cutoff.allows()
 
     def is_set(self) -> bool:
         stopped = self.stop is not None and self.stop.is_set()
@@ -250,7 +255,12 @@ class Batch:
                 return index, self._skipped(target, at)
         try:
             sent = yield from self.reset(
-                target.instance_id, target.task_id, self.date_from, self.throttle, self._halt
+                target.instance_id,
+                target.task_id,
+                self.date_from,
+                self.throttle,
+                self._halt,
+                self._halt.cutoff,
             )
             result = replace(sent, task_name=sent.task_name or target.task_name, at=at)
         except Skipped:
