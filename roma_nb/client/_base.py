@@ -67,6 +67,7 @@ from ._engine import (
 from ._paging import Page, Pager, read_page
 from ._retry import RetryPolicy
 from ._throttle import Throttle
+from ._transport import DEADLINE
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation", "RewindArgs", "StepLog"]
 
@@ -372,6 +373,7 @@ class BaseRomaClient(Generic[TransportT]):
             headers=headers,
             content=call.body,
             timeout=Answer.timeout(self.timeout, command.deadline),
+            extensions={DEADLINE: command.deadline},  # our transports end the send there
         )
 
     # -- operations (the reads, without I/O) ------------------------------------------------
