@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from roma_nb.auth import TokenAuth
-from roma_nb.client import AsyncRomaClient, RetryPolicy, RomaClient
+from roma_nb.client import AsyncRomaClient, BatchOutlook, BatchWatch, RetryPolicy, RomaClient
 from roma_nb.errors import ValidationError
 from roma_nb.history import ResultLog
 from roma_nb.models import ResetResult
@@ -137,3 +137,21 @@ def test_a_reset_in_flight_at_the_deadline_keeps_its_outcome(roma_sandbox: Sandb
         results = client.reset_many(batch, DATE_FROM, concurrency=3, deadline=1)
     assert [r.outcome for r in results] == ["success"] * 3
     assert [r.task_id for r in roma_sandbox.resets].count(slow) == 1
+
+
+def test_a_watch_tells_the_time_left_while_throttled(roma_sandbox: Sandbox) -> None:
+    """What the CLI and the panel show: throttled, how long is left, and the deadline."""
+    seen: list[BatchOutlook | None] = []
+    watch = BatchWatch(lambda done, total, result: seen.append(watch.outlook()))
+    assert watch.outlook() is None
+    with client_for(roma_sandbox) as client:
+        batch = targets(client, 3)
+        roma_sandbox.inject("throttle", match=batch[0][1], retry_after=3)
+        results = client.reset_many(batch, DATE_FROM, concurrency=2, progress=watch, deadline=60)
+    assert [r.outcome for r in results] == ["success"] * 3
+    first = seen[0]
+    assert first is not None and first.throttled and (first.done, first.total) == (1, 3)
+    assert first.time_left is not None and first.time_left >= 1  # the 3 s pause to come
+    assert first.deadline_left is not None and not first.ends_at_deadline
+    last = watch.outlook()
+    assert last is not None and (last.done, last.time_left) == (3, 0.0)
