@@ -424,8 +424,8 @@ def test_a_throttled_reset_says_how_long_is_left(
     )
     assert code == 0, err
     assert [r["outcome"] for r in json.loads(out)] == ["success"] * 3
-    assert re.search(r"\[1/3\] \S+: success — throttled by the gateway, about \d+ s left", err)
-    assert re.search(r"\[1/3\] waiting — throttled by the gateway, about \d+ s left", err), err
+    assert re.search(r"\[\d/3\] \S+: success — throttled by the gateway, about \d+ s left", err)
+    assert re.search(r"\[\d/3\] waiting — throttled by the gateway, about \d+ s left", err), err
 
 
 def test_a_full_disk_mid_batch_prints_what_is_known_and_exits_1(
