@@ -64,7 +64,9 @@ __all__ = [
     "WORDS",
     "Command",
     "add_confirm_arguments",
+    "add_deadline_argument",
     "add_sending_arguments",
+    "cut_by_deadline",
     "report",
     "run_command",
     "run_stoppable",
@@ -98,6 +100,40 @@ def _positive_days(text: str) -> timedelta:
     if not days > 0:
         raise argparse.ArgumentTypeError("the retention must be more than 0 days")
     return timedelta(days=days)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError("the deadline must be more than 0 seconds")
+    return seconds
+
+
+def add_deadline_argument(
+    parser: argparse.ArgumentParser,
+    skipped: str = "resets not yet sent are recorded as skipped",
+) -> None:
+    """``--deadline``, an overall budget in seconds (``reset``, ``rewind``, ``apply``);
+    ``skipped`` says what becomes of what was not done by then."""
+    parser.add_argument(
+        "--deadline",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help=f"stop sending after this many seconds (when throttled, a batch can take long); "
+        f"{skipped}",
+    )
+
+
+def cut_by_deadline(results: Sequence[Any]) -> Counter[str]:
+    """Per outcome, how many results the deadline cut short (their message says so)."""
+    return Counter(
+        r.outcome
+        for r in results
+        if r.outcome in ("skipped", "unverified") and "deadline" in (r.message or "")
+    )
 
 
 def add_sending_arguments(parser: argparse.ArgumentParser, verb: str) -> None:

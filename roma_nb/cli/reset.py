@@ -40,7 +40,9 @@ from ._sending import (
     TASK_COLUMNS,
     WORDS,
     Command,
+    add_deadline_argument,
     add_sending_arguments,
+    cut_by_deadline,
     run_command,
 )
 
@@ -50,7 +52,13 @@ if TYPE_CHECKING:
     from ..models import ResetResult, Task
     from ..plans import Procedure
 
-__all__ = ["EXIT_NOT_CONFIRMED", "RESULT_COLUMNS", "register", "run"]
+__all__ = [
+    "EXIT_NOT_CONFIRMED",
+    "RESULT_COLUMNS",
+    "add_deadline_argument",
+    "register",
+    "run",
+]
 
 RESULT_COLUMNS = (
     *TASK_COLUMNS,
@@ -64,16 +72,6 @@ RESULT_COLUMNS = (
 
 
 _SHOW_TIME_LEFT = 5.0  # seconds: a batch expected to end sooner needs no estimate
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError("the deadline must be more than 0 seconds")
-    return seconds
 
 
 def _time_left(elapsed: float, done: int, total: int) -> float:
@@ -115,19 +113,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def add_deadline_argument(parser: argparse.ArgumentParser) -> None:
-    """``--deadline``, which ``_send`` reads (``reset`` and ``apply``)."""
-    parser.add_argument(
-        "--deadline",
-        type=_positive_seconds,
-        metavar="SECONDS",
-        help=(
-            "stop sending after this many seconds (when throttled, a batch can take long); "
-            "resets not yet sent are recorded as skipped"
-        ),
-    )
-
-
 def _send(
     client: RomaClient,
     tasks: list[Task],
@@ -159,10 +144,10 @@ def _send(
         stop=stop,
         deadline=deadline,
     )
-    late = [r for r in results if r.outcome == "skipped" and "deadline" in (r.message or "")]
+    late = cut_by_deadline(results)["skipped"]
     if late:
         print(
-            f"The deadline of {deadline:g} s passed: {len(late)} reset(s) were not sent "
+            f"The deadline of {deadline:g} s passed: {late} reset(s) were not sent "
             "(recorded as skipped).",
             file=sys.stderr,
         )
