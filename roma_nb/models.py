@@ -619,6 +619,38 @@ class RewindStep:
     at: datetime = field(default_factory=_utc_now)
     dry_run: bool = False
 
+    @classmethod
+    def of(
+        cls,
+        rewind_id: str,
+        result: StepResult | ResetResult,
+        *,
+        task_name: str | None,
+        was_running: bool | None,
+        date_from: int | None = None,
+        dry_run: bool = False,
+    ) -> RewindStep:
+        """The history row of a finished step (a ``ResetResult`` is the ``reset`` step)."""
+        return cls(
+            rewind_id=rewind_id,
+            step=result.step if isinstance(result, StepResult) else "reset",
+            instance_id=result.instance_id,
+            task_id=result.task_id,
+            outcome=result.outcome,
+            task_name=task_name,
+            date_from=date_from,
+            was_running=was_running,
+            status_code=result.status_code,
+            message=result.message,
+            error_code=result.error_code,
+            error_msg=result.error_msg,
+            request_id=result.request_id,
+            elapsed_ms=result.elapsed_ms,
+            attempts=result.attempts,
+            at=result.at,
+            dry_run=dry_run,
+        )
+
 
 class StepRow(Protocol):
     """What ``left_stopped`` reads of a row: a ``RewindStep`` or the history's own row type."""

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import TypedDict
 
 from ..dates import format_instant
 from ..errors import ValidationError
@@ -20,6 +21,7 @@ __all__ = [
     "RESTARTS",
     "Restart",
     "RewindOptions",
+    "RewindSettings",
     "describe_instant",
     "describe_task",
     "plan_steps",
@@ -73,6 +75,24 @@ class RewindOptions:
             raise ValidationError(f"concurrency must be an integer, not {self.concurrency!r}.")
         if self.concurrency < 1:
             raise ValidationError(f"concurrency must be at least 1, not {self.concurrency}.")
+
+
+class RewindSettings(TypedDict, total=False):
+    """``RewindOptions``' fields as keyword arguments, each optional: what ``client.rewind``
+    takes as ``**settings`` (``restart="never"``, ``verify=False``...), so both clients state
+    the options once, here."""
+
+    restart: Restart
+    verify: bool
+    stop_timeout: float
+    start_timeout: float
+    verify_timeout: float
+    poll_interval: float
+    max_poll_interval: float
+    poll_backoff: float
+    concurrency: int
+    dry_run: bool
+    deadline: float | None
 
 
 def _check_seconds(name: str, value: object) -> None:
