@@ -190,7 +190,7 @@ def test_a_throttled_rewind_stops_at_its_deadline_and_says_so(
     skipped = [r for r in rows.values() if r["outcome"] == "skipped"]
     assert skipped and all("deadline passed" in r["message"] for r in skipped)
     assert f"The deadline of 2 s passed: {len(skipped)} task(s) not rewound" in done.stderr
-    assert "(deadline in " in done.stderr  # each step line says how long is left
+    assert "(the deadline stops it in " in done.stderr  # each step line says how long is left
     for row in rows.values():
         assert row["outcome"] != "left-stopped"
         assert row["stop"] == "skipped" or row["start"] == "success"  # put back all the same

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from ._common import Column, HelpFormatter
@@ -39,10 +38,10 @@ from ._sending import (
     EXIT_NOT_CONFIRMED,
     TASK_COLUMNS,
     WORDS,
+    Budget,
     Command,
     add_deadline_argument,
     add_sending_arguments,
-    cut_by_deadline,
     run_command,
 )
 
@@ -121,17 +120,15 @@ def _send(
     args: argparse.Namespace,
     stop: threading.Event,
 ) -> list[ResetResult]:
-    started = time.monotonic()
-    deadline: float | None = args.deadline
+    budget = Budget(args.deadline)
 
     def progress(done: int, total: int, result: ResetResult) -> None:
         line = f"  [{done}/{total}] {result.task_id}: {result.outcome}"
-        elapsed = time.monotonic() - started
-        left = _time_left(elapsed, done, total)
+        left = _time_left(budget.elapsed, done, total)
         if left >= _SHOW_TIME_LEFT:  # throttled, or simply a long batch: say how long
             line += f" — about {left:.0f} s left"
-            if deadline is not None:
-                line += f"; the deadline stops it in {max(deadline - elapsed, 0):.0f} s"
+            if budget.deadline is not None:
+                line += f"; {budget.left()}"
         print(line, file=sys.stderr)
 
     results = client.reset_many(
@@ -142,15 +139,11 @@ def _send(
         dry_run=args.dry_run,
         progress=progress,
         stop=stop,
-        deadline=deadline,
+        deadline=budget.deadline,
     )
-    late = cut_by_deadline(results)["skipped"]
+    late = budget.cut(results)["skipped"]
     if late:
-        print(
-            f"The deadline of {deadline:g} s passed: {late} reset(s) were not sent "
-            "(recorded as skipped).",
-            file=sys.stderr,
-        )
+        budget.say(f"{late} reset(s) were not sent (recorded as skipped)")
     return results
 
 

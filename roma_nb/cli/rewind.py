@@ -15,17 +15,16 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 from ._common import Column, HelpFormatter
 from ._plan import RewindSteps
 from ._sending import (
     TASK_COLUMNS,
+    Budget,
     Command,
     add_deadline_argument,
     add_sending_arguments,
-    cut_by_deadline,
     run_command,
 )
 
@@ -133,14 +132,11 @@ def _send(
     args: argparse.Namespace,
     stop: threading.Event,
 ) -> list[RewindResult]:
-    started = time.monotonic()
-    deadline: float | None = args.deadline
+    budget = Budget(args.deadline)
 
     def progress(row: RewindStep) -> None:
         what = f": {row.message}" if row.message and row.outcome != "success" else ""
-        left = ""
-        if deadline is not None:
-            left = f" (deadline in {max(deadline - (time.monotonic() - started), 0):.0f} s)"
+        left = f" ({budget.left()})" if budget.deadline is not None else ""
         print(f"  {row.step:<6} {row.task_id}: {row.outcome}{what}{left}", file=sys.stderr)
 
     steps = _steps(args)
@@ -155,16 +151,14 @@ def _send(
         log=log,
         dry_run=args.dry_run,
         progress=progress,
-        deadline=deadline,
+        deadline=budget.deadline,
         stop=stop,
     )
-    late = cut_by_deadline(results)
+    late = budget.cut(results)
     if late:
-        print(
-            f"The deadline of {deadline:g} s passed: {late['skipped']} task(s) not rewound "
-            f"(recorded as skipped; what the rewind had stopped was started again), "
-            f"{late['unverified']} rewound but not verified.",
-            file=sys.stderr,
+        budget.say(
+            f"{late['skipped']} task(s) not rewound (recorded as skipped; what the rewind had "
+            f"stopped was started again), {late['unverified']} rewound but not verified"
         )
     return results
 
