@@ -62,7 +62,6 @@ __all__ = [
     "EXIT_NOT_CONFIRMED",
     "TASK_COLUMNS",
     "WORDS",
-    "Budget",
     "Command",
     "add_confirm_arguments",
     "add_deadline_argument",
@@ -125,37 +124,6 @@ def add_deadline_argument(
         help=f"stop sending after this many seconds (when throttled, a batch can take long); "
         f"{skipped}",
     )
-
-
-class Budget:
-    """A sending command's ``--deadline``, counted from when its sending began: how long is
-    left, for the progress lines, and what it cut short, for the closing notice."""
-
-    def __init__(self, deadline: float | None) -> None:
-        self.deadline = deadline
-        self.started = time.monotonic()
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    def left(self) -> str:
-        """``the deadline stops it in 12 s`` ("" without a deadline)."""
-        if self.deadline is None:
-            return ""
-        return f"the deadline stops it in {max(self.deadline - self.elapsed, 0):.0f} s"
-
-    def cut(self, results: Sequence[Any]) -> Counter[str]:
-        """Per outcome, how many results the deadline cut short (their message says so)."""
-        return Counter(
-            r.outcome
-            for r in results
-            if r.outcome in ("skipped", "unverified") and "deadline" in (r.message or "")
-        )
-
-    def say(self, what: str) -> None:
-        """``The deadline of 2 s passed: <what>.`` on stderr."""
-        print(f"The deadline of {self.deadline:g} s passed: {what}.", file=sys.stderr)
 
 
 def add_sending_arguments(parser: argparse.ArgumentParser, verb: str) -> None:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ._common import Column, HelpFormatter
 from ._plan import RewindSteps
 from ._sending import (
     TASK_COLUMNS,
-    Budget,
     Command,
     add_deadline_argument,
     add_sending_arguments,
@@ -132,11 +133,15 @@ def _send(
     args: argparse.Namespace,
     stop: threading.Event,
 ) -> list[RewindResult]:
-    budget = Budget(args.deadline)
+    started = time.monotonic()
+    deadline: float | None = args.deadline
 
     def progress(row: RewindStep) -> None:
         what = f": {row.message}" if row.message and row.outcome != "success" else ""
-        left = f" ({budget.left()})" if budget.deadline is not None else ""
+        left = ""
+        if deadline is not None:
+            seconds = max(deadline - (time.monotonic() - started), 0)
+            left = f" (the deadline stops it in {seconds:.0f} s)"
         print(f"  {row.step:<6} {row.task_id}: {row.outcome}{what}{left}", file=sys.stderr)
 
     steps = _steps(args)
@@ -151,14 +156,16 @@ def _send(
         log=log,
         dry_run=args.dry_run,
         progress=progress,
-        deadline=budget.deadline,
+        deadline=deadline,
         stop=stop,
     )
-    late = budget.cut(results)
-    if late:
-        budget.say(
-            f"{late['skipped']} task(s) not rewound (recorded as skipped; what the rewind had "
-            f"stopped was started again), {late['unverified']} rewound but not verified"
+    late = Counter(r.outcome for r in results if "deadline" in (r.message or ""))
+    if late["skipped"] or late["unverified"]:
+        print(
+            f"The deadline of {deadline:g} s passed: {late['skipped']} task(s) not rewound "
+            "(recorded as skipped; what the rewind had stopped was started again), "
+            f"{late['unverified']} rewound but not verified.",
+            file=sys.stderr,
         )
     return results
 
