@@ -35,6 +35,17 @@ pytestmark = [
 TOKEN = "notebook7-test-token"
 
 
+def not_notebook_core(error: str) -> bool:
+    """False for the one error Notebook 7.6.5's own code raised in this test: its keyboard
+    shortcuts settings plugin reads ``plugins[id].schema`` of a plugin the registry has not
+    loaded (``Cannot read properties of undefined (reading 'schema')``, every frame in
+    ``notebook_core.*.js``). Any other error, or one from an extension's code (the widgets are
+    ``labextensions/@jupyter-widgets``), fails the test."""
+    frames = [line for line in error.splitlines()[1:] if "http" in line]
+    notebook_only = bool(frames) and all("/static/notebook/notebook_core." in f for f in frames)
+    return not ("reading 'schema'" in error and notebook_only)
+
+
 @pytest.fixture
 def notebook7(tmp_path: Path) -> Iterator[Server]:
     pytest.importorskip("notebook", minversion="7")
@@ -63,7 +74,7 @@ def test_the_runbook_panel_previews_in_notebook_7(notebook7: Server, tmp_path: P
         context = browser.new_context(timezone_id="UTC", viewport={"width": 1280, "height": 1800})
         page: Any = context.new_page()
         page_errors: list[str] = []
-        page.on("pageerror", lambda error: page_errors.append(str(error)))
+        page.on("pageerror", lambda error: page_errors.append(f"{error}\n{error.stack}"))
         try:
             open_and_run_all(page, f"{notebook7.url}/notebooks/{RUNBOOK.name}?token={TOKEN}")
             # Notebook 7's own page, not JupyterLab's
@@ -83,6 +94,7 @@ def test_the_runbook_panel_previews_in_notebook_7(notebook7: Server, tmp_path: P
             shot = tmp_path / "notebook7.png"
             panel.panel.screenshot(path=str(shot))
             keep_screenshot(shot, "notebook7.png")
-            assert page_errors == []
+            ours = [e for e in page_errors if not_notebook_core(e)]
+            assert ours == [], "\n".join(ours)
         finally:
             context.close()

@@ -197,6 +197,25 @@ def test_runbook_headless_fails_and_says_which_task_is_not_reset(
     assert any(fine in r and f"reset to {when}" in r for r in rows)
 
 
+def with_cell_after_panel(notebook: Path, code: str, folder: Path) -> Path:
+    """A copy of ``notebook`` with ``code`` in a cell right after the panel's: what a person
+    does with the panel, done by the kernel the way the buttons do it."""
+    source = json.loads(notebook.read_text(encoding="utf-8"))
+    panel_at = next(i for i, c in enumerate(source["cells"]) if "ResetPanel(" in c["source"])
+    used: dict[str, Any] = {
+        "cell_type": "code",
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+        "id": "used-the-panel",
+        "source": code,
+    }
+    source["cells"].insert(panel_at + 1, used)
+    copy = folder / notebook.name
+    copy.write_text(json.dumps(source), encoding="utf-8")
+    return copy
+
+
 def test_runbook_conclusion_of_the_panel_shows_a_retried_unknown_by_its_retry(
     roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path, tmp_path: Path
 ) -> None:
@@ -206,24 +225,14 @@ def test_runbook_conclusion_of_the_panel_shows_a_retried_unknown_by_its_retry(
     instance, task_ids = two_tasks(roma_sandbox)
     recent = roma_sandbox.state.now() - 3_600_000
     roma_sandbox.inject("drop", match=f"{task_ids[0]}/reset", times=1)
-    source = json.loads(RUNBOOK.read_text(encoding="utf-8"))
-    panel_at = next(i for i, c in enumerate(source["cells"]) if "ResetPanel(" in c["source"])
-    used: dict[str, Any] = {
-        "cell_type": "code",
-        "metadata": {},
-        "outputs": [],
-        "execution_count": None,
-        "id": "used-the-panel",
-        "source": (
-            "panel.preview()\n"
-            "first = panel.run(confirm=True)\n"
-            "print('FIRST', sorted(r.outcome for r in first))\n"
-            "panel.retry_unknown()"
-        ),
-    }
-    source["cells"].insert(panel_at + 1, used)
-    copy = tmp_path / "runbook.ipynb"
-    copy.write_text(json.dumps(source), encoding="utf-8")
+    copy = with_cell_after_panel(
+        RUNBOOK,
+        "panel.preview()\n"
+        "first = panel.run(confirm=True)\n"
+        "print('FIRST', sorted(r.outcome for r in first))\n"
+        "panel.retry_unknown()",
+        tmp_path,
+    )
     parameters = {
         "instance_id": instance.id,
         "task_ids": task_ids,
@@ -477,23 +486,13 @@ def test_troubleshoot_panel_defaults_like_the_runbook_and_its_reset_shows_in_its
     A cell added right after the panel's does what a person does with it (preview, confirm,
     run); the history and timeline cells that follow must then show that reset.
     """
-    source = json.loads((NOTEBOOKS / "troubleshoot_task.ipynb").read_text(encoding="utf-8"))
-    panel_at = next(i for i, c in enumerate(source["cells"]) if "ResetPanel(" in c["source"])
-    used: dict[str, Any] = {
-        "cell_type": "code",
-        "metadata": {},
-        "outputs": [],
-        "execution_count": None,
-        "id": "used-the-panel",
-        "source": (
-            "panel.preview()\n"
-            "used = panel.run(confirm=True)\n"
-            "print('PANEL RAN', [(r.task_id, r.outcome, r.date_from) for r in used])"
-        ),
-    }
-    source["cells"].insert(panel_at + 1, used)
-    copy = tmp_path / "troubleshoot_task.ipynb"
-    copy.write_text(json.dumps(source), encoding="utf-8")
+    copy = with_cell_after_panel(
+        NOTEBOOKS / "troubleshoot_task.ipynb",
+        "panel.preview()\n"
+        "used = panel.run(confirm=True)\n"
+        "print('PANEL RAN', [(r.task_id, r.outcome, r.date_from) for r in used])",
+        tmp_path,
+    )
     notebook = run_notebook(copy, env=kernel_env)
 
     assert roma_sandbox.resets == []  # the panel started in dry-run mode
