@@ -37,6 +37,7 @@ from ._base import (
 )
 from ._batch import Progress, Recorder, Target
 from ._engine import Answer, Flow, Send, Sleep, Steps, StopSignal, drive
+from ._transport import AsyncBoundedTransport, BoundedTransport
 
 __all__ = ["AsyncRomaClient"]
 
@@ -52,7 +53,9 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     """
 
     def _open(self, transport: httpx.AsyncBaseTransport | None) -> None:
-        self._http = httpx.AsyncClient(transport=transport, **self._http_options)
+        # Without a transport of the caller's, ours: it ends a send at the call's deadline.
+        bounded = AsyncBoundedTransport(self._http_options) if transport is None else transport
+        self._http = httpx.AsyncClient(transport=bounded, **self._http_options)
         self._batch_http: httpx.Client | None = None
 
     async def __aenter__(self) -> AsyncRomaClient:
@@ -271,5 +274,6 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     def _blocking_http(self) -> httpx.Client:
         """The blocking httpx client a batch sends with from its threads, made on first use."""
         if self._batch_http is None:
-            self._batch_http = httpx.Client(**self._http_options)
+            transport = BoundedTransport(self._http_options)
+            self._batch_http = httpx.Client(transport=transport, **self._http_options)
         return self._batch_http

@@ -57,6 +57,7 @@ from ._engine import (
     Answer,
     Bounds,
     Call,
+    Cutoff,
     Engine,
     Flow,
     Operation,
@@ -67,6 +68,7 @@ from ._engine import (
 from ._paging import Page, Pager, read_page
 from ._retry import RetryPolicy
 from ._throttle import Throttle
+from ._transport import DEADLINE
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation", "RewindArgs", "StepLog"]
 
@@ -377,6 +379,7 @@ class BaseRomaClient(Generic[TransportT]):
             headers=headers,
             content=call.body,
             timeout=Answer.timeout(self.timeout, command.deadline),
+            extensions={DEADLINE: command.deadline},  # our transports end the send there
         )
 
     # -- operations (the reads, without I/O) ------------------------------------------------
@@ -493,12 +496,13 @@ class BaseRomaClient(Generic[TransportT]):
         date_from: object,
         throttle: Throttle | None = None,
         stop: StopSignal | None = None,
+        cutoff: Cutoff | None = None,
     ) -> Flow[ResetResult]:
         """One reset: its result, or ``ValidationError`` / ``ApiError`` / ``OutcomeUnknown``."""
         checked = DateFrom.check(date_from)
         call = self.reset_call(instance_id, task_id, checked)
         started = time.perf_counter()
-        response, attempts = yield from self._engine.send(call, throttle, stop)
+        response, attempts = yield from self._engine.send(call, throttle, stop, cutoff)
         body = decode(response, call, attempts)
         elapsed = (time.perf_counter() - started) * 1000
         message = body.get("message") if isinstance(body, Mapping) else None
