@@ -26,6 +26,7 @@ __all__ = [
     "Instance",
     "MonitorDetailLog",
     "MonitorLog",
+    "MonitorSide",
     "Outcome",
     "ResetResult",
     "Restart",
@@ -38,6 +39,7 @@ __all__ = [
     "TaskMonitor",
     "describe_monitor_status",
     "left_stopped",
+    "monitor_side",
 ]
 
 Outcome = Literal["success", "failed", "unknown", "dry-run", "skipped"]
@@ -287,6 +289,32 @@ MONITOR_STATUS_CODES: Mapping[int, str] = {
 §2a), in words. Reader codes are 100-499, writer codes 500-899, the scheduler's 900 and up."""
 
 
+MonitorSide = Literal["task", "reader", "writer", "other"]
+"""Which part of a sync a monitor ``status`` code comes from."""
+
+_SIDE_WORDS: Mapping[str, str] = {
+    "task": "task",
+    "reader": "reader (source side)",
+    "writer": "writer (target side)",
+    "other": "scheduler / other",
+}
+
+
+def monitor_side(code: int | None) -> MonitorSide | None:
+    """``task`` below 100, ``reader`` 100-499, ``writer`` 500-899, ``other`` 900 and up
+    (roma-api.md §2a); None for no code or a negative one. The one place these ranges live:
+    the words below, the notebooks' tables and the timeline's lanes all read them here."""
+    if code is None or code < 0:
+        return None
+    if code < 100:
+        return "task"
+    if code <= 499:
+        return "reader"
+    if code <= 899:
+        return "writer"
+    return "other"
+
+
 def describe_monitor_status(code: int | None) -> str:
     """Turn a monitor log's numeric ``status`` into words a person can read.
 
@@ -295,18 +323,12 @@ def describe_monitor_status(code: int | None) -> str:
     """
     if code is None:
         return "no status"
-    if 0 <= code < 100:
-        side = "task"
-    elif 100 <= code <= 499:
-        side = "reader (source side)"
-    elif 500 <= code <= 899:
-        side = "writer (target side)"
-    elif code >= 900:
-        side = "scheduler / other"
-    else:
+    side = monitor_side(code)
+    if side is None:
         return f"status {code}"
     known = MONITOR_STATUS_CODES.get(code)
-    return f"{side}: {known} ({code})" if known else f"{side}: status {code}"
+    words = _SIDE_WORDS[side]
+    return f"{words}: {known} ({code})" if known else f"{words}: status {code}"
 
 
 def _float(data: Mapping[str, Any], key: str) -> float | None:
