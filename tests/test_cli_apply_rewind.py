@@ -193,16 +193,6 @@ def test_a_changed_state_needs_force(
     )
 
 
-def test_a_deadline_is_refused_for_a_rewind_plan(
-    roma_sandbox: Sandbox, env: dict[str, str], planned: tuple[Path, Any, Any]
-) -> None:
-    path, _, _ = planned
-    done = roma_nb("apply", str(path), "--yes", "--deadline", "5", env=env)
-    assert done.returncode == 2
-    assert "Leave out --deadline." in done.stderr
-    assert roma_sandbox.calls == []
-
-
 def test_a_history_that_fails_mid_apply_is_said_and_exits_1(
     roma_sandbox: Sandbox,
     client: RomaClient,

@@ -44,10 +44,11 @@ from ._sending import (
     WORDS,
     _open_log,
     add_confirm_arguments,
+    add_deadline_argument,
     report,
     send_recorded,
 )
-from .reset import RESULT_COLUMNS, _send, add_deadline_argument
+from .reset import RESULT_COLUMNS, _send
 from .rewind import RESULT_COLUMNS as REWIND_COLUMNS
 from .rewind import add_timeout_arguments, rewind_tasks
 
@@ -93,7 +94,11 @@ def register(subparsers: Any) -> None:
         "the planned resets (or run the planned rewind)",
         force_help="with --yes, send even though the world changed since planning",
     )
-    add_deadline_argument(parser)
+    add_deadline_argument(
+        parser,
+        "what was not done by then is recorded as skipped (tasks a rewind stopped are still "
+        "started again)",
+    )
     add_timeout_arguments(parser)
     add_format_argument(parser)
     add_connection_arguments(parser)
@@ -107,11 +112,6 @@ def run(args: argparse.Namespace) -> int:
         if args.concurrency < 1:
             raise ValidationError("--concurrency must be at least 1.")
         plan = Plan.load(args.plan)
-        if plan.procedure.kind == "rewind" and args.deadline is not None:
-            raise ValidationError(
-                "--deadline stops a batch of raw resets; this is a rewind plan, which Ctrl-C "
-                "stops (tasks already stopped are started again). Leave out --deadline."
-            )
         unrecorded = ""
         with client_from_args(args) as client:
             log, where = None, ""

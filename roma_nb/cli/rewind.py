@@ -17,11 +17,19 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ._common import Column, HelpFormatter
 from ._export import add_export_arguments
-from ._sending import TASK_COLUMNS, Command, add_sending_arguments, run_command
+from ._sending import (
+    TASK_COLUMNS,
+    Command,
+    add_deadline_argument,
+    add_sending_arguments,
+    run_command,
+)
 
 if TYPE_CHECKING:
     from ..client import RomaClient
@@ -65,7 +73,8 @@ def register(subparsers: Any) -> None:
         epilog=(
             "exit codes:\n"
             "  0  every task was rewound (or dry-run)\n"
-            "  1  any task failed, is unknown, unverified, left stopped or was skipped\n"
+            "  1  any task failed, is unknown, unverified, left stopped or was skipped (also "
+            "for the --deadline)\n"
             "  2  bad arguments, configuration or history file: nothing sent\n"
             "  3  plan shown without --yes (or without --force when a warning needs it): "
             "nothing sent\n\n"
@@ -79,6 +88,11 @@ def register(subparsers: Any) -> None:
         ),
     )
     add_sending_arguments(parser, "the rewind")
+    add_deadline_argument(
+        parser,
+        "what was not done by then is recorded as skipped (tasks the rewind stopped are still "
+        "started again)",
+    )
     parser.add_argument(
         "--restart",
         choices=tuple(_RESTARTS),
@@ -142,14 +156,20 @@ def rewind_tasks(
     restart: Restart,
     verify: bool,
 ) -> list[RewindResult]:
-    """``client.rewind`` with the timeouts, concurrency and dry run of ``args``, each step
-    printed on stderr as it finishes."""
+    """``client.rewind`` with the timeouts, deadline, concurrency and dry run of ``args``, each
+    step printed on stderr as it finishes."""
+    started = time.monotonic()
+    deadline: float | None = args.deadline
 
     def progress(row: RewindStep) -> None:
         what = f": {row.message}" if row.message and row.outcome != "success" else ""
-        print(f"  {row.step:<6} {row.task_id}: {row.outcome}{what}", file=sys.stderr)
+        left = ""
+        if deadline is not None:
+            seconds = max(deadline - (time.monotonic() - started), 0)
+            left = f" (the deadline stops it in {seconds:.0f} s)"
+        print(f"  {row.step:<6} {row.task_id}: {row.outcome}{what}{left}", file=sys.stderr)
 
-    return client.rewind(
+    results = client.rewind(
         tasks,
         ms,
         restart=restart,
@@ -160,8 +180,18 @@ def rewind_tasks(
         log=log,
         dry_run=args.dry_run,
         progress=progress,
+        deadline=deadline,
         stop=stop,
     )
+    late = Counter(r.outcome for r in results if "deadline" in (r.message or ""))
+    if late["skipped"] or late["unverified"]:
+        print(
+            f"The deadline of {deadline:g} s passed: {late['skipped']} task(s) not rewound "
+            "(recorded as skipped; what the rewind had stopped was started again), "
+            f"{late['unverified']} rewound but not verified.",
+            file=sys.stderr,
+        )
+    return results
 
 
 def _procedure(args: argparse.Namespace) -> Procedure:
