@@ -22,7 +22,22 @@ import traitlets
 
 from ._html import esc
 
-__all__ = ["CheckList"]
+__all__ = ["CheckList", "Ids"]
+
+
+class Ids(traitlets.TraitType[tuple[str, ...], Sequence[str]]):
+    """Ids (task ids, option values) in order: any sequence of strings may be set, kept as a
+    tuple without repeats."""
+
+    default_value: tuple[str, ...] = ()
+    info_text = "a sequence of ids"
+
+    def validate(self, obj: Any, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            self.error(obj, value)
+        if not all(isinstance(item, str) for item in value):
+            self.error(obj, value)
+        return tuple(dict.fromkeys(value))
 
 
 class _Row(w.HBox):  # type: ignore[misc]
@@ -47,7 +62,7 @@ class CheckList(w.VBox):  # type: ignore[misc]
     ``<row_class>-check``). The rows scroll vertically within ``max_height``, never sideways.
     """
 
-    value = traitlets.Tuple()
+    value = Ids()
     description = traitlets.Unicode("")
 
     def __init__(

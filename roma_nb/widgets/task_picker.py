@@ -12,7 +12,7 @@ selected — and the picker lists them under "Selected: N", so nothing is select
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +23,15 @@ from ..models import Task
 from ..panel.catalog import STATES, Catalog, TaskEntry, TaskIndex
 from ._html import classed, esc, messages_html
 from ._sink import ErrorSink
-from .check_list import CheckList
+from .check_list import CheckList, Ids
 from .instance_picker import as_catalog
 
 if TYPE_CHECKING:
     from ..client import RomaClient
 
 __all__ = ["TaskIds", "TaskPicker"]
+
+TaskIds = Ids  # the name this module exported before the check list shared it
 
 _LISTED = 200  # selected tasks listed under "Selected: N"; the rest are counted
 _OPEN_UP_TO = 5  # a selection this small is listed open; a larger one is folded
@@ -89,21 +91,6 @@ _HEADER = (
 )
 
 
-class TaskIds(traitlets.TraitType[tuple[str, ...], Sequence[str]]):
-    """Task ids in selection order: any sequence of strings may be set, kept as a tuple without
-    repeats."""
-
-    default_value: tuple[str, ...] = ()
-    info_text = "a sequence of task ids"
-
-    def validate(self, obj: Any, value: Any) -> tuple[str, ...]:
-        if isinstance(value, str) or not isinstance(value, Sequence):
-            self.error(obj, value)
-        if not all(isinstance(item, str) for item in value):
-            self.error(obj, value)
-        return tuple(dict.fromkeys(value))
-
-
 class TaskPicker(w.VBox):  # type: ignore[misc]
     """Pick combined tasks of one instance. ``value`` is the tuple of selected task ids.
 
@@ -124,7 +111,7 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
     ``roma-task-refresh`` (Buttons).
     """
 
-    value = TaskIds()
+    value = Ids()
 
     def __init__(
         self,
