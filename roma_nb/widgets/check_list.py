@@ -52,7 +52,7 @@ class _Row(w.HBox):  # type: ignore[misc]
         self.html = w.HTML(html, layout=w.Layout(flex="1 1 auto", width="auto", min_width="0"))
         # flex none: in the scrolling column a row keeps its height instead of being squeezed
         # onto its neighbours
-        layout = w.Layout(width="100%", min_width="0", flex="0 0 auto")
+        layout = w.Layout(width="auto", min_width="0", flex="0 0 auto")
         super().__init__([self.box, self.html], layout=layout)
         self.add_class(css_class)
 
@@ -84,11 +84,11 @@ class CheckList(w.VBox):  # type: ignore[misc]
         self._options: tuple[tuple[str, str], ...] = ()
         self._rows: dict[str, _Row] = {}
         self._quiet = False
-        self.header = w.HTML(header, layout=w.Layout(width="100%"))
+        self.header = w.HTML(header, layout=w.Layout(width="auto"))
         self.body = w.VBox(
-            [], layout=w.Layout(width="100%", max_height=max_height, overflow="hidden auto")
+            [], layout=w.Layout(width="auto", max_height=max_height, overflow="hidden auto")
         )
-        super().__init__([self.header, self.body], layout=w.Layout(width="100%"))
+        super().__init__([self.header, self.body], layout=w.Layout(width="auto"))
         self.description = description
 
     @property

@@ -76,7 +76,7 @@ class InstancePicker(w.VBox):  # type: ignore[misc]
                 options=[(PLACEHOLDER, _NONE)],
                 value=_NONE,
                 description="Instance",
-                layout=w.Layout(width=_width([]), max_width="100%"),
+                layout=w.Layout(width=_width([]), max_width="calc(100% - 8px)"),
                 style={"description_width": "initial"},
             ),
             "roma-instance-select",
@@ -85,11 +85,11 @@ class InstancePicker(w.VBox):  # type: ignore[misc]
             w.Button(description="Refresh", icon="refresh", tooltip="List the instances again"),
             "roma-instance-refresh",
         )
-        self.chosen = classed(w.HTML(layout=w.Layout(width="100%")), "roma-instance-chosen")
-        self.message = classed(w.HTML(layout=w.Layout(width="100%")), "roma-instance-message")
+        self.chosen = classed(w.HTML(layout=w.Layout(width="auto")), "roma-instance-chosen")
+        self.message = classed(w.HTML(layout=w.Layout(width="auto")), "roma-instance-message")
         row = w.HBox(
             [self.dropdown, self.refresh_button],
-            layout=w.Layout(flex_flow="row wrap", width="100%"),
+            layout=w.Layout(flex_flow="row wrap", width="auto"),
         )
         children = [row, self.chosen, self.message]
         if sink is None:

@@ -136,7 +136,7 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
                 description="Filter",
                 placeholder="part of a task name or id",
                 continuous_update=True,
-                layout=w.Layout(width="40em", max_width="100%"),
+                layout=w.Layout(width="40em", max_width="calc(100% - 8px)"),
             ),
             "roma-task-filter",
         )
@@ -160,7 +160,7 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
             "roma-task-select",
         )
         self.info = classed(w.HTML(), "roma-task-info")
-        self.selected_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-task-selected")
+        self.selected_html = classed(w.HTML(layout=w.Layout(width="auto")), "roma-task-selected")
         self.select_shown_button = classed(
             w.Button(description="Tick all shown", icon="check-square-o"),
             "roma-task-select-shown",
@@ -171,7 +171,7 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
         self.refresh_button = classed(
             w.Button(description="Refresh tasks", icon="refresh"), "roma-task-refresh"
         )
-        row = w.Layout(flex_flow="row wrap", width="100%")
+        row = w.Layout(flex_flow="row wrap", width="auto")
         children = [
             w.HBox([self.filter, self.refresh_button], layout=row),
             w.HBox([self.state_filter], layout=row),
@@ -328,9 +328,9 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
         if self._instance_id is None:
             lines.append(("info", "Choose an instance to list its combined tasks."))
         elif count == 0:
-            lines.append(("warning", "This instance has no combined tasks."))
+            lines.append(("warning", f"{self._of()} has no combined tasks."))
         elif not self.filter.value.strip() and state is None:
-            lines.append(("info", f"{count:,} combined tasks."))
+            lines.append(("info", f"{count:,} combined tasks in {self._of()}."))
         else:
             which = " and ".join(
                 part
@@ -340,7 +340,9 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
                 )
                 if part
             )
-            lines.append(("info", f"{total:,} of {count:,} combined tasks match {which}."))
+            lines.append(
+                ("info", f"{total:,} of {count:,} combined tasks in {self._of()} match {which}.")
+            )
         if shown < total:
             lines.append(
                 (
@@ -352,6 +354,16 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
         if note:
             lines.append(("warning", note))
         return lines
+
+    def _of(self) -> str:
+        """The listed instance as the info line names it (the page shows whose tasks these are)."""
+        if self._instance_id is None:
+            return "no instance"
+        try:
+            instance = self.catalog.instance(self._instance_id)
+        except Exception:  # the list of instances failed: the id still says it
+            instance = None
+        return f"instance {instance.name if instance and instance.name else self._instance_id}"
 
     def _sync_select(self) -> None:
         chosen = set(self.value)

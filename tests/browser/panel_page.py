@@ -64,6 +64,9 @@ class PanelPage:
         expect(self.page.locator(".roma-instance-chosen")).to_contain_text(
             match.group(1), timeout=STEP_MS
         )
+        name = label.replace("\xa0", " ").split(" [")[0].split(" (")[0]
+        info = self.page.locator(".roma-task-info")
+        expect(info).to_contain_text(f"combined tasks in instance {name}", timeout=STEP_MS)
         expect(self.rows().first).to_be_visible(timeout=STEP_MS)
         return match.group(1)
 
