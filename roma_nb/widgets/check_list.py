@@ -52,7 +52,7 @@ class _Row(w.HBox):  # type: ignore[misc]
         self.html = w.HTML(html, layout=w.Layout(flex="1 1 auto", width="auto", min_width="0"))
         # flex none: in the scrolling column a row keeps its height instead of being squeezed
         # onto its neighbours
-        layout = w.Layout(width="auto", min_width="0", flex="0 0 auto")
+        layout = w.Layout(width="auto", min_width="0", flex="0 0 auto", align_items="center")
         super().__init__([self.box, self.html], layout=layout)
         self.add_class(css_class)
 

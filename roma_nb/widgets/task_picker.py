@@ -73,8 +73,9 @@ def task_row_html(entry: TaskEntry) -> str:
     """One task as a row of the list: name, full id (one click selects it), state, last run."""
     if entry.state == "error":
         detail = f"task {entry.task.status_text}"
-    else:
+    else:  # the execute status, when it says more than the state (cancelled, unstarted)
         detail = (entry.execute_status or "").lower()
+        detail = "" if detail == entry.state else detail
     note = f' <small style="color:#555">{esc(detail)}</small>' if detail else ""
     return (
         f'<div class="roma-task-cells" style="{_GRID}">'
