@@ -37,6 +37,7 @@ from ._base import (
 )
 from ._batch import Progress, Recorder, Target
 from ._engine import Answer, Flow, Send, Sleep, Steps, StopSignal, drive
+from ._transport import AsyncBoundedTransport, BoundedTransport
 
 __all__ = ["AsyncRomaClient"]
 
@@ -52,7 +53,9 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     """
 
     def _open(self, transport: httpx.AsyncBaseTransport | None) -> None:
-        self._http = httpx.AsyncClient(transport=transport, **self._http_options)
+        # Without a transport of the caller's, ours: it ends a send at the call's deadline.
+        bounded = AsyncBoundedTransport(self._http_options) if transport is None else transport
+        self._http = httpx.AsyncClient(transport=bounded, **self._http_options)
         self._batch_http: httpx.Client | None = None
 
     async def __aenter__(self) -> AsyncRomaClient:
@@ -74,10 +77,11 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     async def _send(self, command: Send) -> httpx.Response:
         """As ``_sender``'s blocking send, with ``await``."""
         response = await self._http.send(self._request(self._http, command), stream=True)
-        answer = Answer(response, command)
         try:
-            async for chunk in response.aiter_bytes():
-                answer.feed(chunk)
+            answer = Answer(response, command)
+            if answer.streaming:
+                async for chunk in response.aiter_raw():
+                    answer.feed(chunk)
         finally:
             await response.aclose()
         return answer.response()
@@ -270,5 +274,6 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     def _blocking_http(self) -> httpx.Client:
         """The blocking httpx client a batch sends with from its threads, made on first use."""
         if self._batch_http is None:
-            self._batch_http = httpx.Client(**self._http_options)
+            transport = BoundedTransport(self._http_options)
+            self._batch_http = httpx.Client(transport=transport, **self._http_options)
         return self._batch_http

@@ -50,12 +50,14 @@ from ..procedure import (
     read_batch_answer,
 )
 from ._batch import Batch, Progress, Recorder, ResetTarget, Target, resolve_targets
+from ._decoding import ACCEPT_ENCODING
 from ._engine import (
     MAX_ANSWER_BYTES,
     MAX_LIST_RECORDS,
     Answer,
     Bounds,
     Call,
+    Cutoff,
     Engine,
     Flow,
     Operation,
@@ -66,6 +68,7 @@ from ._engine import (
 from ._paging import Page, Pager, read_page
 from ._retry import RetryPolicy
 from ._throttle import Throttle
+from ._transport import DEADLINE
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation", "RewindArgs", "StepLog"]
 
@@ -349,10 +352,11 @@ class BaseRomaClient(Generic[TransportT]):
 
         def send(command: Send) -> httpx.Response:
             response = http.send(self._request(http, command), stream=True)
-            answer = Answer(response, command)
             try:
-                for chunk in response.iter_bytes():
-                    answer.feed(chunk)
+                answer = Answer(response, command)
+                if answer.streaming:
+                    for chunk in response.iter_raw():
+                        answer.feed(chunk)
             finally:
                 response.close()
             return answer.response()
@@ -362,7 +366,11 @@ class BaseRomaClient(Generic[TransportT]):
     def _request(self, http: httpx.Client | httpx.AsyncClient, command: Send) -> httpx.Request:
         """The request of ``command``, its timeouts cut to the time left before its deadline."""
         call = command.call
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "User-Agent": USER_AGENT,
+        }
         if call.body is not None:
             headers["Content-Type"] = JSON_CONTENT_TYPE
         return http.build_request(
@@ -371,6 +379,7 @@ class BaseRomaClient(Generic[TransportT]):
             headers=headers,
             content=call.body,
             timeout=Answer.timeout(self.timeout, command.deadline),
+            extensions={DEADLINE: command.deadline},  # our transports end the send there
         )
 
     # -- operations (the reads, without I/O) ------------------------------------------------
@@ -487,12 +496,13 @@ class BaseRomaClient(Generic[TransportT]):
         date_from: object,
         throttle: Throttle | None = None,
         stop: StopSignal | None = None,
+        cutoff: Cutoff | None = None,
     ) -> Flow[ResetResult]:
         """One reset: its result, or ``ValidationError`` / ``ApiError`` / ``OutcomeUnknown``."""
         checked = DateFrom.check(date_from)
         call = self.reset_call(instance_id, task_id, checked)
         started = time.perf_counter()
-        response, attempts = yield from self._engine.send(call, throttle, stop)
+        response, attempts = yield from self._engine.send(call, throttle, stop, cutoff)
         body = decode(response, call, attempts)
         elapsed = (time.perf_counter() - started) * 1000
         message = body.get("message") if isinstance(body, Mapping) else None

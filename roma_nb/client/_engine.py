@@ -30,12 +30,14 @@ from urllib.parse import quote
 import httpx
 
 from ..errors import (
+    ApiError,
     MalformedAnswer,
     OutcomeUnknown,
     TransportError,
     api_error_from_response,
     parse_retry_after,
 )
+from ._decoding import BoundedDecoder, UnreadableEncoding
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 
@@ -46,6 +48,7 @@ __all__ = [
     "Bounds",
     "Call",
     "Command",
+    "Cutoff",
     "DeadlineExceeded",
     "Engine",
     "Flow",
@@ -143,9 +146,11 @@ class DeadlineExceeded(httpx.ReadTimeout):
 class Answer:
     """Collects an answer's body as it streams in, within the call's deadline and size cap.
 
-    Both drivers stream the response (``send(..., stream=True)``) and feed each decompressed
-    chunk here, so a body is never held beyond ``max_bytes`` (plus one chunk) and never read
-    past the deadline; ``response()`` is the answer with its body, as httpx would have read it.
+    Both drivers stream the response (``send(..., stream=True)``) and feed each *raw* chunk
+    (``iter_raw``) here; ``BoundedDecoder`` inflates it never beyond the bytes still allowed plus
+    one, so a body — however well it compresses — is never held beyond ``max_bytes`` (plus one
+    raw chunk) and never read past the deadline. ``response()`` is the answer with its
+    decompressed body, as httpx would have read it.
     """
 
     def __init__(self, response: httpx.Response, command: Send) -> None:
@@ -153,26 +158,48 @@ class Answer:
         self._command = command
         self._chunks: list[bytes] = []
         self._size = 0
+        # An answer built in memory (``httpx.MockTransport``, a test's transport) was read and
+        # decoded by httpx already: there is no raw stream left, only its content to check.
+        self.streaming = not response.is_stream_consumed
+        encoding = response.headers.get("content-encoding", "") if self.streaming else ""
+        try:
+            self._decoder = BoundedDecoder(encoding)
+        except UnreadableEncoding as exc:
+            raise self._malformed(str(exc)) from None
+        if not self.streaming:
+            self.feed(response.content)
 
-    def feed(self, chunk: bytes) -> None:
-        """Take one chunk; ``MalformedAnswer`` beyond the cap, ``DeadlineExceeded`` past time."""
-        self._size += len(chunk)
+    def feed(self, raw: bytes) -> None:
+        """One raw chunk in; ``MalformedAnswer`` beyond the cap, ``DeadlineExceeded`` past time."""
         limit = self._command.max_bytes
+        try:
+            chunk = self._decoder.decode(raw, None if limit is None else limit - self._size + 1)
+        except UnreadableEncoding as exc:
+            self._chunks.clear()
+            raise self._malformed(str(exc)) from None
+        self._size += len(chunk)
         if limit is not None and self._size > limit:
             self._chunks.clear()
-            response = self._response
-            raise MalformedAnswer(
-                f"{self._command.call.action}: the answer (HTTP {response.status_code}) is "
-                f"larger than {limit:,} bytes once decompressed, so it was not read further. "
+            raise self._malformed(
+                f"is larger than {limit:,} bytes once decompressed, so it was not read further. "
                 "A real answer is far smaller; raise max_answer_bytes on the client only if "
-                "you trust this server.",
-                status_code=response.status_code,
-                request_id=response.headers.get("x-request-id"),
+                "you trust this server."
             )
         deadline = self._command.deadline
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceeded("the call's deadline passed while its answer was arriving")
         self._chunks.append(chunk)
+
+    def _malformed(self, what: str) -> MalformedAnswer:
+        """The refusal of this answer: ``what`` completes "the answer (HTTP 200) …"."""
+        response = self._response
+        if not what.startswith("is "):
+            what = f"cannot be read: {what}."
+        return MalformedAnswer(
+            f"{self._command.call.action}: the answer (HTTP {response.status_code}) {what}",
+            status_code=response.status_code,
+            request_id=response.headers.get("x-request-id"),
+        )
 
     def response(self) -> httpx.Response:
         """The answer with its (decompressed) body, as a response read whole would be."""
@@ -238,6 +265,22 @@ class StopSignal(Protocol):
 
 class Skipped(Exception):
     """Raised inside a batch when the stop signal was set before the target's first send."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cutoff:
+    """When a batch stops sending: ``at`` (``time.monotonic()``), after its budget of ``seconds``.
+
+    A call's own deadline bounds one call; a batch's cutoff bounds every send of the batch,
+    retries included: a 429 whose retry could only start after it is not sent again.
+    """
+
+    at: float
+    seconds: float
+
+    def allows(self, wait: float = 0.0) -> bool:
+        """Could a send that waits ``wait`` seconds first still start before the cutoff?"""
+        return time.monotonic() + wait < self.at
 
 
 # -- what a failed send means ------------------------------------------------------------------
@@ -387,15 +430,36 @@ class Steps(Generic[C, T]):
 # -- the engine --------------------------------------------------------------------------------
 
 
-def _admit(throttle: Throttle, stop: StopSignal | None) -> Flow[None]:
-    """Wait until the throttle admits a send; ``Skipped`` if ``stop`` is set first."""
+def _admit(throttle: Throttle, stop: StopSignal | None, cutoff: Cutoff | None = None) -> Flow[bool]:
+    """Wait until the throttle admits a send (True); ``Skipped`` if ``stop`` is set first.
+
+    False once ``cutoff`` has passed: the throttle's pause outlasted the batch's budget.
+    """
     while True:
         if stop is not None and stop.is_set():
             raise Skipped
+        if cutoff is not None and not cutoff.allows():
+            return False
         wait = throttle.try_start()
         if wait is None:
-            return
+            return True
         yield Sleep(min(wait, POLL))
+
+
+def _not_sent_again(
+    response: httpx.Response, call: Call, attempts: int, cutoff: Cutoff
+) -> ApiError:
+    """The refusal (429/503) a batch's cutoff left as final, saying why it was not retried."""
+    error = api_error_from_response(
+        response.status_code, response.headers, response.content, action=call.action
+    )
+    error.message += (
+        f" Not sent again: the batch's deadline of {cutoff.seconds:g} s would have passed "
+        "before its retry."
+    )
+    error.args = (error.message,)
+    error.attempts = attempts
+    return error
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,22 +476,39 @@ class Engine:
         return deadline is None or time.monotonic() + wait < deadline
 
     def send(
-        self, call: Call, throttle: Throttle | None = None, stop: StopSignal | None = None
+        self,
+        call: Call,
+        throttle: Throttle | None = None,
+        stop: StopSignal | None = None,
+        cutoff: Cutoff | None = None,
     ) -> Flow[tuple[httpx.Response, int]]:
         """Send ``call`` under the retry policy; return the final response and the send count.
 
         Only a send that cannot have reached the service, or a 429/503, is repeated — except
         for GETs, which are safe to repeat whatever happened. ``stop`` is honoured before the
         first send only: a retry finishes what was started. The call's deadline starts at its
-        first send; no retry is made that could not start before it.
+        first send; no retry is made that could not start before it, nor one that could not
+        start before the batch's ``cutoff`` (a 429 then stays the answer, saying so).
         """
         throttle = throttle or Throttle(1)
         policy, limit = self.retry, self.bounds.deadline
         attempt = 0
         resent = 0  # requests an auth flow sent again inside one attempt (re-login after 0307)
         deadline: float | None = None
+        # What the retry waiting for the throttle would repeat: a 429/503, or a send that failed.
+        refused: httpx.Response | httpx.TransportError | None = None
         while True:
-            yield from _admit(throttle, stop if attempt == 0 else None)
+            admitted = yield from _admit(
+                throttle, stop if attempt == 0 else None, None if attempt == 0 else cutoff
+            )
+            if not admitted:  # the throttle's pause outlasted the batch's cutoff
+                assert refused is not None and cutoff is not None
+                if isinstance(refused, httpx.Response):
+                    raise _not_sent_again(refused, call, attempt + resent, cutoff)
+                failure = transport_failure(
+                    refused, call, self.endpoint, attempt + resent, self.read_timeout
+                )
+                raise failure from None
             if attempt == 0 and limit is not None:
                 deadline = time.monotonic() + limit
             attempt += 1
@@ -442,10 +523,12 @@ class Engine:
                 if (
                     repeatable
                     and in_time
+                    and (cutoff is None or cutoff.allows(backoff))
                     and not _is_tls_refusal(exc)
                     and policy.should_retry_connect(attempt)
                 ):
                     yield Sleep(backoff)
+                    refused = exc
                     continue
                 raise transport_failure(
                     exc,
@@ -463,8 +546,11 @@ class Engine:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 delay = policy.delay(attempt, retry_after)
                 if delay is not None and self._in_time(deadline, delay):
-                    logger.debug("HTTP %d: retrying in %.2f s", response.status_code, delay)
                     throttle.finish(throttled=True, retry_after=retry_after, backoff=delay)
+                    if cutoff is not None and not cutoff.allows(delay):
+                        raise _not_sent_again(response, call, attempt + resent, cutoff)
+                    logger.debug("HTTP %d: retrying in %.2f s", response.status_code, delay)
+                    refused = response
                     continue
             throttle.finish()
             return response, attempt + resent

@@ -27,6 +27,7 @@ from ._base import (
 )
 from ._batch import Progress, Recorder, Target
 from ._engine import StopSignal, drive
+from ._transport import BoundedTransport
 
 __all__ = ["RomaClient"]
 
@@ -44,6 +45,9 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
     """
 
     def _open(self, transport: httpx.BaseTransport | None) -> None:
+        # Without a transport of the caller's, ours: it ends a send at the call's deadline.
+        if transport is None:
+            transport = BoundedTransport(self._http_options)
         self._http = httpx.Client(transport=transport, **self._http_options)
         self._send = self._sender(self._http)
 
