@@ -5,24 +5,24 @@ id; a FROZEN instance is warned about; the task list is a table with a coloured 
 filtered by state with a click, and selected with checkboxes — clicking another task adds it,
 it never replaces the selection. The preview then plans exactly the ticked tasks.
 
-``ROMA_NB_SCREENSHOTS=docs`` keeps ``docs/task-picker.png`` (the two pickers, three tasks ticked).
+The ``voila`` (the runbook, as ``make demo`` serves it) and ``browser`` fixtures are
+``tests/conftest.py``'s. ``ROMA_NB_SCREENSHOTS=docs`` keeps ``docs/task-picker.png`` (the two
+pickers, three tasks ticked).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
-from browser.kernels import isolated_env
+from browser.chromium import MISSING_REASON, chromium_path, keep_screenshot
 from browser.layout import overlapping_controls
-from browser.panel_page import FIRST_RENDER_MS, RUNBOOK, STEP_MS, PanelPage
-from browser.servers import Server, start_voila
+from browser.panel_page import FIRST_RENDER_MS, STEP_MS, PanelPage
+from browser.servers import Server
 from playwright.sync_api import expect
 
 pytestmark = [
@@ -47,24 +47,6 @@ _SIDEWAYS = """
           && !['visible', 'hidden'].includes(getComputedStyle(el).overflowX))
   .map((el) => `${el.tagName}.${[...el.classList].join('.')} ${el.scrollWidth}>${el.clientWidth}`)
 """
-
-
-@pytest.fixture(scope="module")
-def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    base = tmp_path_factory.mktemp("voila")
-    env = isolated_env(
-        base / "home",
-        {"ROMA_NB_ENDPOINT": "sandbox", "ROMA_NB_HISTORY": str(base / "history.sqlite")},
-    )
-    server = start_voila(RUNBOOK, env=env, log_path=base / "voila.log")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium_browser() as chromium:
-        yield chromium
 
 
 def _fits(page: Any) -> dict[str, Any]:
