@@ -40,6 +40,7 @@ from ._sending import (
     TASK_COLUMNS,
     WORDS,
     Command,
+    add_deadline_argument,
     add_sending_arguments,
     run_command,
 )
@@ -50,7 +51,13 @@ if TYPE_CHECKING:
     from ..models import ResetResult, Task
     from ..plans import Procedure
 
-__all__ = ["EXIT_NOT_CONFIRMED", "RESULT_COLUMNS", "register", "run"]
+__all__ = [
+    "EXIT_NOT_CONFIRMED",
+    "RESULT_COLUMNS",
+    "add_deadline_argument",
+    "register",
+    "run",
+]
 
 RESULT_COLUMNS = (
     *TASK_COLUMNS,
@@ -81,16 +88,6 @@ def _outlook_text(outlook: BatchOutlook) -> str:
     if outlook.deadline_left is not None:
         text += f" (the deadline stops it in {outlook.deadline_left:.0f} s)"
     return text
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError("the deadline must be more than 0 seconds")
-    return seconds
 
 
 def register(subparsers: Any) -> None:
@@ -125,19 +122,6 @@ def register(subparsers: Any) -> None:
     add_deadline_argument(parser)
     add_export_arguments(parser)
     parser.set_defaults(func=run)
-
-
-def add_deadline_argument(parser: argparse.ArgumentParser) -> None:
-    """``--deadline``, which ``_send`` reads (``reset`` and ``apply``)."""
-    parser.add_argument(
-        "--deadline",
-        type=_positive_seconds,
-        metavar="SECONDS",
-        help=(
-            "stop sending after this many seconds (when throttled, a batch can take long); "
-            "resets not yet sent are recorded as skipped"
-        ),
-    )
 
 
 def _send(
