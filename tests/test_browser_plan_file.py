@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
-from browser.kernels import isolated_env
+from browser.chromium import MISSING_REASON, chromium_path, keep_screenshot
 from browser.layout import overlapping_controls
-from browser.panel_page import FIRST_RENDER_MS, RUNBOOK, STEP_MS, PanelPage, sandbox_endpoint, sent
-from browser.servers import Server, start_voila
+from browser.panel_page import FIRST_RENDER_MS, STEP_MS, PanelPage, sandbox_endpoint, sent
+from browser.servers import Server
 from playwright.sync_api import expect
 
 from roma_nb import RomaClient, TokenAuth
@@ -41,24 +39,6 @@ pytestmark = [
 ]
 
 HOUR = 3_600_000
-
-
-@pytest.fixture(scope="module")
-def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    base = tmp_path_factory.mktemp("voila")
-    env = isolated_env(
-        base / "home",
-        {"ROMA_NB_ENDPOINT": "sandbox", "ROMA_NB_HISTORY": str(base / "history.sqlite")},
-    )
-    server = start_voila(RUNBOOK, env=env, log_path=base / "voila.log")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium_browser() as chromium:
-        yield chromium
 
 
 def plan_for(sandbox: str, path: Path) -> Plan:

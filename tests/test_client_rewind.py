@@ -13,7 +13,7 @@ import pytest
 
 from roma_nb import AsyncRomaClient, RomaClient, TokenAuth, ValidationError
 from roma_nb.models import RewindResult, RewindStep, StepResult
-from roma_nb.procedure import RewindOptions
+from roma_nb.procedure import RewindOptions, final_state
 from roma_nb.sandbox import Sandbox
 from roma_nb.sandbox.data import TaskRow
 
@@ -195,6 +195,8 @@ def test_a_stop_that_never_completes_times_out_is_not_reset_and_is_started_again
     [result] = _rewind(kind, sandbox, [task], stop_timeout=0.6)
     assert _outcomes(result) == ("unknown", None, "success", None, "failed")
     assert result.message.startswith("Not rewound, not reset, it was started again")
+    assert result.message.endswith("may still take effect: check that it is running.")
+    assert final_state(result) == "running for now (its stop was not confirmed: check it)"
     assert _reset_ids(sandbox) == []
     starts = [
         c

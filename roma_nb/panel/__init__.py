@@ -10,7 +10,7 @@ when a frame is asked for.
 
 from __future__ import annotations
 
-from .catalog import Catalog, SearchResult, TaskEntry, TaskIndex
+from .catalog import STATES, Catalog, SearchResult, TaskEntry, TaskIndex, instance_warning
 from .choice import DateChoice, Resolution, choice_from_value, hour_ago, start_of_today
 from .errors import ConfirmationRequired, PanelError, PlanChanged, RunInProgress
 from .logs import TrackedLog, default_log
@@ -26,6 +26,7 @@ __all__ = [
     "OUTCOME_COLUMNS",
     "PREVIEW_COLUMNS",
     "PROCEDURES",
+    "STATES",
     "UNSET",
     "BatchRunner",
     "Catalog",
@@ -49,6 +50,7 @@ __all__ = [
     "default_log",
     "forget_instances",
     "hour_ago",
+    "instance_warning",
     "outcome_frame",
     "preview_frame",
     "recall_instance",

@@ -54,7 +54,7 @@ from ..plans import (
     check_apply_now,
     planner_name,
 )
-from .catalog import Catalog, TaskEntry
+from .catalog import Catalog, TaskEntry, instance_warning
 from .choice import DateChoice, Resolution, choice_from_value
 from .errors import ConfirmationRequired, PanelError, PlanChanged
 from .logs import TrackedLog, default_log
@@ -686,12 +686,8 @@ def _state_warnings(
 
     Each is one line of the confirmation, and the panel asks a tick for each before Run.
     """
-    warnings: list[str] = []
-    if instance is not None and instance.status and instance.status != "RUNNING":
-        warnings.append(
-            f"Instance {instance.name or instance.id} is {instance.status}, not RUNNING: its "
-            "tasks may not accept a reset, or not run after it."
-        )
+    frozen = instance_warning(instance)
+    warnings: list[str] = [] if frozen is None else [frozen]
     running = [e for e in entries if e.task.status_text == "running"]
     if running and not rewind:
         names = ", ".join(e.task_name or e.task_id for e in running[:5])

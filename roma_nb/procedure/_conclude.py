@@ -76,7 +76,14 @@ def _verdict(
     if reset is not None and reset.outcome == "skipped":
         return "skipped", f"Not reset, {again}: {reset.message}"
     if stop is not None and stop.outcome != "success":
-        return "failed", f"Not rewound, not reset, {again}: {stop.message}"
+        # A stop asked for and never confirmed may still land after the start was accepted
+        # (the service, like the sandbox, may apply it late): say so rather than "running".
+        late = (
+            " The stop it was asked for may still take effect: check that it is running."
+            if stop.outcome == "unknown" and started
+            else ""
+        )
+        return "failed", f"Not rewound, not reset, {again}: {stop.message}{late}"
     assert reset is not None  # a task confirmed stopped always gets a reset result
     if reset.outcome == "failed":
         return "failed", f"Not rewound, {again}: the reset failed: {reset.message}"
@@ -126,6 +133,8 @@ def final_state(result: RewindResult) -> str:
     if look is None or look.outcome != "success":
         return "not known (not looked at)"
     if start is not None and start.outcome == "success":
+        if result.stop is not None and result.stop.outcome == "unknown":
+            return "running for now (its stop was not confirmed: check it)"
         if check is None:
             return "running (not verified)"
         return {

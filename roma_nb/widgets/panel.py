@@ -603,7 +603,14 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             [("info", "That preview has been run. Preview again to run another batch.")]
         )
         self._show_results()
+        self._refresh_states()
         self._update()
+
+    def _refresh_states(self) -> None:
+        """A run changed the tasks (stopped, reset, started): list them again, so the picker and
+        the next preview do not show the states from before the run."""
+        if self.task_picker.instance_id is not None:
+            self.sink.guard("Refreshing the task states")(self.task_picker.refresh)()
 
     def _show_results(self) -> None:
         outcomes = self.model.outcomes()
