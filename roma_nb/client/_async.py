@@ -36,7 +36,6 @@ from ._base import (
 )
 from ._batch import Progress, Recorder, Target
 from ._engine import Answer, Flow, Send, Sleep, Steps, StopSignal, drive
-from ._transport import AsyncBoundedTransport, BoundedTransport
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -55,6 +54,8 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     """
 
     def _open(self, transport: httpx.AsyncBaseTransport | None) -> None:
+        from ._transport import AsyncBoundedTransport  # imports httpcore: when a client opens
+
         # Without a transport of the caller's, ours: it ends a send at the call's deadline.
         bounded = AsyncBoundedTransport(self._http_options) if transport is None else transport
         self._http = httpx.AsyncClient(transport=bounded, **self._http_options)
@@ -258,6 +259,8 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     def _blocking_http(self) -> httpx.Client:
         """The blocking httpx client a batch sends with from its threads, made on first use."""
         if self._batch_http is None:
+            from ._transport import BoundedTransport
+
             transport = BoundedTransport(self._http_options)
             self._batch_http = httpx.Client(transport=transport, **self._http_options)
         return self._batch_http

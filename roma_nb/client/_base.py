@@ -52,6 +52,7 @@ from ..procedure import (
 from ._batch import Batch, Progress, Recorder, ResetTarget, Target, resolve_targets
 from ._decoding import ACCEPT_ENCODING
 from ._engine import (
+    DEADLINE,
     MAX_ANSWER_BYTES,
     MAX_LIST_RECORDS,
     Answer,
@@ -68,7 +69,6 @@ from ._engine import (
 from ._paging import Page, Pager, read_page
 from ._retry import RetryPolicy
 from ._throttle import Throttle
-from ._transport import DEADLINE
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation", "RewindArgs", "StepLog"]
 

@@ -42,6 +42,7 @@ from ._retry import RetryPolicy
 from ._throttle import Throttle
 
 __all__ = [
+    "DEADLINE",
     "MAX_ANSWER_BYTES",
     "MAX_LIST_RECORDS",
     "Answer",
@@ -230,6 +231,11 @@ class Answer:
             write=cut(timeout.write),
             pool=cut(timeout.pool),
         )
+
+
+DEADLINE = "roma_nb.deadline"
+"""The request extension holding the call's deadline (``time.monotonic()`` seconds, or None):
+what the clients' own transports (``_transport``) cut every socket operation to."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,6 @@ from ._base import (
 )
 from ._batch import Progress, Recorder, Target
 from ._engine import StopSignal, drive
-from ._transport import BoundedTransport
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -47,6 +46,8 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
     """
 
     def _open(self, transport: httpx.BaseTransport | None) -> None:
+        from ._transport import BoundedTransport  # imports httpcore: when a client opens
+
         # Without a transport of the caller's, ours: it ends a send at the call's deadline.
         if transport is None:
             transport = BoundedTransport(self._http_options)

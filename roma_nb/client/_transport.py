@@ -9,7 +9,9 @@ headers; the network streams under httpcore cut each connect, read and write to 
 and fail as a timeout once none is left. A context variable follows the sync send (one thread)
 and the async one (one task) alike.
 
-A ``transport`` given to a client (an ASGI app, a mock) is used as given.
+A ``transport`` given to a client (an ASGI app, a mock) is used as given. The clients import this
+module when they open, not when ``roma_nb`` is imported: httpx itself imports httpcore only when
+its first transport is built, and a notebook's ``import roma_nb`` should not pay for it sooner.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from typing import Any
 import httpcore
 import httpx
 
+from ._engine import DEADLINE
+
 __all__ = ["DEADLINE", "AsyncBoundedTransport", "BoundedTransport"]
 
-DEADLINE = "roma_nb.deadline"
-"""The request extension holding the call's deadline (``time.monotonic()`` seconds, or None)."""
 
 _deadline: ContextVar[float | None] = ContextVar("roma_nb_deadline", default=None)
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..client import Progress, StopSignal
+from ..client import BatchOutlook, BatchWatch, Progress, StopSignal
 from ..models import ResetResult, RewindResult, RewindStep
 from .errors import PanelError, RunInProgress
 from .logs import TrackedLog
@@ -66,10 +66,18 @@ class BatchRunner:
         self.last_results: list[RunResult] = []
         self.progress: tuple[int, int] = (0, 0)
         self.last_step: RewindStep | None = None
+        self._watch: BatchWatch | None = None
 
     @property
     def running(self) -> bool:
         return self._running
+
+    def outlook(self) -> BatchOutlook | None:
+        """Where the running raw reset batch stands (pace, throttling, time left, deadline);
+        None when none runs or before it started. Read from any thread, e.g. by the panel's
+        in-flight line while the gateway throttles the batch and no result arrives."""
+        watch = self._watch
+        return watch.outlook() if watch is not None and self._running else None
 
     def claim(self, make_plan: Callable[[], PlannedRun], *, retry: bool = False) -> PlannedRun:
         """Hold the one run slot for the plan ``make_plan()`` returns (it may refuse by raising);
@@ -150,6 +158,7 @@ class BatchRunner:
                     )
                 )
             else:
+                self._watch = BatchWatch(on_progress)
                 results = list(
                     self.client.reset_many(
                         plan.targets(),
@@ -157,7 +166,7 @@ class BatchRunner:
                         concurrency=self.concurrency,
                         log=recorder,
                         dry_run=plan.dry_run,
-                        progress=on_progress,
+                        progress=self._watch,
                         stop=signal,
                     )
                 )
