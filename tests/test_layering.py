@@ -27,8 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "procedure": FOUNDATION | {"dates"},
     "history": {"errors", "models"},
     "plans": FOUNDATION | {"dates"},
-    "panel": FOUNDATION | {"dates", "client", "history", "procedure"},
-    "widgets": FOUNDATION | {"dates", "client", "history", "panel", "procedure"},
+    "panel": FOUNDATION | {"dates", "client", "history", "plans", "procedure"},
+    "widgets": FOUNDATION | {"dates", "client", "history", "panel", "plans", "procedure"},
     "connection": FOUNDATION | {"auth", "config", "client", "sandbox"},
     "sandbox": {"ids", "models"},
     "cli": FOUNDATION

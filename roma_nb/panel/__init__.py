@@ -20,11 +20,24 @@ from .preview import PREVIEW_COLUMNS, preview_frame
 from .runs import BatchRunner, RunResult
 from .state import PanelState, Selection
 from .stopped import OUTCOME_COLUMNS, outcome_frame
+from .views import (
+    RERUN_OUTCOMES,
+    RESULT_VIEW_COLUMNS,
+    TASK_COLUMNS,
+    TaskFacts,
+    in_flight,
+    results_view,
+    task_frame,
+    wall_second,
+)
 
 __all__ = [
     "OUTCOME_COLUMNS",
     "PREVIEW_COLUMNS",
     "PROCEDURES",
+    "RERUN_OUTCOMES",
+    "RESULT_VIEW_COLUMNS",
+    "TASK_COLUMNS",
     "UNSET",
     "BatchRunner",
     "Catalog",
@@ -43,15 +56,20 @@ __all__ = [
     "SearchResult",
     "Selection",
     "TaskEntry",
+    "TaskFacts",
     "TaskIndex",
     "TrackedLog",
     "choice_from_value",
     "default_log",
     "forget_instances",
     "hour_ago",
+    "in_flight",
     "outcome_frame",
     "preview_frame",
     "recall_instance",
     "remember_instance",
+    "results_view",
     "start_of_today",
+    "task_frame",
+    "wall_second",
 ]

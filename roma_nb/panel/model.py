@@ -35,9 +35,10 @@ from typing import TYPE_CHECKING
 
 from ..client import Progress, StopSignal
 from ..dates import DEFAULT_RETENTION, Ambiguous, Nonexistent, resolve_zone
-from ..errors import ValidationError
+from ..errors import RomaError, ValidationError
 from ..history import ResultLog
 from ..models import RESTARTS, Instance, Restart, StepResult
+from ..plans import Position, where_now
 from .catalog import Catalog, TaskEntry
 from .choice import DateChoice, Resolution, choice_from_value
 from .errors import ConfirmationRequired, PanelError, PlanChanged
@@ -48,13 +49,14 @@ from .preview import preview_frame
 from .runs import BatchRunner, Done, RunResult, StepProgress
 from .state import PanelState, Selection
 from .stopped import outcome_frame, start_again
+from .views import RERUN_OUTCOMES, TaskFacts, skip_warnings, task_frame
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..client import RomaClient
 
-__all__ = ["UNSET", "PanelModel"]
+__all__ = ["LOG_LOOKUPS", "UNSET", "PanelModel"]
 
 logger = logging.getLogger("roma_nb.panel")
 
@@ -65,6 +67,12 @@ class _Unset(enum.Enum):
 
 UNSET = _Unset.UNSET
 """``select``'s "leave this as it is" (``None`` already means "empty" for ``date_from``)."""
+
+
+LOG_LOOKUPS = 20
+"""A preview reads each task's monitor logs (one request per task) to say how much a reset
+replays or skips, for up to this many tasks; beyond, each task's last execution time is the
+evidence, so a preview of hundreds of tasks stays one click, not minutes of requests."""
 
 
 def _now_ms() -> int:
@@ -108,6 +116,7 @@ class PanelModel:
         self._selection = Selection(date_from=DateChoice.unset(tz), retention=retention)
         self._entries: tuple[TaskEntry, ...] = ()
         self._previewed: ResetPlan | None = None
+        self._facts: dict[str, TaskFacts] = {}
         self._left_stopped = self.log.left_stopped()
 
     def __repr__(self) -> str:
@@ -328,6 +337,7 @@ class PanelModel:
             current=previewed is not None and plan == previewed,
             running=self._runner.running,
             unknown=len(self._runner.unknown_targets()),
+            rerun=len(self.rerun_targets()),
         )
 
     def _plan(
@@ -362,12 +372,49 @@ class PanelModel:
         return state.plan
 
     def preview(self) -> pd.DataFrame:
-        """One row per planned call (see ``PREVIEW_COLUMNS``); this plan may now be confirmed."""
+        """One row per planned call (see ``PREVIEW_COLUMNS``); this plan may now be confirmed.
+
+        Also reads where each task is now (``task_rows``), and warns about a reset that would
+        skip changes: that warning is one more tick in the confirmation.
+        """
         plan = self.plan()
+        facts = self._task_facts(plan)
+        plan = replace(plan, warnings=(*plan.warnings, *skip_warnings(plan, facts)))
         frame = preview_frame(plan, self.client)
         with self._lock:
-            self._previewed = plan
+            self._previewed, self._facts = plan, facts
         return frame
+
+    def task_rows(self) -> pd.DataFrame:
+        """The previewed plan, one compact row per task (``views.TASK_COLUMNS``): name, id,
+        state, last run in the chosen zone, and what will happen to it in words."""
+        plan = self._previewed
+        if plan is None:
+            raise ConfirmationRequired("Preview the plan first; its rows describe it.")
+        return task_frame(plan, self._facts)
+
+    def _task_facts(self, plan: ResetPlan) -> dict[str, TaskFacts]:
+        """When each task last ran and where it is now (``plans.where_now``): its monitor logs
+        for up to ``LOG_LOOKUPS`` tasks, else its monitor entry; a failed read is no evidence."""
+        facts: dict[str, TaskFacts] = {}
+        entries = {e.task_id: e for e in self._entries}
+        read_logs = len(plan.targets) <= LOG_LOOKUPS
+        for target in plan.targets:
+            entry = entries.get(target.task_id)
+            monitor = entry.monitor if entry is not None else None
+            logs = []
+            if read_logs:
+                try:
+                    logs = list(self.client.monitor_logs(plan.instance_id, target.task_id))
+                except RomaError as exc:
+                    logger.warning("monitor logs of %s unavailable: %s", target.task_id, exc)
+            try:
+                position = where_now(logs=logs, monitor=monitor)
+            except ValidationError:
+                position = Position()
+            last_run = entry.last_execute_time if entry is not None else None
+            facts[target.task_id] = TaskFacts(last_run_ms=last_run, position=position)
+        return facts
 
     @property
     def previewed(self) -> ResetPlan | None:
@@ -539,6 +586,35 @@ class PanelModel:
     def last_results(self) -> list[RunResult]:
         """One result per target of ``last_plan``, updated by ``retry_unknown``."""
         return self._runner.last_results
+
+    def rerun_targets(self) -> list[RunResult]:
+        """The last run's results whose outcome is ``skipped`` or ``failed``: nothing (or a
+        refused call) happened to them, so running them again is a new, confirmed decision."""
+        return [r for r in self._runner.last_results if r.outcome in RERUN_OUTCOMES]
+
+    def select_rerun(self) -> Selection:
+        """Select the last run's skipped and failed tasks with that run's instance, instant,
+        procedure and mode, for a new preview and confirmation ("Re-run skipped / failed").
+
+        Raises ``PanelError`` when the last run has none.
+        """
+        plan, again = self._runner.last_plan, self.rerun_targets()
+        if plan is None or not again:
+            raise PanelError("Nothing to re-run: no task of the last run was skipped or failed.")
+        self.catalog.tasks(plan.instance_id, refresh=True)  # their states changed since
+        instant = (
+            DateChoice.empty(plan.zone)
+            if plan.date_from is None
+            else DateChoice.exact(plan.date_from, plan.zone)
+        )
+        return self.select(
+            instance_id=plan.instance_id,
+            task_ids=[r.task_id for r in again],
+            date_from=instant,
+            dry_run=plan.dry_run,
+            procedure=plan.procedure,
+            restart=plan.restart,
+        )
 
     def unknown_targets(self) -> list[RunResult]:
         """The last run's results whose outcome is ``unknown`` (may or may not have happened)."""

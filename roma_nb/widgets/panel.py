@@ -21,6 +21,7 @@ Run and Retry (buttons or code) go through one path: claim a plan, show it start
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -35,10 +36,10 @@ from ..models import RESTARTS, ResetResult, RewindStep
 from ..panel.errors import ConfirmationRequired, PanelError
 from ..panel.model import PanelModel
 from ..panel.plan import PROCEDURES, ResetPlan
-from ..panel.preview import steps_frame
 from ..panel.runs import RunResult
 from ..panel.state import PanelState, Selection
-from ._html import classed, esc, frame_html, messages_html, pre_html
+from ..panel.views import in_flight, results_view
+from ._html import classed, esc, frame_html, messages_html, table_html
 from ._sink import ErrorSink
 from .banner import EnvironmentBanner
 from .date_picker import DateFromPicker
@@ -58,6 +59,10 @@ _RESTART_LABELS = {
     "always": "always",
     "never": "never (leave them stopped)",
 }
+_TASK_HEADERS = {"task_id": "id", "last_run": "last run", "will_happen": "what will happen"}
+_OUTCOME_LABELS = ("outcome", "stop", "reset", "start", "verify")
+_TICK_S = 1.0
+"""How often the in-flight line says how long each request has been waiting."""
 _LEFT_STOPPED_STYLE = (
     "background:#fdecea;border:2px solid #b71c1c;color:#7f0000;padding:6px 10px;border-radius:4px"
 )
@@ -157,16 +162,19 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 self.hint,
                 self.steps_html,
                 self.preview_html,
+                self.details_html,
                 self.confirmation_html,
                 self.warning_ticks,
                 self.confirm_box,
                 w.HBox([self.run_button, self.stop_button, self.progress_bar]),
                 self.status,
-                w.HBox([self.retry_button]),
+                self.in_flight_html,
+                w.HBox([self.retry_button, self.rerun_button]),
                 self.outcomes_html,
                 self.results_html,
                 self.sink.output,
-            ]
+            ],
+            layout=w.Layout(width="100%", max_width="100%", overflow="hidden"),
         )
         self.add_class("roma-reset-panel")
         self._wire()
@@ -213,6 +221,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         )
         self.steps_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-steps-table")
         self.preview_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-preview-table")
+        self.details_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-preview-details")
         self.confirmation_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-confirmation")
         self.warning_ticks = classed(w.VBox([]), "roma-warning-ticks")
         self.confirm_box = _checkbox(
@@ -229,8 +238,26 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         )
         self.hint = classed(w.HTML(), "roma-hint")
         self.status = classed(w.HTML(), "roma-status")
+        self.in_flight_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-in-flight")
         self.retry_button = classed(
-            w.Button(description="Retry unknown", icon="redo"), "roma-retry-unknown"
+            w.Button(
+                description="Retry unknown (0)",
+                icon="redo",
+                tooltip="Send again, to the same instant, only the tasks whose outcome is "
+                "unknown (safe: a reset to the same instant is idempotent)",
+                layout=w.Layout(width="auto"),
+            ),
+            "roma-retry-unknown",
+        )
+        self.rerun_button = classed(
+            w.Button(
+                description="Re-run skipped / failed (0)",
+                icon="undo",
+                tooltip="Select the tasks of the last run that were skipped or failed, and go "
+                "back to the confirmation",
+                layout=w.Layout(width="auto"),
+            ),
+            "roma-rerun",
         )
         self.results_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-results-table")
 
@@ -253,6 +280,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.retry_button.on_click(
             guard("Retry unknown")(lambda _b: self._clicked(lambda: self.model.claim(retry=True)))
         )
+        self.rerun_button.on_click(guard("Re-run skipped / failed")(lambda _b: self._rerun()))
 
     # -- what code uses ---------------------------------------------------------------------
 
@@ -280,20 +308,38 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     def preview(self) -> pd.DataFrame:
         """One row per planned call; shows it in the panel and makes it confirmable."""
         frame = self.model.preview()
+        self.sink.clear()  # the last run's notices are not about this preview
+        self.status.value = ""
         self._hide_confirmation()
         warnings = [("warning", text) for text in frame.attrs.get("warnings", [])]
         plan = self.model.previewed
         assert plan is not None  # preview() just set it
-        self.steps_html.value = f"<b>Steps: {esc(plan.steps_summary())}</b>" + frame_html(
-            steps_frame(plan), limit=self.table_rows, what="tasks"
-        )
+        self.steps_html.value = f"<b>Steps: {esc(plan.steps_summary())}</b>"
         self.preview_html.value = (
-            messages_html(warnings)
-            + "<b>Reset calls</b>"
-            + frame_html(frame, limit=self.table_rows, what="planned calls")
+            f"<div>date_from: {esc(plan.describe_instant())}</div>"
+            + messages_html(warnings)
+            + self._tasks_table()
+        )
+        calls = frame[["task_name", "task_id", "request", "body"]]
+        self.details_html.value = (
+            f"<details><summary>Details: the {len(frame)} request"
+            f"{'' if len(frame) == 1 else 's'} as sent (path and JSON body)</summary>"
+            + table_html(calls, limit=self.table_rows, what="requests", ids=("task_id",))
+            + "</details>"
         )
         self._update()
         return frame
+
+    def _tasks_table(self) -> str:
+        """The previewed plan, one compact row per task (the preview's and the confirmation's)."""
+        return table_html(
+            self.model.task_rows(),
+            limit=self.table_rows,
+            what="tasks",
+            labels=("state",),
+            ids=("task_id",),
+            headers={**_TASK_HEADERS, "last_run": f"last run ({self.model.zone})"},
+        )
 
     def confirmation_text(self) -> str:
         return self.model.confirmation_text()
@@ -303,6 +349,20 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         results = self._start(lambda: self.model.claim(confirm=confirm, dry_run=dry_run))
         assert results is not None
         return results
+
+    def rerun(self) -> None:
+        """ "Re-run skipped / failed": select the last run's skipped and failed tasks (same
+        instance, instant, procedure and mode), preview them and show the confirmation again:
+        nothing runs until it is read, ticked and Run is pressed."""
+        self.value = self.model.select_rerun()
+        self.preview()
+        self._confirm_clicked()
+
+    def _rerun(self) -> None:
+        if self.model.running:
+            self.sink.notice("A run is in flight: wait for it before re-running.")
+            return
+        self.rerun()
 
     def retry_unknown(self) -> list[RunResult]:
         """Re-send only the last run's unknown targets, in this thread."""
@@ -404,13 +464,27 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     # -- the flow ---------------------------------------------------------------------------
 
     def _confirm_clicked(self) -> None:
-        text = self.model.confirmation_text()
+        self.model.confirmation_text()  # refuses a stale preview
         plan = self.model.previewed
         assert plan is not None  # confirmation_text checked it
         tone = "#e8f5e9" if plan.sandbox else "#fdecea"
+        facts = [
+            ("environment", plan.environment),
+            ("instance", plan.instance_shown()),
+            ("date_from", plan.describe_instant()),
+            ("procedure", PROCEDURES[plan.procedure]),
+            ("steps", plan.steps_summary()),
+        ]
+        lines = "".join(
+            f'<tr><th style="text-align:left;padding:1px 8px 1px 0;vertical-align:top">'
+            f"{esc(name)}</th><td>{esc(value)}</td></tr>"
+            for name, value in facts
+        )
         self.confirmation_html.value = (
-            f'<div style="background:{tone};padding:6px;border-radius:4px">'
-            f"<b>{esc(plan.confirmation_headline())}</b>{pre_html(text)}</div>"
+            f'<div style="background:{tone};padding:6px 8px;border-radius:4px">'
+            f"<b>{esc(plan.confirmation_headline())}</b><div>{esc(plan.headline())}</div>"
+            f'<table style="margin:4px 0">{lines}</table>'
+            f"<b>tasks ({len(plan.targets)}):</b>{self._tasks_table()}</div>"
         )
         self.warning_ticks.children = [self._warning_tick(text) for text in plan.warnings]
         self.confirm_box.value = False
@@ -437,6 +511,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         return all(box.value for box in self.warning_ticks.children)
 
     def _hide_confirmation(self) -> None:
+        """No confirmation shown (a new preview, a changed selection, a run): Run needs one."""
         self._confirmation_shown = False
         self.confirmation_html.value = ""
         self.confirm_box.value = False
@@ -475,6 +550,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                     self.model.send_in_background(
                         plan, self._progress, done=self._done_in_thread, steps=self._step_done
                     )
+                    threading.Thread(target=self._tick, name="roma-panel-tick", daemon=True).start()
                     self._update()
                     return None
             results = self.model.send(plan, progress=self._progress, steps=self._step_done)
@@ -484,6 +560,27 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             raise
         self._finished(results, None)
         return results
+
+    def _tick(self) -> None:
+        """While a run is in flight, say every second which requests wait, and for how long."""
+        while self.model.running:
+            try:
+                self.show_in_flight()
+            except Exception as exc:  # the run goes on; the output says why the line stopped
+                self.sink.error("Showing the requests in flight", exc)
+                return
+            time.sleep(_TICK_S)
+
+    def show_in_flight(self, now_ms: int | None = None) -> list[str]:
+        """The in-flight line: each request still waiting for its answer, with its wait so
+        far (``now_ms``: the clock, real time by default). Returns the lines shown."""
+        now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        waiting = in_flight(self.model.results, now) if self.model.running else []
+        with self._ui_lock:
+            self.in_flight_html.value = (
+                messages_html([("info", "Waiting for: " + "; ".join(waiting))]) if waiting else ""
+            )
+        return waiting
 
     def _stop_clicked(self) -> None:
         if not self.stop():
@@ -528,6 +625,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
 
     def _show_outcome(self, results: list[RunResult] | None, error: BaseException | None) -> None:
         self._hide_confirmation()
+        self.in_flight_html.value = ""
         if error is not None:
             self.sink.error("The run", error)
             self.status.value = messages_html([("error", "The run failed; see below.")])
@@ -541,6 +639,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 if result.outcome in ("failed", "unknown", "left-stopped"):
                     self.sink.notice(_notice(result))
         self.steps_html.value = ""
+        self.details_html.value = ""
         self.preview_html.value = messages_html(
             [("info", "That preview has been run. Preview again to run another batch.")]
         )
@@ -549,19 +648,40 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
 
     def _show_results(self) -> None:
         outcomes = self.model.outcomes()
+        states = {True: "running", False: "stopped"}
+        outcomes["was_running"] = [states.get(v, "") for v in outcomes["was_running"].tolist()]
+        if not self.model.last_plan or not self.model.last_plan.rewinds:
+            outcomes = outcomes.drop(columns=["was_running", "stop", "start", "verify"])
         self.outcomes_html.value = (
             ""
             if outcomes.empty
             else "<b>Outcome per task</b>"
-            + frame_html(outcomes, limit=self.table_rows, what="tasks")
+            + table_html(
+                outcomes.drop(columns=["verified_by"])
+                if outcomes["verified_by"].isna().all()
+                else outcomes,
+                limit=self.table_rows,
+                what="tasks",
+                labels=("was_running", *_OUTCOME_LABELS),
+                ids=("task_id",),
+                headers={"was_running": "was"},
+            )
         )
         self._show_left_stopped()
         frame = self.model.results
         if frame.empty:
             self.results_html.value = ""
             return
-        self.results_html.value = "<b>Results (newest first)</b>" + frame_html(
-            frame, limit=self.table_rows, columns=RESULT_COLUMNS, what="attempts"
+        zone = self.model.zone
+        self.results_html.value = (
+            f"<b>Results (newest first; times in {esc(zone)})</b>"
+            + table_html(
+                results_view(frame, zone),
+                limit=self.table_rows,
+                what="attempts",
+                labels=("outcome",),
+                ids=("task_id",),
+            )
         )
 
     def _update(self) -> None:
@@ -594,6 +714,8 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             self.dry_run_box.disabled = busy
             self.retry_button.disabled = busy or state.unknown == 0
             self.retry_button.description = f"Retry unknown ({state.unknown})"
+            self.rerun_button.disabled = busy or state.rerun == 0
+            self.rerun_button.description = f"Re-run skipped / failed ({state.rerun})"
             self.hint.value = messages_html([("info", self._next_step(state))])
 
     def _next_step(self, state: PanelState) -> str:
