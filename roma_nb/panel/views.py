@@ -185,18 +185,18 @@ def _sentence(row: Mapping[str, Any], now_ms: int | None) -> str:
     if message:
         parts.append(message if message.endswith((".", "!", "?")) else f"{message}.")
     code, error = _text(row.get("error_code")), _text(row.get("error_msg")).strip()
-    if code or error:
-        said = f"{code}: {error}" if code and error else code or error
+    said = f"{code}: {error}" if code and error else code or error
+    if said and not all(part in message for part in (code, error) if part):
         parts.append(said if said.endswith(".") else f"{said}.")
-    details: list[str] = []
+    details: list[str] = []  # what the message does not already say
     status = _text(row.get("status_code"))
-    if status and status not in ("200", "204"):
+    if status and status not in ("200", "204") and f"HTTP {status}" not in message:
         details.append(f"HTTP {status}")
     attempts = _text(row.get("attempts"))
     if attempts and attempts not in ("0", "1"):
         details.append(f"{attempts} attempts")
     request = _text(row.get("request_id"))
-    if request:
+    if request and request not in message:
         details.append(f"request id {request}")
     if details:
         parts.append(f"({', '.join(details)})")

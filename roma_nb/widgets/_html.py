@@ -8,6 +8,7 @@ always said out loud, and the full frame stays available from code.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -95,8 +96,13 @@ def label_html(text: str) -> str:
 _CELL = "padding:3px 8px;vertical-align:top;text-align:left;border-bottom:1px solid #e0e0e0"
 
 
+_DATE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})")
+
+
 def _cell(column: str, value: object, labels: Sequence[str], ids: Sequence[str]) -> str:
     text = "" if value is None else str(value)
+    if _DATE_TIME.match(text):  # the date and time stay on one line; the offset may wrap
+        return _DATE_TIME.sub('<span style="white-space:nowrap">\\1 \\2</span>', esc(text), 1)
     if column in labels:
         return label_html(text)
     if column in ids:  # whole and selectable with one click: an id is copied, never retyped

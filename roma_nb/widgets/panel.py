@@ -63,6 +63,14 @@ _TASK_HEADERS = {"task_id": "id", "last_run": "last run", "will_happen": "what w
 _OUTCOME_LABELS = ("outcome", "stop", "reset", "start", "verify")
 _TICK_S = 1.0
 """How often the in-flight line says how long each request has been waiting."""
+_PANEL_CSS = """<style>
+.roma-reset-panel .roma-warning-tick { height: auto; align-items: flex-start; }
+.roma-reset-panel .roma-warning-tick label, .roma-reset-panel .roma-warning-tick label span {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  height: auto !important; line-height: 1.4; }
+</style>"""
+"""A warning's tick says the whole warning, wrapped: ipywidgets draws a checkbox's description
+on one line cut with "…", and a warning cut short cannot be read before it is ticked."""
 _LEFT_STOPPED_STYLE = (
     "background:#fdecea;border:2px solid #b71c1c;color:#7f0000;padding:6px 10px;border-radius:4px"
 )
@@ -151,6 +159,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self._build_flow()
         super().__init__(
             [
+                w.HTML(_PANEL_CSS, layout=w.Layout(display="none")),
                 self.banner,
                 self.instance_picker,
                 self.task_picker,
@@ -498,7 +507,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             value=False,
             description=f"⚠ I have read this warning: {text}",
             indent=False,
-            layout=w.Layout(width="100%", height="auto"),
+            layout=w.Layout(width="auto", max_width="100%", height="auto"),
             style={"description_width": "initial"},
         )
         box.add_class("roma-warning-tick")
@@ -651,7 +660,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         states = {True: "running", False: "stopped"}
         outcomes["was_running"] = [states.get(v, "") for v in outcomes["was_running"].tolist()]
         if not self.model.last_plan or not self.model.last_plan.rewinds:
-            outcomes = outcomes.drop(columns=["was_running", "stop", "start", "verify"])
+            outcomes = outcomes.drop(columns=["was_running", "stop", "reset", "start", "verify"])
         self.outcomes_html.value = (
             ""
             if outcomes.empty
@@ -664,7 +673,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 what="tasks",
                 labels=("was_running", *_OUTCOME_LABELS),
                 ids=("task_id",),
-                headers={"was_running": "was"},
+                headers={"task_name": "task", "task_id": "id", "was_running": "was"},
             )
         )
         self._show_left_stopped()
@@ -681,6 +690,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 what="attempts",
                 labels=("outcome",),
                 ids=("task_id",),
+                headers={"task_id": "id"},
             )
         )
 
