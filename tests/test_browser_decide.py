@@ -21,10 +21,9 @@ from typing import Any
 import httpx
 import pytest
 from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
-from browser.kernels import isolated_env
 from browser.layout import overlapping_controls, sideways_scrolling
 from browser.panel_page import FIRST_RENDER_MS, RUNBOOK, STEP_MS, PanelPage, sandbox_endpoint, sent
-from browser.servers import Server, start_voila
+from browser.servers import Server, runbook_voila
 from playwright.sync_api import expect
 
 from roma_nb.panel import PROCEDURES
@@ -37,12 +36,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    base = tmp_path_factory.mktemp("voila-decide")
-    env = isolated_env(
-        base / "home",
-        {"ROMA_NB_ENDPOINT": "sandbox", "ROMA_NB_HISTORY": str(base / "history.sqlite")},
-    )
-    server = start_voila(RUNBOOK, env=env, log_path=base / "voila.log")
+    server = runbook_voila(tmp_path_factory.mktemp("voila-decide"), RUNBOOK)
     yield server
     server.stop()
 
@@ -96,8 +90,6 @@ def shoot(page: Any, selectors: list[str], path: Path) -> None:
     clip = {"x": left, "y": top, "width": right - left, "height": bottom - top}
     page.screenshot(path=str(path), clip=clip)
     keep_screenshot(path, path.name)
-    page.locator(".roma-reset-panel").screenshot(path=str(path.with_suffix(".full.png")))
-    keep_screenshot(path.with_suffix(".full.png"), path.with_suffix(".full.png").name)
 
 
 def wall(when: datetime) -> str:

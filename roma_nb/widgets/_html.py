@@ -72,8 +72,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "left-stopped": ("#ffffff", "#7f0000"),
     "unverified": ("#4e342e", "#ffe0b2"),
     "pending": ("#0d47a1", "#bbdefb"),
-    "running": ("#1b5e20", "#e8f5e9"),
-    "stopped": ("#37474f", "#eceff1"),
+    "running": ("#1b5e20", "#c8e6c9"),
+    "stopped": ("#37474f", "#e0e0e0"),
     "error": ("#ffffff", "#c62828"),
 }
 """Text and background colour per outcome or state: the label reads at a glance, and its

@@ -94,6 +94,14 @@ def _checkbox(description: str, css_class: str, **layout: str) -> Any:
     return classed(box, css_class)
 
 
+def _counted_button(words: str, icon: str, tooltip: str, css_class: str) -> Any:
+    """An after-run button that shows how many tasks it would act on: ``Retry unknown (2)``."""
+    button = w.Button(
+        description=f"{words} (0)", icon=icon, tooltip=tooltip, layout=w.Layout(width="auto")
+    )
+    return classed(button, css_class)
+
+
 class ResetPanel(w.VBox):  # type: ignore[misc]
     """Reset combined tasks to a chosen instant, safely, from a notebook.
 
@@ -104,8 +112,9 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     calling thread (plain scripts and tests); ``concurrency`` is ``reset_many``'s.
 
     Code does what the buttons do: ``select(...)``, ``preview()``, ``confirmation_text()``,
-    ``run(confirm=True)``, ``stop()``, ``retry_unknown()``, ``wait()``; ``results`` is this
-    panel's part of the history, newest first; ``errors`` every exception a callback raised.
+    ``run(confirm=True)``, ``stop()``, ``retry_unknown()``, ``rerun()``, ``wait()``;
+    ``results`` is this panel's part of the history, newest first; ``errors`` every exception a
+    callback raised.
     ``value`` (a traitlet) is the ``Selection``: ``observe(callback, "value")`` hears every
     change, and setting it (or ``link``-ing it) selects, checked like ``select``.
 
@@ -113,12 +122,20 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     or the raw reset (experts); ``restart_choice`` when a rewind starts tasks again. A red
     banner lists the tasks a rewind left stopped, with "Start them again".
 
+    The preview and the confirmation show one compact row per task (name, whole id, state, last
+    run, what will happen: the steps and how much is replayed or skipped); the requests as sent
+    wait behind a "Details" toggle. While a run is in flight a line says which requests wait, and
+    for how long. After it, "Retry unknown (n)" re-sends the unknown ones and "Re-run skipped /
+    failed (n)" (``rerun()``) takes the others back to the confirmation. A new preview clears
+    the last run's notices. The panel takes its output's width and its tables wrap to fit it.
+
     CSS classes of the flow: ``roma-reset-panel`` (box), ``roma-procedure`` / ``roma-restart``
     (Dropdowns), ``roma-left-stopped`` (HTML) and ``roma-start-again`` (Button) of the banner,
     ``roma-steps-table`` and ``roma-outcomes-table`` (HTML), ``roma-dry-run`` (Checkbox),
     ``roma-preview`` / ``roma-confirm`` / ``roma-run`` / ``roma-stop`` / ``roma-retry-unknown``
-    (Buttons), ``roma-confirm-check`` (Checkbox), ``roma-preview-table``, ``roma-confirmation``,
-    ``roma-status``, ``roma-results-table`` (HTML), ``roma-progress`` (IntProgress),
+    / ``roma-rerun`` (Buttons), ``roma-confirm-check`` and ``roma-warning-tick`` (Checkboxes),
+    ``roma-preview-table``, ``roma-preview-details``, ``roma-confirmation``, ``roma-status``,
+    ``roma-in-flight``, ``roma-results-table`` (HTML), ``roma-progress`` (IntProgress),
     ``roma-output`` (Output); the pickers' classes are listed on each picker.
     """
 
@@ -248,24 +265,18 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.hint = classed(w.HTML(), "roma-hint")
         self.status = classed(w.HTML(), "roma-status")
         self.in_flight_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-in-flight")
-        self.retry_button = classed(
-            w.Button(
-                description="Retry unknown (0)",
-                icon="redo",
-                tooltip="Send again, to the same instant, only the tasks whose outcome is "
-                "unknown (safe: a reset to the same instant is idempotent)",
-                layout=w.Layout(width="auto"),
-            ),
+        self.retry_button = _counted_button(
+            "Retry unknown",
+            "redo",
+            "Send again, to the same instant, only the tasks whose outcome is unknown (safe: a "
+            "reset to the same instant is idempotent)",
             "roma-retry-unknown",
         )
-        self.rerun_button = classed(
-            w.Button(
-                description="Re-run skipped / failed (0)",
-                icon="undo",
-                tooltip="Select the tasks of the last run that were skipped or failed, and go "
-                "back to the confirmation",
-                layout=w.Layout(width="auto"),
-            ),
+        self.rerun_button = _counted_button(
+            "Re-run skipped / failed",
+            "undo",
+            "Select the tasks of the last run that were skipped or failed, and go back to the "
+            "confirmation",
             "roma-rerun",
         )
         self.results_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-results-table")
