@@ -596,7 +596,9 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         far (``now_ms``: the clock, real time by default). Returns the lines shown."""
         now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         waiting = in_flight(self.model.results, now) if self.model.running else []
-        with self._ui_lock:
+        with self._ui_lock:  # the run's end clears the line under this lock: never undo that
+            if not self.model.running:
+                waiting = []
             self.in_flight_html.value = (
                 messages_html([("info", "Waiting for: " + "; ".join(waiting))]) if waiting else ""
             )
