@@ -7,6 +7,7 @@ It speaks just enough HTTP/1.1 to answer any ROMA Connect path, badly, in one of
 * ``liar`` — list pages announcing ``total`` 10⁹, with new ids on every page, forever;
 * ``notalist`` — ``{"instances": "notalist", "entities": "notalist"}``;
 * ``null-ids`` / ``missing-ids`` — list items whose id is null, or absent;
+* ``br`` / ``raw-deflate`` — a 200 in an encoding not asked for / in raw (unwrapped) deflate;
 * ``not-json`` — a 200 whose body is an HTML page (what a proxy may answer);
 * ``big-message`` — a 200 JSON body whose ``message`` is ``message_bytes`` long.
 
@@ -23,6 +24,7 @@ import io
 import json
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,6 +115,12 @@ def _handler(state: Hostile) -> type[BaseHTTPRequestHandler]:
                     item |= {"id": None, "task_id": None}
                 page = {"instances": [item], "entities": [item], "total": 1}
                 self._send(json.dumps(page).encode())
+            elif mode == "br":  # an encoding the client never asked for
+                self._send(b"\x8b\x00\x80", headers={"Content-Encoding": "br"})
+            elif mode == "raw-deflate":  # "deflate" without its zlib wrapper, as some servers do
+                packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+                body = packer.compress(b'{"instances": [], "total": 0}') + packer.flush()
+                self._send(body, headers={"Content-Encoding": "deflate"})
             elif mode == "not-json":
                 self._send(b"<html><body>OK</body></html>", headers={"Content-Type": "text/html"})
             elif mode == "big-message":

@@ -30,12 +30,13 @@ CONCURRENT = 200
 
 StartSandbox = Callable[..., Sandbox]
 
-# Transport noise kept out of an auth measurement: as many keep-alive connections as calls (the
-# sync pool can otherwise close a surplus connection it has just handed to a waiting thread,
-# encode/httpcore#1110), and idle ones dropped before uvicorn's 5 s keep-alive ends so none is
-# reused just as the server closes it.
+# Transport noise kept out of an auth measurement: more connections than calls, so no request
+# ever waits for one (the sync pool can close a connection it has just handed to a waiting
+# thread, encode/httpcore#1110 — seen here as "Bad file descriptor" under load, when the logins
+# made it 201 requests for 200 connections), and idle ones dropped before uvicorn's 5 s
+# keep-alive ends so none is reused just as the server closes it.
 _LIMITS = httpx.Limits(
-    max_connections=CONCURRENT, max_keepalive_connections=CONCURRENT, keepalive_expiry=2.0
+    max_connections=CONCURRENT + 16, max_keepalive_connections=CONCURRENT + 16, keepalive_expiry=2.0
 )
 
 

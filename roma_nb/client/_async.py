@@ -74,10 +74,11 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     async def _send(self, command: Send) -> httpx.Response:
         """As ``_sender``'s blocking send, with ``await``."""
         response = await self._http.send(self._request(self._http, command), stream=True)
-        answer = Answer(response, command)
         try:
-            async for chunk in response.aiter_bytes():
-                answer.feed(chunk)
+            answer = Answer(response, command)
+            if answer.streaming:
+                async for chunk in response.aiter_raw():
+                    answer.feed(chunk)
         finally:
             await response.aclose()
         return answer.response()

@@ -50,6 +50,7 @@ from ..procedure import (
     read_batch_answer,
 )
 from ._batch import Batch, Progress, Recorder, ResetTarget, Target, resolve_targets
+from ._decoding import ACCEPT_ENCODING
 from ._engine import (
     MAX_ANSWER_BYTES,
     MAX_LIST_RECORDS,
@@ -349,10 +350,11 @@ class BaseRomaClient(Generic[TransportT]):
 
         def send(command: Send) -> httpx.Response:
             response = http.send(self._request(http, command), stream=True)
-            answer = Answer(response, command)
             try:
-                for chunk in response.iter_bytes():
-                    answer.feed(chunk)
+                answer = Answer(response, command)
+                if answer.streaming:
+                    for chunk in response.iter_raw():
+                        answer.feed(chunk)
             finally:
                 response.close()
             return answer.response()
@@ -362,7 +364,11 @@ class BaseRomaClient(Generic[TransportT]):
     def _request(self, http: httpx.Client | httpx.AsyncClient, command: Send) -> httpx.Request:
         """The request of ``command``, its timeouts cut to the time left before its deadline."""
         call = command.call
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
+            "User-Agent": USER_AGENT,
+        }
         if call.body is not None:
             headers["Content-Type"] = JSON_CONTENT_TYPE
         return http.build_request(

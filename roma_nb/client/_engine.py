@@ -36,6 +36,7 @@ from ..errors import (
     api_error_from_response,
     parse_retry_after,
 )
+from ._decoding import BoundedDecoder, UnreadableEncoding
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 
@@ -143,9 +144,11 @@ class DeadlineExceeded(httpx.ReadTimeout):
 class Answer:
     """Collects an answer's body as it streams in, within the call's deadline and size cap.
 
-    Both drivers stream the response (``send(..., stream=True)``) and feed each decompressed
-    chunk here, so a body is never held beyond ``max_bytes`` (plus one chunk) and never read
-    past the deadline; ``response()`` is the answer with its body, as httpx would have read it.
+    Both drivers stream the response (``send(..., stream=True)``) and feed each *raw* chunk
+    (``iter_raw``) here; ``BoundedDecoder`` inflates it never beyond the bytes still allowed plus
+    one, so a body — however well it compresses — is never held beyond ``max_bytes`` (plus one
+    raw chunk) and never read past the deadline. ``response()`` is the answer with its
+    decompressed body, as httpx would have read it.
     """
 
     def __init__(self, response: httpx.Response, command: Send) -> None:
@@ -153,26 +156,48 @@ class Answer:
         self._command = command
         self._chunks: list[bytes] = []
         self._size = 0
+        # An answer built in memory (``httpx.MockTransport``, a test's transport) was read and
+        # decoded by httpx already: there is no raw stream left, only its content to check.
+        self.streaming = not response.is_stream_consumed
+        encoding = response.headers.get("content-encoding", "") if self.streaming else ""
+        try:
+            self._decoder = BoundedDecoder(encoding)
+        except UnreadableEncoding as exc:
+            raise self._malformed(str(exc)) from None
+        if not self.streaming:
+            self.feed(response.content)
 
-    def feed(self, chunk: bytes) -> None:
-        """Take one chunk; ``MalformedAnswer`` beyond the cap, ``DeadlineExceeded`` past time."""
-        self._size += len(chunk)
+    def feed(self, raw: bytes) -> None:
+        """One raw chunk in; ``MalformedAnswer`` beyond the cap, ``DeadlineExceeded`` past time."""
         limit = self._command.max_bytes
+        try:
+            chunk = self._decoder.decode(raw, None if limit is None else limit - self._size + 1)
+        except UnreadableEncoding as exc:
+            self._chunks.clear()
+            raise self._malformed(str(exc)) from None
+        self._size += len(chunk)
         if limit is not None and self._size > limit:
             self._chunks.clear()
-            response = self._response
-            raise MalformedAnswer(
-                f"{self._command.call.action}: the answer (HTTP {response.status_code}) is "
-                f"larger than {limit:,} bytes once decompressed, so it was not read further. "
+            raise self._malformed(
+                f"is larger than {limit:,} bytes once decompressed, so it was not read further. "
                 "A real answer is far smaller; raise max_answer_bytes on the client only if "
-                "you trust this server.",
-                status_code=response.status_code,
-                request_id=response.headers.get("x-request-id"),
+                "you trust this server."
             )
         deadline = self._command.deadline
         if deadline is not None and time.monotonic() > deadline:
             raise DeadlineExceeded("the call's deadline passed while its answer was arriving")
         self._chunks.append(chunk)
+
+    def _malformed(self, what: str) -> MalformedAnswer:
+        """The refusal of this answer: ``what`` completes "the answer (HTTP 200) …"."""
+        response = self._response
+        if not what.startswith("is "):
+            what = f"cannot be read: {what}."
+        return MalformedAnswer(
+            f"{self._command.call.action}: the answer (HTTP {response.status_code}) {what}",
+            status_code=response.status_code,
+            request_id=response.headers.get("x-request-id"),
+        )
 
     def response(self) -> httpx.Response:
         """The answer with its (decompressed) body, as a response read whole would be."""
