@@ -88,7 +88,7 @@ def test_one_row_per_task_says_what_will_happen_and_how_much_is_replayed_or_skip
     assert frame["last_run"].tolist() == ["2024-06-01 12:00:00 +08:00", "never", "never"]
     assert frame["will_happen"].tolist() == [
         "stop, reset, start again, verify; replays 2 h",
-        "reset, leave stopped; SKIPS 35 min of changes",
+        "reset, leave stopped; SKIPS up to 35 min of changes",
         "look first, then as a running or a stopped task; "
         "replay or skip unknown (no record of where it is)",
     ]
@@ -110,7 +110,7 @@ def test_a_skip_is_one_warning_naming_the_tasks_and_how_much() -> None:
     facts = {t.task_id: TaskFacts(position=at(DATE_FROM - 10 * 60_000)) for t in tasks}
     facts["t0"] = TaskFacts(position=at(DATE_FROM + HOUR))  # replays: not named
     [warning] = skip_warnings(plan(*tasks), facts)
-    assert warning.startswith("6 of the 7 tasks would SKIP changes (task1 (10 min), ")
+    assert warning.startswith("6 of the 7 tasks may SKIP changes (task1 (10 min), ")
     assert "and 1 more" in warning and "task0" not in warning
     assert skip_warnings(plan(tasks[0]), facts) == []
 

@@ -98,8 +98,8 @@ def _move_words(move: Move, position: Position) -> str:
         return "replay or skip unknown (no record of where it is)"
     if move.direction == "replay":
         return f"replays {format_duration(move.amount_ms or 0)}"
-    if move.direction == "skip":
-        return f"SKIPS {format_duration(move.amount_ms or 0)} of changes"
+    if move.direction == "skip":  # the evidence is a lower bound: the task may be further on
+        return f"SKIPS up to {format_duration(move.amount_ms or 0)} of changes"
     return move.summary()
 
 
@@ -126,8 +126,11 @@ def task_frame(plan: ResetPlan, facts: Mapping[str, TaskFacts]) -> pd.DataFrame:
 
 
 def skip_warnings(plan: ResetPlan, facts: Mapping[str, TaskFacts]) -> list[str]:
-    """One warning naming the tasks a reset to ``date_from`` would move *forward*: the changes
-    in between are never read, so the target never gets them (empty when none skips)."""
+    """One warning naming the tasks a reset to ``date_from`` may move *forward*: the changes in
+    between would never be read, so the target never gets them (empty when none may skip).
+
+    "May", and "up to": the evidence (``where_now``) is how far a task is known to have read at
+    least; a running task has usually read further, so the real skip can be smaller or none."""
     skipping = [
         (task, move)
         for task in plan.targets
@@ -142,9 +145,9 @@ def skip_warnings(plan: ResetPlan, facts: Mapping[str, TaskFacts]) -> list[str]:
     )
     more = f" and {len(skipping) - 5} more" if len(skipping) > 5 else ""
     return [
-        f"{len(skipping)} of the {len(plan.targets)} tasks would SKIP changes ({named}{more}): "
-        "date_from is after where they are now, so the changes in between are never read and "
-        "the target never receives them."
+        f"{len(skipping)} of the {len(plan.targets)} tasks may SKIP changes ({named}{more}): "
+        "date_from is after the last point each is known to have read, so changes in between "
+        "may never be read, and the target would never receive them."
     ]
 
 
