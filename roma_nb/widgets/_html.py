@@ -109,7 +109,7 @@ def _cell(column: str, value: object, labels: Sequence[str], ids: Sequence[str])
         return f'<code style="white-space:nowrap;user-select:all">{esc(text)}</code>'
     if " " not in text and len(text) > 40:  # a path or JSON without spaces may break anywhere
         return f'<code style="overflow-wrap:anywhere">{esc(text)}</code>'
-    return esc(text)
+    return esc(text).replace("_", "_<wbr>")  # snake_case names may wrap after an underscore
 
 
 def table_html(
@@ -131,10 +131,7 @@ def table_html(
 
     total = len(frame)
     names = [str(c) for c in frame.columns]
-    head = "".join(
-        f'<th style="{_CELL};white-space:nowrap">{esc((headers or {}).get(n, n))}</th>'
-        for n in names
-    )
+    head = "".join(f'<th style="{_CELL}">{esc((headers or {}).get(n, n))}</th>' for n in names)
     body = "".join(
         "<tr>"
         + "".join(

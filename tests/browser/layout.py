@@ -62,7 +62,10 @@ _WIDTH_SCRIPT = """
     const s = getComputedStyle(el);
     const scrolls = ['auto', 'scroll'].includes(s.overflowX);
     if (scrolls && el.scrollWidth > el.clientWidth + 1) {
-      const name = `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}`;
+      const owner = el.closest('[class*="roma-"]');
+      const classes = owner ? [...owner.classList] : [];
+      const where = classes.filter((c) => c.startsWith('roma-')).join('.');
+      const name = `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} in ${where}`;
       found.push(`${name} scrolls sideways: ${el.scrollWidth} > ${el.clientWidth} px`);
     }
   }
