@@ -67,6 +67,7 @@ def fits(page: Any) -> None:
     """Nothing scrolls sideways and nothing overlaps, in a narrow and a wide window."""
     for width in (900, 1400):
         page.set_viewport_size({"width": width, "height": 2400})
+        page.wait_for_timeout(300)  # the new width is laid out before it is measured
         scrolling = sideways_scrolling(page, skip=PICKERS)
         overlaps = overlapping_controls(page)
         assert scrolling == [] and overlaps == [], f"at {width} px: {scrolling + overlaps}"

@@ -340,7 +340,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             + messages_html(warnings)
             + self._tasks_table()
         )
-        calls = frame[["task_name", "task_id", "request", "body"]]
+        calls = frame[["task_id", "request", "body"]]  # the rows above name each task
         self.details_html.value = (
             f"<details><summary>Details: the {len(frame)} request"
             f"{'' if len(frame) == 1 else 's'} as sent (path and JSON body)</summary>"

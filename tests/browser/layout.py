@@ -59,6 +59,7 @@ _WIDTH_SCRIPT = """
     found.push('the panel is wider than the output it is shown in');
   for (const el of [root, ...root.querySelectorAll('*')]) {
     if (skip && el.closest(skip)) continue;
+    if (el.checkVisibility && !el.checkVisibility()) continue;  // e.g. inside a closed <details>
     const s = getComputedStyle(el);
     const scrolls = ['auto', 'scroll'].includes(s.overflowX);
     if (scrolls && el.scrollWidth > el.clientWidth + 1) {
