@@ -18,21 +18,24 @@ Run with ``python -m bench rewind`` or ``python -m bench.bench_rewind``.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from roma_nb.auth import TokenAuth
 from roma_nb.client import RomaClient
+from roma_nb.models import RewindStep
 from roma_nb.sandbox import Sandbox, serve
 
 TASKS = 50
 LATENCY_MS = 20
 DELAY_MS = 500
 CONCURRENCY = 8
-RUNS = 3
+RUNS = 5
 TARGET = 1.3
 
 
@@ -100,20 +103,49 @@ def _date_from(sandbox: Sandbox) -> int:
     return sandbox.state.now() - 3_600_000
 
 
-def _rewind(sandbox: Sandbox, client: RomaClient, *, verify: bool) -> tuple[float, Any]:
+@dataclass(frozen=True)
+class Run:
+    """One rewind: its wall time, outcomes, batch sizes, and when each step's rows were done
+    (seconds from the start: the phases, to see where the time goes)."""
+
+    wall: float
+    outcomes: list[str]
+    sizes: list[int]
+    phases: dict[str, float]
+
+
+def _rewind(sandbox: Sandbox, client: RomaClient, *, verify: bool) -> Run:
     sandbox.reset_state()
     targets = _running(sandbox)
     sandbox.clear_records()
     results: list[Any] = []
+    phases: dict[str, float] = {}
+    started = time.perf_counter()
 
-    def run() -> None:
-        results.extend(
-            client.rewind(targets, _date_from(sandbox), verify=verify, concurrency=CONCURRENCY)
+    def progress(row: RewindStep) -> None:
+        phases[row.step] = time.perf_counter() - started
+
+    results.extend(
+        client.rewind(
+            targets, _date_from(sandbox), verify=verify, concurrency=CONCURRENCY, progress=progress
         )
+    )
+    wall = time.perf_counter() - started
+    return Run(wall, sorted({r.outcome for r in results}), _batch_sizes(sandbox), phases)
 
-    wall = _wall(run)
-    outcomes = sorted({r.outcome for r in results})
-    return wall, (outcomes, _batch_sizes(sandbox))
+
+def _spread(runs: list[Run]) -> str:
+    walls = sorted(run.wall for run in runs)
+    return f"{walls[0]:.3f} / {statistics.median(walls):.3f} / {walls[-1]:.3f} s"
+
+
+def _phases(run: Run) -> str:
+    """Each step's share of the wall time: when its last row was done, minus the step before."""
+    parts, last = [], 0.0
+    for step, done in sorted(run.phases.items(), key=lambda item: item[1]):
+        parts.append(f"{step} {(done - last) * 1000:.0f}")
+        last = done
+    return ", ".join(parts) + " ms"
 
 
 def main() -> None:
@@ -133,9 +165,10 @@ def main() -> None:
         bound = 2 * parts["batch round"] + parts["resets"] + delays
         plain = [_rewind(sandbox, client, verify=False) for _ in range(RUNS)]
         verified = [_rewind(sandbox, client, verify=True) for _ in range(RUNS)]
-    wall, (outcomes, sizes) = min(plain, key=lambda p: p[0])
-    verify_wall, (verify_outcomes, _) = min(verified, key=lambda p: p[0])
-    ratio = wall / bound
+    best = min(plain, key=lambda run: run.wall)
+    best_verified = min(verified, key=lambda run: run.wall)
+    ratio = best.wall / bound
+    sizes = [size for run in plain + verified for size in run.sizes]
     print(
         f"rewind of {TASKS} running tasks, {LATENCY_MS} ms latency, {DELAY_MS} ms stop/start "
         f"delays, concurrency {CONCURRENCY}, verify=False (fastest of {RUNS})"
@@ -144,11 +177,18 @@ def main() -> None:
         f"  parts: batch round {parts['batch round'] * 1000:.0f} ms (x2), resets "
         f"{parts['resets'] * 1000:.0f} ms, delays {delays * 1000:.0f} ms"
     )
-    print(f"  wall {wall:.3f} s  bound {bound:.3f} s  ratio {ratio:.2f}x (target <= {TARGET}x)")
-    print(f"  outcomes {outcomes}; batch calls {len(sizes)}, max tasks per call {max(sizes)}")
     print(
-        f"  verify=True: wall {verify_wall:.3f} s, +{verify_wall - wall:.3f} s for the "
-        f"verification; outcomes {verify_outcomes}"
+        f"  wall {best.wall:.3f} s  bound {bound:.3f} s  ratio {ratio:.2f}x (target <= {TARGET}x)"
+    )
+    print(f"  spread of the {RUNS} walls (min / median / max): {_spread(plain)}")
+    print(f"  phases of the fastest: {_phases(best)}")
+    print(
+        f"  outcomes {sorted({o for run in plain + verified for o in run.outcomes})}; batch "
+        f"calls {len(best.sizes)} per rewind, max tasks per call {max(sizes)}"
+    )
+    print(
+        f"  verify=True: wall {best_verified.wall:.3f} s, +{best_verified.wall - best.wall:.3f} s "
+        f"for the verification (walls {_spread(verified)})"
     )
     print(
         f"  {'OK' if ratio <= TARGET and max(sizes) <= 10 else 'OVER TARGET'}",

@@ -26,6 +26,7 @@ __all__ = [
     "Instance",
     "MonitorDetailLog",
     "MonitorLog",
+    "MonitorSide",
     "Outcome",
     "ResetResult",
     "Restart",
@@ -38,6 +39,7 @@ __all__ = [
     "TaskMonitor",
     "describe_monitor_status",
     "left_stopped",
+    "monitor_side",
 ]
 
 Outcome = Literal["success", "failed", "unknown", "dry-run", "skipped"]
@@ -287,6 +289,32 @@ MONITOR_STATUS_CODES: Mapping[int, str] = {
 §2a), in words. Reader codes are 100-499, writer codes 500-899, the scheduler's 900 and up."""
 
 
+MonitorSide = Literal["task", "reader", "writer", "other"]
+"""Which part of a sync a monitor ``status`` code comes from."""
+
+_SIDE_WORDS: Mapping[str, str] = {
+    "task": "task",
+    "reader": "reader (source side)",
+    "writer": "writer (target side)",
+    "other": "scheduler / other",
+}
+
+
+def monitor_side(code: int | None) -> MonitorSide | None:
+    """``task`` below 100, ``reader`` 100-499, ``writer`` 500-899, ``other`` 900 and up
+    (roma-api.md §2a); None for no code or a negative one. The one place these ranges live:
+    the words below, the notebooks' tables and the timeline's lanes all read them here."""
+    if code is None or code < 0:
+        return None
+    if code < 100:
+        return "task"
+    if code <= 499:
+        return "reader"
+    if code <= 899:
+        return "writer"
+    return "other"
+
+
 def describe_monitor_status(code: int | None) -> str:
     """Turn a monitor log's numeric ``status`` into words a person can read.
 
@@ -295,18 +323,12 @@ def describe_monitor_status(code: int | None) -> str:
     """
     if code is None:
         return "no status"
-    if 0 <= code < 100:
-        side = "task"
-    elif 100 <= code <= 499:
-        side = "reader (source side)"
-    elif 500 <= code <= 899:
-        side = "writer (target side)"
-    elif code >= 900:
-        side = "scheduler / other"
-    else:
+    side = monitor_side(code)
+    if side is None:
         return f"status {code}"
     known = MONITOR_STATUS_CODES.get(code)
-    return f"{side}: {known} ({code})" if known else f"{side}: status {code}"
+    words = _SIDE_WORDS[side]
+    return f"{words}: {known} ({code})" if known else f"{words}: status {code}"
 
 
 def _float(data: Mapping[str, Any], key: str) -> float | None:
@@ -618,6 +640,38 @@ class RewindStep:
     attempts: int = 0
     at: datetime = field(default_factory=_utc_now)
     dry_run: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        rewind_id: str,
+        result: StepResult | ResetResult,
+        *,
+        task_name: str | None,
+        was_running: bool | None,
+        date_from: int | None = None,
+        dry_run: bool = False,
+    ) -> RewindStep:
+        """The history row of a finished step (a ``ResetResult`` is the ``reset`` step)."""
+        return cls(
+            rewind_id=rewind_id,
+            step=result.step if isinstance(result, StepResult) else "reset",
+            instance_id=result.instance_id,
+            task_id=result.task_id,
+            outcome=result.outcome,
+            task_name=task_name,
+            date_from=date_from,
+            was_running=was_running,
+            status_code=result.status_code,
+            message=result.message,
+            error_code=result.error_code,
+            error_msg=result.error_msg,
+            request_id=result.request_id,
+            elapsed_ms=result.elapsed_ms,
+            attempts=result.attempts,
+            at=result.at,
+            dry_run=dry_run,
+        )
 
 
 class StepRow(Protocol):

@@ -3,6 +3,8 @@
 It speaks just enough HTTP/1.1 to answer any ROMA Connect path, badly, in one of these ways:
 
 * ``trickle`` — a 200 announcing a large JSON body, sent one byte every ``interval`` seconds;
+* ``trickle-headers`` — the status line and headers themselves, one byte every ``interval``
+  seconds, so the answer never gets as far as a body;
 * ``bomb`` — a 200 whose gzip body is small on the wire and ``bomb_bytes`` once decompressed;
 * ``liar`` — list pages announcing ``total`` 10⁹, with new ids on every page, forever;
 * ``notalist`` — ``{"instances": "notalist", "entities": "notalist"}``;
@@ -103,6 +105,8 @@ def _handler(state: Hostile) -> type[BaseHTTPRequestHandler]:
             mode = state.mode
             if mode == "trickle":
                 self._trickle()
+            elif mode == "trickle-headers":
+                self._dribble(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: ", b"a")
             elif mode == "bomb":
                 self._send(gzip_bomb(state.bomb_bytes), headers={"Content-Encoding": "gzip"})
             elif mode == "liar":
@@ -135,12 +139,18 @@ def _handler(state: Hostile) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(b"{")
             self.wfile.flush()
+            self._dribble(b"", b" ")
+
+        def _dribble(self, start: bytes, fill: bytes) -> None:
+            """``start`` one byte at a time, then ``fill`` bytes, until ``max_seconds`` or the
+            server stops."""
             started = time.monotonic()
+            pending = iter(start)
             try:
                 while time.monotonic() - started < state.max_seconds:
                     if state.stopping.wait(state.interval):
                         break
-                    self.wfile.write(b" ")
+                    self.wfile.write(bytes([next(pending, fill[0])]))
                     self.wfile.flush()
             except OSError:  # the client gave up: what the tests want
                 pass

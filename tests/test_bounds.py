@@ -225,3 +225,42 @@ def test_a_huge_success_message_is_capped_in_results_and_history(tmp_path: Path)
     assert frame["message"].str.len().max() <= MAX_STORED_TEXT
     assert frame["task_name"].str.len().max() <= MAX_STORED_TEXT
     assert (tmp_path / "history.sqlite").stat().st_size < 1 << 20
+
+
+# -- 1b. trickled headers are cut by the deadline too ----------------------------------------
+
+
+def test_trickled_headers_end_at_the_deadline_as_unknown() -> None:
+    """The status line and headers one byte at a time: each read is quick, the answer endless.
+
+    Before: the per-read timeout never fired and the call lasted as long as the server chose
+    (60 s here, when it hung up). After: the deadline cuts the whole send, headers included.
+    """
+    with (
+        hostile("trickle-headers", interval=0.05) as server,
+        client(server.url, deadline=2) as roma,
+    ):
+        started = time.monotonic()
+        with pytest.raises(OutcomeUnknown, match="deadline of 2 s ran out"):
+            roma.reset_combined_task("i-1", "t-1")
+        assert time.monotonic() - started < MARGIN
+        started = time.monotonic()
+        with pytest.raises(TransportError, match="deadline of 2 s ran out") as caught:
+            roma.list_instances()
+        assert time.monotonic() - started < MARGIN
+    assert len(server.requests) == 2 and caught.value.attempts == 1
+
+
+def test_trickled_headers_are_cut_for_the_async_client_and_its_batch() -> None:
+    async def calls(url: str) -> list[str]:
+        auth = TokenAuth("t" * 40)
+        async with AsyncRomaClient(url, project_id=PROJECT_ID, auth=auth, deadline=2) as roma:
+            with pytest.raises(OutcomeUnknown, match="deadline of 2 s ran out"):
+                await roma.reset_combined_task("i-1", "t-1")
+            results = await roma.reset_many([("i-1", "t-2"), ("i-1", "t-3")])
+        return [r.outcome for r in results]
+
+    with hostile("trickle-headers", interval=0.05) as server:
+        started = time.monotonic()
+        assert asyncio.run(calls(server.url)) == ["unknown", "unknown"]
+        assert time.monotonic() - started < MARGIN

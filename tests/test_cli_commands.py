@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -401,10 +402,30 @@ def test_reset_stops_at_its_deadline_and_says_so(
 
 
 def test_the_time_left_is_read_from_the_pace_so_far() -> None:
-    from roma_nb.cli.reset import _time_left
+    from roma_nb.client._batch import _time_left
+    from roma_nb.client._throttle import Throttle
 
-    assert _time_left(10.0, 2, 12) == 50.0
-    assert _time_left(0.0, 0, 12) == 0.0
+    assert _time_left(10.0, 2, 12, Throttle(4)) == (50.0, False)
+    assert _time_left(0.0, 0, 12, Throttle(4)) == (None, False)
+
+
+def test_a_throttled_reset_says_how_long_is_left(
+    roma_sandbox: Sandbox, sandbox_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 17, item 4: throttled, the CLI says so and how long it expects, also while no
+    result arrives (a ``Retry-After`` of 12 s holds the whole batch back)."""
+    inst = instance(roma_sandbox)
+    ids = [t.task_id for t in combined(roma_sandbox, running=False)[:3]]
+    roma_sandbox.inject("throttle", match=ids[0], retry_after=12)
+    code, out, err = run(
+        capsys,
+        *("reset", inst.id, *ids, "--date-from", "1704164640000", "--yes"),
+        *("--concurrency", "2", "--format", "json"),
+    )
+    assert code == 0, err
+    assert [r["outcome"] for r in json.loads(out)] == ["success"] * 3
+    assert re.search(r"\[\d/3\] \S+: success — throttled by the gateway, about \d+ s left", err)
+    assert re.search(r"\[\d/3\] waiting — throttled by the gateway, about \d+ s left", err), err
 
 
 def test_a_full_disk_mid_batch_prints_what_is_known_and_exits_1(

@@ -141,6 +141,7 @@ def test_a_failed_start_exits_1_and_history_lists_it_left_stopped(
     [
         ["--restart", "sometimes"],
         ["--stop-timeout", "0"],
+        ["--deadline", "0"],
         ["--date-from-typo"],
     ],
 )
@@ -167,3 +168,34 @@ def test_a_task_that_is_not_combined_is_refused_before_anything_is_sent(
     assert done.returncode == 2
     assert "not combined (CDC) tasks" in done.stderr
     assert _posts(sandbox) == []
+
+
+def test_a_throttled_rewind_stops_at_its_deadline_and_says_so(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    """Issue 17, item 4: at ``--deadline`` what was not done is ``skipped`` (exit 1), a task the
+    rewind stopped is still started again, and no skipped task had its reset sent. At 2
+    requests a second the look, the stop, its polls and four resets need more than 2 s."""
+    tasks = _tasks(sandbox, running=True, count=4)
+    sandbox.set_rate_limit(2, burst=2)
+    done = roma_nb(
+        "rewind", _instance(sandbox), *(t.task_id for t in tasks),
+        "--date-from", _recent(sandbox), "--yes", "--no-verify", "--deadline", "2",
+        "--format", "json",
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    rows = {r["task_id"]: r for r in json.loads(done.stdout)}
+    assert sorted(rows) == sorted(t.task_id for t in tasks)
+    skipped = [r for r in rows.values() if r["outcome"] == "skipped"]
+    assert skipped and all("deadline passed" in r["message"] for r in skipped)
+    assert f"The deadline of 2 s passed: {len(skipped)} task(s) not rewound" in done.stderr
+    assert "(the deadline stops it in " in done.stderr  # each step line says how long is left
+    for row in rows.values():
+        assert row["outcome"] != "left-stopped"
+        assert row["stop"] == "skipped" or row["start"] == "success"  # put back all the same
+    reset = {r.task_id for r in sandbox.resets}
+    assert reset == {t for t, r in rows.items() if r["reset"] == "success"}
+
+    listed = roma_nb("history", "--left-stopped", env=env)
+    assert listed.returncode == 0, listed.stderr

@@ -13,6 +13,7 @@ import pytest
 
 from roma_nb import AsyncRomaClient, RomaClient, TokenAuth, ValidationError
 from roma_nb.models import RewindResult, RewindStep, StepResult
+from roma_nb.procedure import RewindOptions, final_state
 from roma_nb.sandbox import Sandbox
 from roma_nb.sandbox.data import TaskRow
 
@@ -194,6 +195,8 @@ def test_a_stop_that_never_completes_times_out_is_not_reset_and_is_started_again
     [result] = _rewind(kind, sandbox, [task], stop_timeout=0.6)
     assert _outcomes(result) == ("unknown", None, "success", None, "failed")
     assert result.message.startswith("Not rewound, not reset, it was started again")
+    assert result.message.endswith("may still take effect: check that it is running.")
+    assert final_state(result) == "running for now (its stop was not confirmed: check it)"
     assert _reset_ids(sandbox) == []
     starts = [
         c
@@ -300,3 +303,23 @@ def test_rewind_waits_for_the_stop_delay_before_resetting(
     [result] = _rewind("sync", sandbox, [task])
     assert _outcomes(result) == ("success", "success", "success", None, "success")
     assert not [c for c in sandbox.state.calls if c.status == 400]
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_options_whole_or_by_keyword_the_keywords_winning(
+    roma_sandbox_factory: Callable[..., Sandbox], kind: str
+) -> None:
+    """``rewind(targets, date_from, RewindOptions(...), restart=...)``: the options object and
+    the keywords are one set of settings; a bad one is refused before anything is sent."""
+    sandbox = _sandbox(roma_sandbox_factory)
+    [task] = _tasks(sandbox, running=True, count=1)
+    whole = RewindOptions(verify=False, restart="never", stop_timeout=5.0)
+    targets = [(task.instance_id, task.task_id)]
+    [result] = _call(kind, sandbox, "rewind", targets, _date_from(sandbox), whole, dry_run=True)
+    assert result.outcome == "dry-run"
+    assert "leave stopped (restart='never')" in result.message  # the options' restart
+    with pytest.raises(ValidationError, match="options must be a RewindOptions"):
+        _call(kind, sandbox, "rewind", targets, _date_from(sandbox), {"verify": False})
+    with pytest.raises(ValidationError, match="concurrency"):
+        _call(kind, sandbox, "rewind", targets, _date_from(sandbox), whole, concurrency=0)
+    assert {c.method for c in sandbox.state.calls} == {"GET"}

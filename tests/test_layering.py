@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": FOUNDATION | {"auth"},
     "client": FOUNDATION | {"dates", "config", "procedure"},
     "procedure": FOUNDATION | {"dates"},
+    "plots": FOUNDATION,
     "history": {"errors", "models"},
     "plans": FOUNDATION | {"dates"},
     "panel": FOUNDATION | {"dates", "client", "history", "plans", "procedure"},

@@ -7,16 +7,18 @@ executed notebook's outputs and saved widget state.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from browser.chromium import keep_screenshot
 from browser.kernels import isolated_env, output_text, run_notebook, widget_state
 
 from roma_nb.auth import TokenAuth
@@ -149,6 +151,103 @@ def test_runbook_sends_only_with_dry_run_false_and_confirm_true_via_papermill(
     assert roma_sandbox.token not in saved  # the saved notebook carries no credential
 
 
+def papermill(notebook: Path, output: Path, env: dict[str, str], *args: str) -> Any:
+    """The papermill command line, as a user runs it (its exit code is what a scheduler sees)."""
+    command = [
+        *(sys.executable, "-m", "papermill", str(notebook), str(output)),
+        *("-k", "python3", "--no-progress-bar", "--log-level", "WARNING", *args),
+    ]
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+
+
+def test_runbook_headless_fails_and_says_which_task_is_not_reset(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 14, defect 2: one task's reset is refused (a 500 from the sandbox), the other's
+    succeeds. The conclusion has one row per task — reset to the instant, or NOT reset: failed —
+    and papermill fails naming the task that was not reset."""
+    instance, (broken, fine) = two_tasks(roma_sandbox)
+    recent = roma_sandbox.state.now() - 3_600_000
+    roma_sandbox.inject("server_error", match=f"{broken}/reset", times=None)
+    output = tmp_path / "out.ipynb"
+    done = papermill(
+        RUNBOOK,
+        output,
+        kernel_env,
+        *("-p", "instance_id", instance.id, "-y", f'task_ids: ["{broken}", "{fine}"]'),
+        *("-p", "date_from", str(recent), "-p", "dry_run", "False", "-p", "confirm", "True"),
+    )
+    assert done.returncode != 0
+    assert [r.task_id for r in roma_sandbox.resets] == [fine]
+    saved = json.loads(output.read_text(encoding="utf-8"))
+    conclusion = saved["cells"][-1]
+    (error,) = [o for o in conclusion["outputs"] if o["output_type"] == "error"]
+    assert error["evalue"].startswith("1 of 2 tasks were not reset or not fully rewound: ")
+    assert f"({broken}): NOT reset: failed" in error["evalue"]
+    assert fine not in error["evalue"]
+    outputs = [o.get("data", {}) for o in conclusion["outputs"]]
+    steps, table = ["".join(data["text/html"]) for data in outputs if "text/html" in data]
+    assert "verify" in steps  # the step table first, then the conclusion
+    when = datetime.fromtimestamp(recent / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    rows = table.split("<tr")[2:]  # the header row first
+    assert len(rows) == 2  # one row per task of this run
+    assert any(broken in r and "NOT reset: failed" in r for r in rows)
+    assert any(fine in r and f"reset to {when}" in r for r in rows)
+
+
+def with_cell_after_panel(notebook: Path, code: str, folder: Path) -> Path:
+    """A copy of ``notebook`` with ``code`` in a cell right after the panel's: what a person
+    does with the panel, done by the kernel the way the buttons do it."""
+    source = json.loads(notebook.read_text(encoding="utf-8"))
+    panel_at = next(i for i, c in enumerate(source["cells"]) if "ResetPanel(" in c["source"])
+    used: dict[str, Any] = {
+        "cell_type": "code",
+        "metadata": {},
+        "outputs": [],
+        "execution_count": None,
+        "id": "used-the-panel",
+        "source": code,
+    }
+    source["cells"].insert(panel_at + 1, used)
+    copy = folder / notebook.name
+    copy.write_text(json.dumps(source), encoding="utf-8")
+    return copy
+
+
+def test_runbook_conclusion_of_the_panel_shows_a_retried_unknown_by_its_retry(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path, tmp_path: Path
+) -> None:
+    """Issue 14, defect 2: the panel's run leaves one task ``unknown`` (the connection drops
+    after its reset request), *Retry unknown* resets it. The conclusion is the panel's run,
+    one row per task, both reset — the old ``unknown`` gone — and the notebook does not fail."""
+    instance, task_ids = two_tasks(roma_sandbox)
+    recent = roma_sandbox.state.now() - 3_600_000
+    roma_sandbox.inject("drop", match=f"{task_ids[0]}/reset", times=1)
+    copy = with_cell_after_panel(
+        RUNBOOK,
+        "panel.preview()\n"
+        "first = panel.run(confirm=True)\n"
+        "print('FIRST', sorted(r.outcome for r in first))\n"
+        "panel.retry_unknown()",
+        tmp_path,
+    )
+    parameters = {
+        "instance_id": instance.id,
+        "task_ids": task_ids,
+        "date_from": recent,
+        "dry_run": False,
+    }
+    notebook = run_notebook(copy, env=kernel_env, parameters=parameters)
+    text = output_text(notebook)
+    assert "FIRST ['success', 'unknown']" in text
+    assert sorted(r.task_id for r in roma_sandbox.resets) == sorted(task_ids)
+    conclusion = output_text(notebook, len(notebook.cells) - 1)
+    assert "2 success" in conclusion and "unknown" not in conclusion
+    assert conclusion.count("reset to ") >= 2 and "NOT reset" not in conclusion
+
+
 def test_runbook_dry_run_false_without_confirm_sends_and_records_nothing(
     roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path
 ) -> None:
@@ -267,20 +366,33 @@ def test_runbook_without_parameters_shows_the_panel_and_sends_nothing(
 # -- exploring and troubleshooting ----------------------------------------------------------------
 
 
-def images(notebook: Any) -> int:
-    return sum(
-        "image/png" in output.get("data", {})
+def pngs(notebook: Any) -> list[bytes]:
+    return [
+        base64.b64decode(output["data"]["image/png"])
         for cell in notebook.cells
         if cell.cell_type == "code"
         for output in cell.outputs
-    )
+        if "image/png" in output.get("data", {})
+    ]
+
+
+def images(notebook: Any) -> int:
+    return len(pngs(notebook))
+
+
+def keep_picture(png: bytes, folder: Path, name: str) -> None:
+    """Write a plot the notebook drew; ``ROMA_NB_SCREENSHOTS=docs`` keeps it for the README."""
+    path = folder / name
+    path.write_bytes(png)
+    keep_screenshot(path, name)
 
 
 def test_explore_notebook_tables_and_plots(
-    roma_sandbox: Sandbox, kernel_env: dict[str, str]
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], tmp_path: Path
 ) -> None:
     notebook = run_notebook(NOTEBOOKS / "explore_tasks.ipynb", env=kernel_env)
     assert images(notebook) == 3
+    keep_picture(pngs(notebook)[2], tmp_path, "explore-plot.png")
     text = output_text(notebook)
     combined = sum(
         len(roma_sandbox.state.combined_tasks(i.id)) for i in roma_sandbox.state.instances
@@ -329,6 +441,39 @@ def test_troubleshoot_notebook_decodes_logs_and_shows_the_task_history(
     assert roma_sandbox.resets == []
 
 
+def test_troubleshoot_timeline_shows_each_reset_outcome(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path, tmp_path: Path
+) -> None:
+    """Every failing task of the instance has a successful, a failed, a skipped reset and a dry
+    run in the history, within the logs' window: the timeline's legend names each outcome and
+    the failure codes in words (the figure: ``docs/troubleshoot-timeline.png``)."""
+    instance = next(i for i in roma_sandbox.state.instances if i.status == "RUNNING")
+    now = roma_sandbox.state.now()
+    with ResultLog(history_path) as log:
+        for task in roma_sandbox.state.combined_tasks(instance.id):
+            if task.execute_status != "ERROR":
+                continue
+            outcomes = (("success", 40), ("failed", 22), ("skipped", 12), ("dry-run", 6))
+            for outcome, hours in outcomes:
+                sent = datetime.fromtimestamp(now / 1000, timezone.utc) - timedelta(hours=hours)
+                result = ResetResult(
+                    instance.id,
+                    task.task_id,
+                    outcome,  # type: ignore[arg-type]
+                    date_from=now - (hours + 8) * 3_600_000,
+                    task_name=task.task_name,
+                    at=sent,
+                )
+                log.append(result)
+    notebook = run_notebook(
+        NOTEBOOKS / "troubleshoot_task.ipynb", env=kernel_env, parameters={"tz": "Asia/Shanghai"}
+    )
+    (png,) = pngs(notebook)
+    keep_picture(png, tmp_path, "troubleshoot-timeline.png")
+    assert png.startswith(b"\x89PNG")
+    assert roma_sandbox.resets == []
+
+
 def cell_index(notebook: Any, cell_id: str) -> int:
     return next(i for i, cell in enumerate(notebook.cells) if cell.get("id") == cell_id)
 
@@ -341,23 +486,13 @@ def test_troubleshoot_panel_defaults_like_the_runbook_and_its_reset_shows_in_its
     A cell added right after the panel's does what a person does with it (preview, confirm,
     run); the history and timeline cells that follow must then show that reset.
     """
-    source = json.loads((NOTEBOOKS / "troubleshoot_task.ipynb").read_text(encoding="utf-8"))
-    panel_at = next(i for i, c in enumerate(source["cells"]) if "ResetPanel(" in c["source"])
-    used: dict[str, Any] = {
-        "cell_type": "code",
-        "metadata": {},
-        "outputs": [],
-        "execution_count": None,
-        "id": "used-the-panel",
-        "source": (
-            "panel.preview()\n"
-            "used = panel.run(confirm=True)\n"
-            "print('PANEL RAN', [(r.task_id, r.outcome, r.date_from) for r in used])"
-        ),
-    }
-    source["cells"].insert(panel_at + 1, used)
-    copy = tmp_path / "troubleshoot_task.ipynb"
-    copy.write_text(json.dumps(source), encoding="utf-8")
+    copy = with_cell_after_panel(
+        NOTEBOOKS / "troubleshoot_task.ipynb",
+        "panel.preview()\n"
+        "used = panel.run(confirm=True)\n"
+        "print('PANEL RAN', [(r.task_id, r.outcome, r.date_from) for r in used])",
+        tmp_path,
+    )
     notebook = run_notebook(copy, env=kernel_env)
 
     assert roma_sandbox.resets == []  # the panel started in dry-run mode

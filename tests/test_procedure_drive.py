@@ -125,8 +125,9 @@ def test_fifty_tasks_share_one_round_of_each_call() -> None:
         ("start", [10] * 5),
     ]
     assert sum(isinstance(e, ResetTasks) for e in effects) == 1
-    # the look, then one poll per pause while the stop and start delays (0.5 s) pass
-    assert sum(isinstance(e, ListTasks) for e in effects) == 1 + 3 + 3
+    # the look, then a poll every 0.1 s (``poll_interval``: the spacing grows with the wait only
+    # past 0.5 s) from the round's first call until the stop and start delays (0.5 s) pass
+    assert sum(isinstance(e, ListTasks) for e in effects) == 1 + 6 + 6
 
 
 def test_dry_run_yields_no_sending_effect() -> None:

@@ -91,3 +91,13 @@ def test_bad_options_are_refused_before_anything_runs(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         RewindOptions(**options)  # type: ignore[arg-type]
+
+
+def test_the_keyword_settings_are_the_options_fields() -> None:
+    """``client.rewind(**settings)`` takes exactly what ``RewindOptions`` holds."""
+    import dataclasses
+
+    from roma_nb.procedure import RewindSettings
+
+    fields = [f.name for f in dataclasses.fields(RewindOptions)]
+    assert list(RewindSettings.__annotations__) == fields

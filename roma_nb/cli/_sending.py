@@ -64,6 +64,7 @@ __all__ = [
     "WORDS",
     "Command",
     "add_confirm_arguments",
+    "add_deadline_argument",
     "add_sending_arguments",
     "report",
     "run_command",
@@ -98,6 +99,31 @@ def _positive_days(text: str) -> timedelta:
     if not days > 0:
         raise argparse.ArgumentTypeError("the retention must be more than 0 days")
     return timedelta(days=days)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError("the deadline must be more than 0 seconds")
+    return seconds
+
+
+def add_deadline_argument(
+    parser: argparse.ArgumentParser,
+    skipped: str = "resets not yet sent are recorded as skipped",
+) -> None:
+    """``--deadline``, an overall budget in seconds (``reset``, ``rewind``, ``apply``);
+    ``skipped`` says what becomes of what was not done by then."""
+    parser.add_argument(
+        "--deadline",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help=f"stop sending after this many seconds (when throttled, a batch can take long); "
+        f"{skipped}",
+    )
 
 
 def add_sending_arguments(parser: argparse.ArgumentParser, verb: str) -> None:

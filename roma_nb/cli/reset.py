@@ -40,17 +40,24 @@ from ._sending import (
     TASK_COLUMNS,
     WORDS,
     Command,
+    add_deadline_argument,
     add_sending_arguments,
     run_command,
 )
 
 if TYPE_CHECKING:
-    from ..client import RomaClient
+    from ..client import BatchOutlook, RomaClient
     from ..history import ResultLog
     from ..models import ResetResult, Task
     from ..plans import Procedure
 
-__all__ = ["EXIT_NOT_CONFIRMED", "RESULT_COLUMNS", "register", "run"]
+__all__ = [
+    "EXIT_NOT_CONFIRMED",
+    "RESULT_COLUMNS",
+    "add_deadline_argument",
+    "register",
+    "run",
+]
 
 RESULT_COLUMNS = (
     *TASK_COLUMNS,
@@ -64,21 +71,23 @@ RESULT_COLUMNS = (
 
 
 _SHOW_TIME_LEFT = 5.0  # seconds: a batch expected to end sooner needs no estimate
+_QUIET = 10.0  # seconds without a result after which a throttled batch says where it stands
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < seconds < float("inf"):
-        raise argparse.ArgumentTypeError("the deadline must be more than 0 seconds")
-    return seconds
-
-
-def _time_left(elapsed: float, done: int, total: int) -> float:
-    """Expected seconds until the batch ends, at the pace of the results so far."""
-    return elapsed / done * (total - done) if done else 0.0
+def _outlook_text(outlook: BatchOutlook) -> str:
+    """`` — throttled by the gateway, about 40 s left``, or ``""`` when there is nothing to say."""
+    left = outlook.time_left
+    if left is None or not (outlook.throttled or left >= _SHOW_TIME_LEFT):
+        return ""
+    if outlook.deadline_left is not None and outlook.deadline_left <= 0:
+        return ""  # past the deadline: the summary says what was not sent
+    text = " — throttled by the gateway," if outlook.throttled else " —"
+    if outlook.ends_at_deadline:
+        return f"{text} the deadline stops it in {left:.0f} s; what is not sent by then is skipped"
+    text += f" about {left:.0f} s left"
+    if outlook.deadline_left is not None:
+        text += f" (the deadline stops it in {outlook.deadline_left:.0f} s)"
+    return text
 
 
 def register(subparsers: Any) -> None:
@@ -115,19 +124,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def add_deadline_argument(parser: argparse.ArgumentParser) -> None:
-    """``--deadline``, which ``_send`` reads (``reset`` and ``apply``)."""
-    parser.add_argument(
-        "--deadline",
-        type=_positive_seconds,
-        metavar="SECONDS",
-        help=(
-            "stop sending after this many seconds (when throttled, a batch can take long); "
-            "resets not yet sent are recorded as skipped"
-        ),
-    )
-
-
 def _send(
     client: RomaClient,
     tasks: list[Task],
@@ -136,36 +132,59 @@ def _send(
     args: argparse.Namespace,
     stop: threading.Event,
 ) -> list[ResetResult]:
-    started = time.monotonic()
-    deadline: float | None = args.deadline
+    from ..client import BatchWatch
 
-    def progress(done: int, total: int, result: ResetResult) -> None:
-        line = f"  [{done}/{total}] {result.task_id}: {result.outcome}"
-        elapsed = time.monotonic() - started
-        left = _time_left(elapsed, done, total)
-        if left >= _SHOW_TIME_LEFT:  # throttled, or simply a long batch: say how long
-            line += f" — about {left:.0f} s left"
-            if deadline is not None:
-                line += f"; the deadline stops it in {max(deadline - elapsed, 0):.0f} s"
+    deadline: float | None = args.deadline
+    last_line = [time.monotonic()]
+
+    def say(line: str) -> None:
+        last_line[0] = time.monotonic()
         print(line, file=sys.stderr)
 
-    results = client.reset_many(
-        tasks,
-        ms,
-        concurrency=args.concurrency,
-        log=log,
-        dry_run=args.dry_run,
-        progress=progress,
-        stop=stop,
-        deadline=deadline,
-    )
-    late = [r for r in results if r.outcome == "skipped" and "deadline" in (r.message or "")]
-    if late:
-        print(
-            f"The deadline of {deadline:g} s passed: {len(late)} reset(s) were not sent "
-            "(recorded as skipped).",
-            file=sys.stderr,
+    def progress(done: int, total: int, result: ResetResult) -> None:
+        outlook = watch.outlook()
+        more = "" if outlook is None else _outlook_text(outlook)
+        say(f"  [{done}/{total}] {result.task_id}: {result.outcome}{more}")
+
+    watch = BatchWatch(progress)
+    finished = threading.Event()
+
+    def tell_while_quiet() -> None:
+        """While the gateway holds the batch back and no result arrives, say so now and then."""
+        while not finished.wait(1.0):
+            outlook = watch.outlook()
+            if outlook is None or not outlook.throttled:
+                continue
+            if time.monotonic() - last_line[0] >= _QUIET:
+                say(f"  [{outlook.done}/{outlook.total}] waiting{_outlook_text(outlook)}")
+
+    teller = threading.Thread(target=tell_while_quiet, name="roma-nb-time-left", daemon=True)
+    teller.start()
+    try:
+        results = client.reset_many(
+            tasks,
+            ms,
+            concurrency=args.concurrency,
+            log=log,
+            dry_run=args.dry_run,
+            progress=watch,
+            stop=stop,
+            deadline=deadline,
         )
+    finally:
+        finished.set()
+        teller.join()
+    late = [r for r in results if r.outcome == "skipped" and "deadline" in (r.message or "")]
+    refused = [r for r in results if "Not sent again: the batch's deadline" in (r.message or "")]
+    if late or refused:
+        said = f"The deadline of {deadline:g} s passed: {len(late)} reset(s) were not sent "
+        said += "(recorded as skipped)"
+        if refused:
+            said += (
+                f"; {len(refused)} reset(s) the gateway throttled were not sent again "
+                "(recorded as failed)"
+            )
+        say(said + ".")
     return results
 
 

@@ -15,11 +15,19 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ._common import Column, HelpFormatter
 from ._plan import RewindSteps
-from ._sending import TASK_COLUMNS, Command, add_sending_arguments, run_command
+from ._sending import (
+    TASK_COLUMNS,
+    Command,
+    add_deadline_argument,
+    add_sending_arguments,
+    run_command,
+)
 
 if TYPE_CHECKING:
     from ..client import RomaClient
@@ -62,7 +70,8 @@ def register(subparsers: Any) -> None:
         epilog=(
             "exit codes:\n"
             "  0  every task was rewound (or dry-run)\n"
-            "  1  any task failed, is unknown, unverified, left stopped or was skipped\n"
+            "  1  any task failed, is unknown, unverified, left stopped or was skipped (also "
+            "for the --deadline)\n"
             "  2  bad arguments, configuration or history file: nothing sent\n"
             "  3  plan shown without --yes (or without --force when a warning needs it): "
             "nothing sent\n\n"
@@ -75,6 +84,11 @@ def register(subparsers: Any) -> None:
         ),
     )
     add_sending_arguments(parser, "the rewind")
+    add_deadline_argument(
+        parser,
+        "what was not done by then is recorded as skipped (tasks the rewind stopped are still "
+        "started again)",
+    )
     parser.add_argument(
         "--restart",
         choices=tuple(_RESTARTS),
@@ -119,12 +133,19 @@ def _send(
     args: argparse.Namespace,
     stop: threading.Event,
 ) -> list[RewindResult]:
+    started = time.monotonic()
+    deadline: float | None = args.deadline
+
     def progress(row: RewindStep) -> None:
         what = f": {row.message}" if row.message and row.outcome != "success" else ""
-        print(f"  {row.step:<6} {row.task_id}: {row.outcome}{what}", file=sys.stderr)
+        left = ""
+        if deadline is not None:
+            seconds = max(deadline - (time.monotonic() - started), 0)
+            left = f" (the deadline stops it in {seconds:.0f} s)"
+        print(f"  {row.step:<6} {row.task_id}: {row.outcome}{what}{left}", file=sys.stderr)
 
     steps = _steps(args)
-    return client.rewind(
+    results = client.rewind(
         tasks,
         ms,
         restart=steps.restart,
@@ -135,8 +156,18 @@ def _send(
         log=log,
         dry_run=args.dry_run,
         progress=progress,
+        deadline=deadline,
         stop=stop,
     )
+    late = Counter(r.outcome for r in results if "deadline" in (r.message or ""))
+    if late["skipped"] or late["unverified"]:
+        print(
+            f"The deadline of {deadline:g} s passed: {late['skipped']} task(s) not rewound "
+            "(recorded as skipped; what the rewind had stopped was started again), "
+            f"{late['unverified']} rewound but not verified.",
+            file=sys.stderr,
+        )
+    return results
 
 
 COMMAND = Command("rewind", "the rewind", _send, RESULT_COLUMNS, steps=_steps)

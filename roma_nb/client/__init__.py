@@ -9,7 +9,7 @@ and "record this", performed by a blocking loop (``_sync``) or an ``await`` loop
 from typing import TYPE_CHECKING, Any
 
 from ._base import DEFAULT_TIMEOUT, BaseRomaClient
-from ._batch import PlannedTarget, Progress, Recorder, Target
+from ._batch import BatchOutlook, BatchWatch, PlannedTarget, Progress, Recorder, Target
 from ._engine import Call, Operation, StopSignal
 from ._retry import RetryPolicy
 from ._sync import RomaClient
@@ -21,6 +21,8 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "AsyncRomaClient",
     "BaseRomaClient",
+    "BatchOutlook",
+    "BatchWatch",
     "Call",
     "Operation",
     "PlannedTarget",

@@ -20,16 +20,15 @@ import itertools
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from ..models import Instance, MonitorLog, ResetResult, RewindResult, StepResult, Task, TaskMonitor
-from ..procedure import Action, Restart, run_rewind_async
+from ..procedure import Action, RewindOptions, RewindSettings, run_rewind_async
 from ..procedure import Progress as StepProgress
 from ._base import (
     MONITORS_PAGE_LIMIT,
-    REWIND_DEFAULTS,
     TASKS_PAGE_LIMIT,
     BaseRomaClient,
     Operation,
@@ -37,6 +36,10 @@ from ._base import (
 )
 from ._batch import Progress, Recorder, Target
 from ._engine import Answer, Flow, Send, Sleep, Steps, StopSignal, drive
+from ._transport import AsyncBoundedTransport, BoundedTransport
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncRomaClient"]
 
@@ -52,7 +55,9 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     """
 
     def _open(self, transport: httpx.AsyncBaseTransport | None) -> None:
-        self._http = httpx.AsyncClient(transport=transport, **self._http_options)
+        # Without a transport of the caller's, ours: it ends a send at the call's deadline.
+        bounded = AsyncBoundedTransport(self._http_options) if transport is None else transport
+        self._http = httpx.AsyncClient(transport=bounded, **self._http_options)
         self._batch_http: httpx.Client | None = None
 
     async def __aenter__(self) -> AsyncRomaClient:
@@ -231,33 +236,15 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         self,
         targets: Iterable[Target],
         date_from: object = None,
+        options: RewindOptions | None = None,
         *,
-        restart: Restart = "as_before",
-        verify: bool = True,
-        stop_timeout: float = REWIND_DEFAULTS.stop_timeout,
-        start_timeout: float = REWIND_DEFAULTS.start_timeout,
-        verify_timeout: float = REWIND_DEFAULTS.verify_timeout,
-        concurrency: int = REWIND_DEFAULTS.concurrency,
         log: StepLog | None = None,
-        dry_run: bool = False,
         progress: StepProgress | None = None,
-        deadline: float | None = None,
         stop: StopSignal | None = None,
+        **settings: Unpack[RewindSettings],
     ) -> list[RewindResult]:
         """As ``RomaClient.rewind``, on the running loop (history writes on worker threads)."""
-        args = self._rewind_args(
-            targets,
-            date_from,
-            restart=restart,
-            verify=verify,
-            stop_timeout=stop_timeout,
-            start_timeout=start_timeout,
-            verify_timeout=verify_timeout,
-            concurrency=concurrency,
-            log=log,
-            dry_run=dry_run,
-            deadline=deadline,
-        )
+        args = self._rewind_args(targets, date_from, options, settings, log)
         return await run_rewind_async(
             self,
             args.targets,
@@ -271,5 +258,6 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     def _blocking_http(self) -> httpx.Client:
         """The blocking httpx client a batch sends with from its threads, made on first use."""
         if self._batch_http is None:
-            self._batch_http = httpx.Client(**self._http_options)
+            transport = BoundedTransport(self._http_options)
+            self._batch_http = httpx.Client(transport=transport, **self._http_options)
         return self._batch_http

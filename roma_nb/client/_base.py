@@ -42,8 +42,8 @@ from ..models import (
 from ..procedure import (
     Action,
     BatchCall,
-    Restart,
     RewindOptions,
+    RewindSettings,
     StepRecorder,
     batch_calls,
     batch_error_results,
@@ -57,6 +57,7 @@ from ._engine import (
     Answer,
     Bounds,
     Call,
+    Cutoff,
     Engine,
     Flow,
     Operation,
@@ -67,6 +68,7 @@ from ._engine import (
 from ._paging import Page, Pager, read_page
 from ._retry import RetryPolicy
 from ._throttle import Throttle
+from ._transport import DEADLINE
 
 __all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation", "RewindArgs", "StepLog"]
 
@@ -120,10 +122,6 @@ class StepLog(StepRecorder, Protocol):
     stamp its rows with the project and endpoint, as reset rows are stamped."""
 
     def located(self, *, project_id: str | None, endpoint_label: str | None) -> StepLog: ...
-
-
-REWIND_DEFAULTS = RewindOptions()
-"""The defaults ``rewind`` shows in its signature (the procedure's own)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +375,7 @@ class BaseRomaClient(Generic[TransportT]):
             headers=headers,
             content=call.body,
             timeout=Answer.timeout(self.timeout, command.deadline),
+            extensions={DEADLINE: command.deadline},  # our transports end the send there
         )
 
     # -- operations (the reads, without I/O) ------------------------------------------------
@@ -493,12 +492,13 @@ class BaseRomaClient(Generic[TransportT]):
         date_from: object,
         throttle: Throttle | None = None,
         stop: StopSignal | None = None,
+        cutoff: Cutoff | None = None,
     ) -> Flow[ResetResult]:
         """One reset: its result, or ``ValidationError`` / ``ApiError`` / ``OutcomeUnknown``."""
         checked = DateFrom.check(date_from)
         call = self.reset_call(instance_id, task_id, checked)
         started = time.perf_counter()
-        response, attempts = yield from self._engine.send(call, throttle, stop)
+        response, attempts = yield from self._engine.send(call, throttle, stop, cutoff)
         body = decode(response, call, attempts)
         elapsed = (time.perf_counter() - started) * 1000
         message = body.get("message") if isinstance(body, Mapping) else None
@@ -593,32 +593,19 @@ class BaseRomaClient(Generic[TransportT]):
         self,
         targets: Iterable[Target],
         date_from: object,
-        *,
-        restart: Restart,
-        verify: bool,
-        stop_timeout: float,
-        start_timeout: float,
-        verify_timeout: float,
-        concurrency: int,
+        options: RewindOptions | None,
+        settings: RewindSettings,
         log: StepLog | None,
-        dry_run: bool,
-        deadline: float | None,
     ) -> RewindArgs:
-        """``rewind``'s arguments checked (``ValidationError`` before anything is sent)."""
+        """``rewind``'s arguments checked (``ValidationError`` before anything is sent): the
+        ``settings`` given as keywords override those of ``options``."""
         ms = DateFrom.check(date_from).ms
-        options = RewindOptions(
-            restart=restart,
-            verify=verify,
-            stop_timeout=stop_timeout,
-            start_timeout=start_timeout,
-            verify_timeout=verify_timeout,
-            concurrency=concurrency,
-            dry_run=dry_run,
-            deadline=deadline,
-        )
+        if not isinstance(options, (RewindOptions, type(None))):
+            raise ValidationError(f"options must be a RewindOptions, not {options!r}.")
+        checked = dataclasses.replace(options or RewindOptions(), **settings)
         if log is not None:  # rows say where their requests went
             log = log.located(project_id=self.project_id, endpoint_label=self.endpoint_label)
-        return RewindArgs(resolve_targets(targets), ms, options, log)
+        return RewindArgs(resolve_targets(targets), ms, checked, log)
 
     # -- reading answers --------------------------------------------------------------------
 

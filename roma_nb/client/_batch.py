@@ -21,11 +21,13 @@ from ..dates import DateFrom
 from ..errors import ApiError, OutcomeUnknown, RecordingFailed, RomaError, ValidationError
 from ..ids import check_id
 from ..models import Outcome, ResetResult
-from ._engine import Flow, Record, Skipped, StopSignal
+from ._engine import Cutoff, Flow, Record, Skipped, StopSignal
 from ._throttle import Throttle
 
 __all__ = [
     "Batch",
+    "BatchOutlook",
+    "BatchWatch",
     "PlannedTarget",
     "Progress",
     "Recorder",
@@ -56,6 +58,48 @@ Target = PlannedTarget | tuple[str, str]
 
 Progress = Callable[[int, int, ResetResult], None]
 """``progress(done, total, result)``, called as each result arrives."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutlook:
+    """Where a running batch stands, for the person waiting on it (CLI and panel progress).
+
+    ``elapsed`` and ``time_left`` are seconds; ``time_left`` is the expected time until the
+    last result (None: too early to tell), read from the pace the throttle allows once the
+    gateway throttled the batch (``throttled``), else from the pace of the results so far, and
+    never beyond the batch's deadline: ``deadline_left`` is the time until the deadline stops
+    sending (None without one), and ``ends_at_deadline`` says the deadline comes first, so
+    what is not sent by then will be ``skipped``.
+    """
+
+    done: int
+    total: int
+    elapsed: float
+    throttled: bool
+    time_left: float | None
+    deadline_left: float | None = None
+    ends_at_deadline: bool = False
+
+
+def _time_left(
+    elapsed: float, done: int, total: int, throttle: Throttle
+) -> tuple[float | None, bool]:
+    """Expected seconds until the last result, and whether the gateway throttled the batch.
+
+    The pace the throttle holds the batch to, once it has one; else the pace of the results
+    so far, leaving out the time spent in pauses (a ``Retry-After`` of a minute is not the
+    pace of the rest). The current pause is always still to come.
+    """
+    throttled = throttle.throttled > 0
+    left = total - done
+    if left <= 0:
+        return 0.0, throttled
+    paused, pause = throttle.pauses()
+    if throttle.rate is not None:
+        return pause + left / throttle.rate, throttled
+    if done:
+        return pause + max(elapsed - paused, 0.0) / done * left, throttled
+    return (pause, throttled) if pause > 0 else (None, throttled)
 
 
 class Recorder(Protocol):
@@ -167,8 +211,11 @@ def failed_result(
     )
 
 
-ResetFlow = Callable[[str, str, DateFrom, Throttle, StopSignal | None], Flow[ResetResult]]
-"""The client's flow for one reset: ``(instance_id, task_id, date_from, throttle, stop)``."""
+ResetFlow = Callable[
+    [str, str, DateFrom, Throttle, StopSignal | None, Cutoff | None], Flow[ResetResult]
+]
+"""The client's flow for one reset: ``(instance_id, task_id, date_from, throttle, stop,
+cutoff)``."""
 
 
 class _Halt:
@@ -176,17 +223,19 @@ class _Halt:
 
     The engine honours it before a target's first send (a target waiting for the throttle
     included), so at the deadline nothing more is sent and what is left becomes ``skipped``;
-    a reset already sent finishes within its own call's deadline.
+    the deadline's ``cutoff`` also stops a throttled reset from being sent again once its retry
+    could only start after the deadline. A reset already in flight finishes within its own
+    call's deadline, with its honest outcome.
     """
 
     def __init__(self, stop: StopSignal | None, seconds: float | None) -> None:
         self.stop = stop
         self.seconds = seconds
-        self.until = None if seconds is None else time.monotonic() + seconds
+        self.cutoff = None if seconds is None else Cutoff(time.monotonic() + seconds, seconds)
         self.unrecordable: Exception | None = None  # the history write that failed, if any
 
     def expired(self) -> bool:
-        return self.until is not None and time.monotonic() >= self.until
+        return self.cutoff is not None and not self.cutoff.allows()
 
     def is_set(self) -> bool:
         stopped = self.stop is not None and self.stop.is_set()
@@ -219,6 +268,25 @@ class Batch:
         self._results = [None] * len(self.targets)
         self._halt = _Halt(self.stop, self.deadline)
         self._pending: list[int] = []  # targets sent whose row could not be completed
+        self._started = time.monotonic()
+        if isinstance(self.progress, BatchWatch):
+            self.progress.attach(self)
+
+    def outlook(self) -> BatchOutlook:
+        """Where the batch stands now (any thread may ask)."""
+        elapsed = time.monotonic() - self._started
+        total = len(self.targets)
+        time_left, throttled = _time_left(elapsed, self._done, total, self.throttle)
+        cutoff = self._halt.cutoff
+        if cutoff is None:
+            return BatchOutlook(self._done, total, elapsed, throttled, time_left)
+        deadline_left = max(cutoff.at - time.monotonic(), 0.0)
+        late = time_left is not None and time_left > deadline_left
+        if late:
+            time_left = deadline_left
+        return BatchOutlook(
+            self._done, total, elapsed, throttled, time_left, deadline_left, ends_at_deadline=late
+        )
 
     @property
     def workers(self) -> int:
@@ -250,7 +318,12 @@ class Batch:
                 return index, self._skipped(target, at)
         try:
             sent = yield from self.reset(
-                target.instance_id, target.task_id, self.date_from, self.throttle, self._halt
+                target.instance_id,
+                target.task_id,
+                self.date_from,
+                self.throttle,
+                self._halt,
+                self._halt.cutoff,
             )
             result = replace(sent, task_name=sent.task_name or target.task_name, at=at)
         except Skipped:
@@ -343,3 +416,29 @@ class Batch:
     def results(self) -> list[ResetResult]:
         """The results delivered so far, in the order of the targets."""
         return [r for r in self._results if r is not None]
+
+
+class BatchWatch:
+    """A ``progress`` callback that can also tell where its batch stands, at any time.
+
+    Pass it as ``reset_many(..., progress=watch)``: it forwards each result to ``progress``
+    (if given), and ``watch.outlook()`` — from any thread, between results too, e.g. while
+    the gateway throttles the batch and no result arrives for a while — is the batch's
+    ``BatchOutlook`` (None until the batch has started).
+    """
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        self._progress = progress
+        self._batch: Batch | None = None
+
+    def attach(self, batch: Batch) -> None:
+        """Called by the batch this watch is given to."""
+        self._batch = batch
+
+    def __call__(self, done: int, total: int, result: ResetResult) -> None:
+        if self._progress is not None:
+            self._progress(done, total, result)
+
+    def outlook(self) -> BatchOutlook | None:
+        """Where the batch stands now; None before it started."""
+        return None if self._batch is None else self._batch.outlook()

@@ -30,6 +30,7 @@ from urllib.parse import quote
 import httpx
 
 from ..errors import (
+    ApiError,
     MalformedAnswer,
     OutcomeUnknown,
     TransportError,
@@ -47,6 +48,7 @@ __all__ = [
     "Bounds",
     "Call",
     "Command",
+    "Cutoff",
     "DeadlineExceeded",
     "Engine",
     "Flow",
@@ -265,6 +267,22 @@ class Skipped(Exception):
     """Raised inside a batch when the stop signal was set before the target's first send."""
 
 
+@dataclass(frozen=True, slots=True)
+class Cutoff:
+    """When a batch stops sending: ``at`` (``time.monotonic()``), after its budget of ``seconds``.
+
+    A call's own deadline bounds one call; a batch's cutoff bounds every send of the batch,
+    retries included: a 429 whose retry could only start after it is not sent again.
+    """
+
+    at: float
+    seconds: float
+
+    def allows(self, wait: float = 0.0) -> bool:
+        """Could a send that waits ``wait`` seconds first still start before the cutoff?"""
+        return time.monotonic() + wait < self.at
+
+
 # -- what a failed send means ------------------------------------------------------------------
 
 Reach = Literal["not-sent", "sent"]
@@ -412,15 +430,36 @@ class Steps(Generic[C, T]):
 # -- the engine --------------------------------------------------------------------------------
 
 
-def _admit(throttle: Throttle, stop: StopSignal | None) -> Flow[None]:
-    """Wait until the throttle admits a send; ``Skipped`` if ``stop`` is set first."""
+def _admit(throttle: Throttle, stop: StopSignal | None, cutoff: Cutoff | None = None) -> Flow[bool]:
+    """Wait until the throttle admits a send (True); ``Skipped`` if ``stop`` is set first.
+
+    False once ``cutoff`` has passed: the throttle's pause outlasted the batch's budget.
+    """
     while True:
         if stop is not None and stop.is_set():
             raise Skipped
+        if cutoff is not None and not cutoff.allows():
+            return False
         wait = throttle.try_start()
         if wait is None:
-            return
+            return True
         yield Sleep(min(wait, POLL))
+
+
+def _not_sent_again(
+    response: httpx.Response, call: Call, attempts: int, cutoff: Cutoff
+) -> ApiError:
+    """The refusal (429/503) a batch's cutoff left as final, saying why it was not retried."""
+    error = api_error_from_response(
+        response.status_code, response.headers, response.content, action=call.action
+    )
+    error.message += (
+        f" Not sent again: the batch's deadline of {cutoff.seconds:g} s would have passed "
+        "before its retry."
+    )
+    error.args = (error.message,)
+    error.attempts = attempts
+    return error
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,22 +476,39 @@ class Engine:
         return deadline is None or time.monotonic() + wait < deadline
 
     def send(
-        self, call: Call, throttle: Throttle | None = None, stop: StopSignal | None = None
+        self,
+        call: Call,
+        throttle: Throttle | None = None,
+        stop: StopSignal | None = None,
+        cutoff: Cutoff | None = None,
     ) -> Flow[tuple[httpx.Response, int]]:
         """Send ``call`` under the retry policy; return the final response and the send count.
 
         Only a send that cannot have reached the service, or a 429/503, is repeated — except
         for GETs, which are safe to repeat whatever happened. ``stop`` is honoured before the
         first send only: a retry finishes what was started. The call's deadline starts at its
-        first send; no retry is made that could not start before it.
+        first send; no retry is made that could not start before it, nor one that could not
+        start before the batch's ``cutoff`` (a 429 then stays the answer, saying so).
         """
         throttle = throttle or Throttle(1)
         policy, limit = self.retry, self.bounds.deadline
         attempt = 0
         resent = 0  # requests an auth flow sent again inside one attempt (re-login after 0307)
         deadline: float | None = None
+        # What the retry waiting for the throttle would repeat: a 429/503, or a send that failed.
+        refused: httpx.Response | httpx.TransportError | None = None
         while True:
-            yield from _admit(throttle, stop if attempt == 0 else None)
+            admitted = yield from _admit(
+                throttle, stop if attempt == 0 else None, None if attempt == 0 else cutoff
+            )
+            if not admitted:  # the throttle's pause outlasted the batch's cutoff
+                assert refused is not None and cutoff is not None
+                if isinstance(refused, httpx.Response):
+                    raise _not_sent_again(refused, call, attempt + resent, cutoff)
+                failure = transport_failure(
+                    refused, call, self.endpoint, attempt + resent, self.read_timeout
+                )
+                raise failure from None
             if attempt == 0 and limit is not None:
                 deadline = time.monotonic() + limit
             attempt += 1
@@ -467,10 +523,12 @@ class Engine:
                 if (
                     repeatable
                     and in_time
+                    and (cutoff is None or cutoff.allows(backoff))
                     and not _is_tls_refusal(exc)
                     and policy.should_retry_connect(attempt)
                 ):
                     yield Sleep(backoff)
+                    refused = exc
                     continue
                 raise transport_failure(
                     exc,
@@ -488,8 +546,11 @@ class Engine:
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
                 delay = policy.delay(attempt, retry_after)
                 if delay is not None and self._in_time(deadline, delay):
-                    logger.debug("HTTP %d: retrying in %.2f s", response.status_code, delay)
                     throttle.finish(throttled=True, retry_after=retry_after, backoff=delay)
+                    if cutoff is not None and not cutoff.allows(delay):
+                        raise _not_sent_again(response, call, attempt + resent, cutoff)
+                    logger.debug("HTTP %d: retrying in %.2f s", response.status_code, delay)
+                    refused = response
                     continue
             throttle.finish()
             return response, attempt + resent

@@ -10,16 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from ..models import Instance, MonitorLog, ResetResult, RewindResult, StepResult, Task, TaskMonitor
-from ..procedure import Action, Restart, run_rewind
+from ..procedure import Action, RewindOptions, RewindSettings, run_rewind
 from ..procedure import Progress as StepProgress
 from ._base import (
     MONITORS_PAGE_LIMIT,
-    REWIND_DEFAULTS,
     TASKS_PAGE_LIMIT,
     BaseRomaClient,
     Operation,
@@ -27,6 +26,10 @@ from ._base import (
 )
 from ._batch import Progress, Recorder, Target
 from ._engine import StopSignal, drive
+from ._transport import BoundedTransport
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["RomaClient"]
 
@@ -44,6 +47,9 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
     """
 
     def _open(self, transport: httpx.BaseTransport | None) -> None:
+        # Without a transport of the caller's, ours: it ends a send at the call's deadline.
+        if transport is None:
+            transport = BoundedTransport(self._http_options)
         self._http = httpx.Client(transport=transport, **self._http_options)
         self._send = self._sender(self._http)
 
@@ -203,18 +209,12 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         self,
         targets: Iterable[Target],
         date_from: object = None,
+        options: RewindOptions | None = None,
         *,
-        restart: Restart = "as_before",
-        verify: bool = True,
-        stop_timeout: float = REWIND_DEFAULTS.stop_timeout,
-        start_timeout: float = REWIND_DEFAULTS.start_timeout,
-        verify_timeout: float = REWIND_DEFAULTS.verify_timeout,
-        concurrency: int = REWIND_DEFAULTS.concurrency,
         log: StepLog | None = None,
-        dry_run: bool = False,
         progress: StepProgress | None = None,
-        deadline: float | None = None,
         stop: StopSignal | None = None,
+        **settings: Unpack[RewindSettings],
     ) -> list[RewindResult]:
         """Rewind combined tasks to ``date_from``: look → stop (if running) → wait until
         stopped → reset → start (``restart``: ``"as_before"``, ``"always"``, ``"never"``) →
@@ -222,24 +222,15 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
 
         One ``RewindResult`` per target, in order; never raises for one task's failure (only
         ``ValidationError`` for bad arguments, before anything is sent). A task the rewind
-        stopped and could not start again is ``left-stopped``. Times are seconds;
-        ``deadline`` is an overall budget, ``stop`` a user's stop signal (what was not done
-        is ``skipped``; what was stopped is still started again). Each step is written to
+        stopped and could not start again is ``left-stopped``. How it runs is a
+        ``RewindOptions``, given whole (``options``) or field by field as keywords
+        (``restart="never"``, ``verify=False``, ``stop_timeout=``, ``verify_timeout=``,
+        ``concurrency=``, ``dry_run=True``, ``deadline=``...), the keywords winning. Times are
+        seconds; ``deadline`` is an overall budget, ``stop`` a user's stop signal (what was not
+        done is ``skipped``; what was stopped is still started again). Each step is written to
         ``log`` (pending, then completed); ``progress(row)`` gets each finished step row.
         """
-        args = self._rewind_args(
-            targets,
-            date_from,
-            restart=restart,
-            verify=verify,
-            stop_timeout=stop_timeout,
-            start_timeout=start_timeout,
-            verify_timeout=verify_timeout,
-            concurrency=concurrency,
-            log=log,
-            dry_run=dry_run,
-            deadline=deadline,
-        )
+        args = self._rewind_args(targets, date_from, options, settings, log)
         return run_rewind(
             self,
             args.targets,

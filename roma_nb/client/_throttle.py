@@ -47,6 +47,7 @@ class Throttle:
         self.throttled = 0
         self.rate: float | None = None  # sends per second, once throttled
         self._paused_until = 0.0
+        self._paused_total = 0.0  # seconds of pauses ordered, the current one included
         self._next_send = 0.0
         self._paced_since = 0.0
         self._successes = 0
@@ -66,6 +67,13 @@ class Throttle:
             if self.rate is not None:
                 self._next_send = now + 1.0 / self.rate
             return None
+
+    def pauses(self) -> tuple[float, float]:
+        """Seconds the batch has spent paused so far, and seconds of the current pause to come
+        (what an estimate of the time left needs: past pauses are not the pace)."""
+        with self._lock:
+            left = max(self._paused_until - time.monotonic(), 0.0)
+            return self._paused_total - left, left
 
     def _slow_down(self, now: float) -> None:
         """Halve the workers; pace below what the gateway accepted and below the last pace."""
@@ -92,7 +100,9 @@ class Throttle:
                 if now >= self._paused_until:  # a new episode, not another refusal of this one
                     self._slow_down(now)
                 pause = max(retry_after or 0.0, backoff)
-                self._paused_until = max(self._paused_until, now + pause)
+                until = max(self._paused_until, now + pause)
+                self._paused_total += until - max(self._paused_until, now)
+                self._paused_until = until
             else:
                 self._accepted.append(now)
                 self._successes += 1

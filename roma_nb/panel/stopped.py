@@ -103,23 +103,9 @@ def start_again(client: RomaClient, log: TrackedLog, stopped: pd.DataFrame) -> l
         ids = [str(t) for t in group["task_id"]]
         answers = client.start_tasks(str(instance_id), ids)
         for answer in answers:
+            rewind_id = rewind_of.get((answer.instance_id, answer.task_id), "")
             log.append_step(
-                RewindStep(
-                    rewind_id=rewind_of.get((answer.instance_id, answer.task_id), ""),
-                    step="start",
-                    instance_id=answer.instance_id,
-                    task_id=answer.task_id,
-                    outcome=answer.outcome,
-                    task_name=answer.task_name,
-                    was_running=True,
-                    status_code=answer.status_code,
-                    message=answer.message,
-                    error_code=answer.error_code,
-                    error_msg=answer.error_msg,
-                    request_id=answer.request_id,
-                    elapsed_ms=answer.elapsed_ms,
-                    attempts=answer.attempts,
-                )
+                RewindStep.of(rewind_id, answer, task_name=answer.task_name, was_running=True)
             )
         results.extend(answers)
     return results

@@ -17,7 +17,7 @@ side does not import ``asyncio``.
 from typing import TYPE_CHECKING, Any
 
 from ._answers import NOT_FOUND_CODES, batch_error_results, error_fields, read_batch_answer
-from ._conclude import final_state
+from ._conclude import final_state, not_done, reset_state
 from ._drive import (
     AsyncServices,
     Progress,
@@ -52,6 +52,7 @@ from ._plan import (
     RESTARTS,
     Restart,
     RewindOptions,
+    RewindSettings,
     describe_instant,
     describe_task,
     plan_steps,
@@ -86,6 +87,7 @@ __all__ = [
     "ResetTasks",
     "Restart",
     "RewindOptions",
+    "RewindSettings",
     "RewindTarget",
     "SendBatch",
     "Services",
@@ -106,8 +108,10 @@ __all__ = [
     "explain_code",
     "final_state",
     "judge",
+    "not_done",
     "plan_steps",
     "read_batch_answer",
+    "reset_state",
     "rewind_procedure",
     "run_rewind",
     "run_rewind_async",

@@ -7,11 +7,13 @@ verification that did not conclude; ``success`` only when every step that applie
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..models import ResetResult, RewindOutcome, RewindResult, StepResult
 from ._job import Job
 from ._plan import Restart, describe_instant, describe_task
 
-__all__ = ["conclude", "final_state"]
+__all__ = ["conclude", "final_state", "not_done", "reset_state"]
 
 
 def conclude(
@@ -74,7 +76,14 @@ def _verdict(
     if reset is not None and reset.outcome == "skipped":
         return "skipped", f"Not reset, {again}: {reset.message}"
     if stop is not None and stop.outcome != "success":
-        return "failed", f"Not rewound, not reset, {again}: {stop.message}"
+        # A stop asked for and never confirmed may still land after the start was accepted
+        # (the service, like the sandbox, may apply it late): say so rather than "running".
+        late = (
+            " The stop it was asked for may still take effect: check that it is running."
+            if stop.outcome == "unknown" and started
+            else ""
+        )
+        return "failed", f"Not rewound, not reset, {again}: {stop.message}{late}"
     assert reset is not None  # a task confirmed stopped always gets a reset result
     if reset.outcome == "failed":
         return "failed", f"Not rewound, {again}: the reset failed: {reset.message}"
@@ -124,6 +133,8 @@ def final_state(result: RewindResult) -> str:
     if look is None or look.outcome != "success":
         return "not known (not looked at)"
     if start is not None and start.outcome == "success":
+        if result.stop is not None and result.stop.outcome == "unknown":
+            return "running for now (its stop was not confirmed: check it)"
         if check is None:
             return "running (not verified)"
         return {
@@ -136,3 +147,22 @@ def final_state(result: RewindResult) -> str:
     if result.stop is not None and result.stop.outcome != "success":
         return f"{before}, as before (stop {result.stop.outcome})"
     return f"{before}, as before"
+
+
+def reset_state(result: ResetResult | RewindResult, tz: str = "UTC") -> str:
+    """The one question a run must answer per task: ``reset to <instant>``, or ``NOT reset:``
+    and why (``dry run``, ``skipped``, ``failed``, ``unknown``: it may have happened)."""
+    if result.outcome == "dry-run":
+        return "NOT reset: dry run"
+    reset = result.reset if isinstance(result, RewindResult) else result
+    if reset is None:  # a rewind that never reached its reset (not looked at, stop refused)
+        return f"NOT reset: {'skipped' if result.outcome == 'skipped' else 'failed'}"
+    if reset.outcome == "success":
+        return f"reset to {describe_instant(reset.date_from, tz)}"
+    return f"NOT reset: {reset.outcome.replace('-', ' ')}"
+
+
+def not_done(results: Sequence[ResetResult | RewindResult]) -> list[ResetResult | RewindResult]:
+    """The results a run must fail for: every task not fully done — not reset, or (a rewind)
+    reset but left stopped, unverified or not started again. A dry run is what was asked."""
+    return [r for r in results if r.outcome not in ("success", "dry-run")]

@@ -1,10 +1,13 @@
-"""The blocking driver: a rewind's effects performed with a client's methods.
+"""The rewind's effects performed with a client's methods: what each effect asks of the
+client, described once (``work_for``), and the thin blocking loop that does it.
 
 The client side needs only the methods of ``Services`` / ``AsyncServices`` (``RomaClient`` and
 ``AsyncRomaClient`` fit once they have ``stop_tasks`` / ``start_tasks``), so ``client.rewind``
-is ``run_rewind(self, resolve_targets(targets), date_from, options, log=…, progress=…)``
-(and ``run_rewind_async`` in ``_drive_async``, kept apart so that importing the blocking side
-does not import ``asyncio``).
+is ``run_rewind(self, resolve_targets(targets), date_from, options, log=…, progress=…)``.
+``work_for`` turns an effect into ``Requests`` to the client (their values, or coroutines for
+an asyncio client), a ``Local`` blocking job (a history write) or a ``Sleep``; ``SyncHandler``
+here and ``AsyncHandler`` (``_drive_async``, kept apart so that importing the blocking side
+does not import ``asyncio``) only perform those, as the client's ``_engine`` loops do.
 Requests of one effect go out concurrently, at most ``concurrency`` at a time; a request that
 raises becomes its result (the effects' contract), so one task's failure never ends the rewind.
 """
@@ -15,9 +18,9 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ..models import (
     MonitorLog,
@@ -45,15 +48,17 @@ from ._plan import RewindOptions
 
 __all__ = [
     "AsyncServices",
-    "FanOut",
+    "Handler",
+    "Local",
     "Progress",
+    "Requests",
     "Services",
     "StepRecorder",
     "SyncHandler",
+    "Work",
     "drive",
-    "fan_out",
-    "reset_call",
     "run_rewind",
+    "work_for",
     "write_steps",
 ]
 
@@ -61,6 +66,7 @@ logger = logging.getLogger("roma_nb.procedure")
 
 T = TypeVar("T")
 R = TypeVar("R")
+S = TypeVar("S")
 
 Progress = Callable[[RewindStep], None]
 """Called with each step row once it is finished (not for pending rows): progress per step."""
@@ -132,7 +138,7 @@ class AsyncServices(Protocol):
     ) -> list[MonitorLog]: ...
 
 
-# -- what both drivers share ----------------------------------------------------------------------
+# -- what an effect asks of the client, for both loops ------------------------------------------
 
 
 def write_steps(
@@ -171,26 +177,47 @@ def _report(progress: Progress, row: RewindStep) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class FanOut:
-    """The requests of one effect as calls to make (concurrently), and how their results —
-    each a value, or the exception it raised — make the effect's result."""
+class Requests:
+    """Calls to the client to make concurrently (each returns its value, or its coroutine for
+    an asyncio client), and how their results — each a value, or the exception it raised —
+    make the effect's result."""
 
     calls: Sequence[Callable[[], Any]]
     assemble: Callable[[list[Any]], Any]
 
 
-def fan_out(effect: Effect, services: Any) -> FanOut | None:
-    """The requests of a reading or batch-call effect against ``services`` (blocking or asyncio:
-    a call returns the value or its coroutine); None for the other effects."""
+@dataclass(frozen=True, slots=True)
+class Local:
+    """Blocking work in this process (a history write): an asyncio loop runs it off the loop."""
+
+    run: Callable[[], Any]
+
+
+Work = Requests | Local | Sleep
+"""What performing one effect takes."""
+
+
+def _only(results: list[Any]) -> Any:
+    """The one call's result; what it raised is raised (``reset_many`` raises only for a bug)."""
+    (result,) = results
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def work_for(
+    effect: Effect, services: Any, log: StepRecorder | None, progress: Progress | None
+) -> Work:
+    """What performing ``effect`` takes, against ``services`` (blocking or asyncio)."""
     if isinstance(effect, (ListTasks, ReadMonitors)):
         ids = effect.instance_ids
         if isinstance(effect, ListTasks):
             calls = [partial(services.list_tasks, i, combined_only=False) for i in ids]
         else:
             calls = [partial(services.task_monitors, i) for i in ids]
-        return FanOut(calls, lambda results: dict(zip(ids, results, strict=True)))
+        return Requests(calls, lambda results: dict(zip(ids, results, strict=True)))
     if isinstance(effect, ReadMonitorLogs):
-        return FanOut(
+        return Requests(
             [
                 partial(services.monitor_logs, r.instance_id, r.task_id, begin_time=r.begin_time)
                 for r in effect.requests
@@ -199,18 +226,36 @@ def fan_out(effect: Effect, services: Any) -> FanOut | None:
         )
     if isinstance(effect, SendBatch):
         method = services.stop_tasks if effect.action == "stop" else services.start_tasks
-        return FanOut([partial(method, c.instance_id, c.task_ids) for c in effect.calls], list)
-    return None
+        return Requests([partial(method, c.instance_id, c.task_ids) for c in effect.calls], list)
+    if isinstance(effect, ResetTasks):
+        reset = partial(
+            services.reset_many,
+            [(t.instance_id, t.task_id) for t in effect.targets],
+            effect.date_from,
+            concurrency=effect.concurrency,
+            stop=effect.stop,
+        )
+        return Requests([reset], _only)
+    if isinstance(effect, Sleep):
+        return effect
+    if isinstance(effect, Record):
+        return Local(partial(write_steps, log, progress, effect.writes))
+    raise TypeError(f"unknown effect {effect!r}")
 
 
-def reset_call(effect: ResetTasks, services: Any) -> Any:
-    """``reset_many`` for ``effect`` (its value, or its coroutine for an asyncio client)."""
-    return services.reset_many(
-        [(t.instance_id, t.task_id) for t in effect.targets],
-        effect.date_from,
-        concurrency=effect.concurrency,
-        stop=effect.stop,
-    )
+@dataclass
+class Handler(Generic[S]):
+    """What both loops hold: the client, the history, the progress callback, the bound on
+    requests in flight."""
+
+    services: S
+    _: KW_ONLY
+    log: StepRecorder | None = None
+    progress: Progress | None = None
+    concurrency: int = 8
+
+    def work(self, effect: Effect) -> Work:
+        return work_for(effect, self.services, self.log, self.progress)
 
 
 # -- blocking -----------------------------------------------------------------------------------
@@ -226,57 +271,38 @@ def drive(procedure: Procedure, handle: Callable[[Effect], Any]) -> list[RewindR
         return list(done.value)
 
 
-def _call(function: Callable[[], R]) -> R:
-    return function()
+def _each(calls: Sequence[Callable[[], R]], concurrency: int) -> list[R | Exception]:
+    """The calls on up to ``concurrency`` threads; exceptions as results."""
 
-
-def _each(function: Callable[[T], R], items: Sequence[T], concurrency: int) -> list[R | Exception]:
-    """``function`` over ``items`` on up to ``concurrency`` threads; exceptions as results."""
-
-    def safe(item: T) -> R | Exception:
+    def safe(call: Callable[[], R]) -> R | Exception:
         try:
-            return function(item)
+            return call()
         except Exception as exc:
             return exc
 
-    if len(items) <= 1:
-        return [safe(item) for item in items]
+    if len(calls) <= 1:
+        return [safe(call) for call in calls]
     with ThreadPoolExecutor(
-        max_workers=min(concurrency, len(items)), thread_name_prefix="roma-rewind"
+        max_workers=min(concurrency, len(calls)), thread_name_prefix="roma-rewind"
     ) as pool:
-        return list(pool.map(safe, items))
+        return list(pool.map(safe, calls))
 
 
-class SyncHandler:
+@dataclass
+class SyncHandler(Handler[Services]):
     """Performs effects with a blocking client (``Services``)."""
 
-    def __init__(
-        self,
-        services: Services,
-        *,
-        log: StepRecorder | None = None,
-        progress: Progress | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        concurrency: int = 8,
-    ) -> None:
-        self.services = services
-        self.log = log
-        self.progress = progress
-        self.sleep = sleep
-        self.concurrency = concurrency
+    _: KW_ONLY
+    sleep: Callable[[float], None] = time.sleep
 
     def __call__(self, effect: Effect) -> Any:
-        requests = fan_out(effect, self.services)
-        if requests is not None:
-            return requests.assemble(_each(_call, requests.calls, self.concurrency))
-        if isinstance(effect, ResetTasks):
-            return reset_call(effect, self.services)
-        if isinstance(effect, Sleep):
-            self.sleep(effect.seconds)
+        work = self.work(effect)
+        if isinstance(work, Sleep):
+            self.sleep(work.seconds)
             return None
-        if isinstance(effect, Record):
-            return write_steps(self.log, self.progress, effect.writes)
-        raise TypeError(f"unknown effect {effect!r}")
+        if isinstance(work, Local):
+            return work.run()
+        return work.assemble(_each(work.calls, self.concurrency))
 
 
 def run_rewind(

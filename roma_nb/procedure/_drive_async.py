@@ -1,26 +1,21 @@
-"""The asyncio driver: ``_drive``'s, with coroutines, on the running loop."""
+"""The asyncio loop: the effects ``_drive.work_for`` describes, performed with ``await`` on the
+running loop."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, TypeVar
 
 from ..models import RewindResult
-from ._drive import AsyncServices, Progress, StepRecorder, fan_out, reset_call, write_steps
-from ._effects import (
-    Effect,
-    Record,
-    ResetTasks,
-    Sleep,
-    StopSignal,
-)
+from ._drive import AsyncServices, Handler, Local, Progress, StepRecorder
+from ._effects import Effect, Sleep, StopSignal
 from ._machine import SYSTEM_CLOCK, Clock, Procedure, RewindTarget, rewind_procedure
 from ._plan import RewindOptions
 
 __all__ = ["AsyncHandler", "drive_async", "run_rewind_async"]
 
-T = TypeVar("T")
 R = TypeVar("R")
 
 
@@ -36,60 +31,37 @@ async def drive_async(
         return list(done.value)
 
 
-async def _call(function: Callable[[], Awaitable[R]]) -> R:
-    return await function()
-
-
 async def _each_async(
-    function: Callable[[T], Awaitable[R]], items: Sequence[T], concurrency: int
+    calls: Sequence[Callable[[], Awaitable[R]]], concurrency: int
 ) -> list[R | Exception]:
     slots = asyncio.Semaphore(concurrency)
 
-    async def safe(item: T) -> R | Exception:
+    async def safe(call: Callable[[], Awaitable[R]]) -> R | Exception:
         async with slots:
             try:
-                return await function(item)
+                return await call()
             except Exception as exc:
                 return exc
 
-    return list(await asyncio.gather(*(safe(item) for item in items)))
+    return list(await asyncio.gather(*(safe(call) for call in calls)))
 
 
-class AsyncHandler:
+@dataclass
+class AsyncHandler(Handler[AsyncServices]):
     """Performs effects with an asyncio client (``AsyncServices``); history writes run in the
     loop's default executor, as ``reset_many``'s do."""
 
-    def __init__(
-        self,
-        services: AsyncServices,
-        *,
-        log: StepRecorder | None = None,
-        progress: Progress | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        concurrency: int = 8,
-    ) -> None:
-        self.services = services
-        self.log = log
-        self.progress = progress
-        self.sleep = sleep
-        self.concurrency = concurrency
+    _: KW_ONLY
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     async def __call__(self, effect: Effect) -> Any:
-        requests = fan_out(effect, self.services)
-        if requests is not None:
-            results = await _each_async(_call, requests.calls, self.concurrency)
-            return requests.assemble(results)
-        if isinstance(effect, ResetTasks):
-            return await reset_call(effect, self.services)
-        if isinstance(effect, Sleep):
-            await self.sleep(effect.seconds)
+        work = self.work(effect)
+        if isinstance(work, Sleep):
+            await self.sleep(work.seconds)
             return None
-        if isinstance(effect, Record):
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(
-                None, write_steps, self.log, self.progress, effect.writes
-            )
-        raise TypeError(f"unknown effect {effect!r}")
+        if isinstance(work, Local):
+            return await asyncio.get_running_loop().run_in_executor(None, work.run)
+        return work.assemble(await _each_async(work.calls, self.concurrency))
 
 
 async def run_rewind_async(

@@ -69,24 +69,12 @@ class Job:
         dry_run: bool = False,
     ) -> RewindStep:
         """The history row of a finished step."""
-        step: StepName = result.step if isinstance(result, StepResult) else "reset"
-        return RewindStep(
-            rewind_id=rewind_id,
-            step=step,
-            instance_id=self.instance_id,
-            task_id=self.task_id,
-            outcome=result.outcome,
+        return RewindStep.of(
+            rewind_id,
+            result,
             task_name=self.task_name,
-            date_from=date_from,
             was_running=self.was_running,
-            status_code=result.status_code,
-            message=result.message,
-            error_code=result.error_code,
-            error_msg=result.error_msg,
-            request_id=result.request_id,
-            elapsed_ms=result.elapsed_ms,
-            attempts=result.attempts,
-            at=result.at,
+            date_from=date_from,
             dry_run=dry_run,
         )
 

@@ -359,14 +359,13 @@ class _Machine:
         at, started = self._now(), self.clock.monotonic()
         deadline = started + self.options.verify_timeout
         seen = {job.key: "no execution since the restart yet" for job in todo}
-        pending = todo
-        interval = self.options.poll_interval
+        pending, polled = todo, started
         while pending and not self.interrupt.is_set():
             now = self.clock.monotonic()
             if now >= deadline:
                 break
-            yield Sleep(min(interval, deadline - now))
-            interval = self._next_interval(interval)
+            yield Sleep(min(self._pause(started, polled, now), deadline - now))
+            polled = self.clock.monotonic()
             monitors = _index((yield ReadMonitors(_instances(pending))))
             requests = tuple(
                 LogRequest(job.instance_id, job.task_id, self._since(job)) for job in pending
@@ -505,17 +504,16 @@ class _Machine:
         started: float,
         interruptible: bool,
     ) -> Generator[Effect, Any, list[Job]]:
-        """Read the task lists, with growing pauses, until ``decide`` settles every job or
-        ``timeout`` (or, if ``interruptible``, the deadline) passes; return the unsettled."""
+        """Read the task lists, with growing pauses (``_pause``), until ``decide`` settles every
+        job or ``timeout`` (or, if ``interruptible``, the deadline) passes; return the unsettled."""
         pending = list(jobs)
-        limit = self.clock.monotonic() + timeout
-        interval = self.options.poll_interval
+        limit, polled = self.clock.monotonic() + timeout, started
         while pending:
             now = self.clock.monotonic()
             if now >= limit or (interruptible and self.interrupt.is_set()):
                 break
-            yield Sleep(min(interval, limit - now))
-            interval = self._next_interval(interval)
+            yield Sleep(min(self._pause(started, polled, now), limit - now))
+            polled = self.clock.monotonic()
             lists = _index((yield ListTasks(_instances(pending))))
             elapsed, now_ms = self._ms_since(started), self.clock.epoch_ms()
             still: list[Job] = []
@@ -528,8 +526,20 @@ class _Machine:
             pending = still
         return pending
 
-    def _next_interval(self, interval: float) -> float:
-        return min(interval * self.options.poll_backoff, self.options.max_poll_interval)
+    def _pause(self, started: float, polled: float, now: float) -> float:
+        """The pause before the next poll of a wait that began at ``started`` and last polled at
+        ``polled`` (``started`` before the first poll).
+
+        Polls are spaced by a share (``poll_backoff - 1``) of the time waited so far, so a
+        poll sees a task settle at most that share of the wait late; at least ``poll_interval``
+        and at most ``max_poll_interval`` apart. The spacing runs from one poll's sending to the
+        next, so a slow answer does not add its round trip to the spacing. (Pauses that grew by
+        a factor from a fixed first pause saw a half-second stop up to 0.3 s late.)
+        """
+        options = self.options
+        share = (options.poll_backoff - 1) * (polled - started)
+        spacing = min(max(options.poll_interval, share), options.max_poll_interval)
+        return max(0.0, polled + spacing - now)
 
     # -- history --------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import TypedDict
 
 from ..dates import format_instant
 from ..errors import ValidationError
@@ -20,6 +21,7 @@ __all__ = [
     "RESTARTS",
     "Restart",
     "RewindOptions",
+    "RewindSettings",
     "describe_instant",
     "describe_task",
     "plan_steps",
@@ -36,8 +38,10 @@ class RewindOptions:
 
     ``stop_timeout`` / ``start_timeout``: how long to wait for a task to report stopped /
     running after the call was accepted. ``verify_timeout``: how long after the starts to watch
-    the monitor data for an execution that reads. Polls start at ``poll_interval`` and grow by
-    ``poll_backoff`` up to ``max_poll_interval``. ``deadline``: an overall budget from the
+    the monitor data for an execution that reads. The pause before each poll is
+    ``poll_backoff - 1`` of the time waited so far (so the pauses grow by about that factor and
+    a poll sees a task settle at most that share of the wait late), at least ``poll_interval``
+    and at most ``max_poll_interval``. ``deadline``: an overall budget from the
     start of the rewind; once spent, what was not done is ``skipped`` (tasks already stopped
     are still started again, and their start is still confirmed). ``concurrency`` bounds the
     requests in flight (resets, batch calls of one round, monitor reads).
@@ -48,9 +52,9 @@ class RewindOptions:
     stop_timeout: float = 60.0
     start_timeout: float = 60.0
     verify_timeout: float = 120.0
-    poll_interval: float = 0.2
+    poll_interval: float = 0.1
     max_poll_interval: float = 5.0
-    poll_backoff: float = 1.25
+    poll_backoff: float = 1.2
     concurrency: int = 8
     dry_run: bool = False
     deadline: float | None = None
@@ -71,6 +75,24 @@ class RewindOptions:
             raise ValidationError(f"concurrency must be an integer, not {self.concurrency!r}.")
         if self.concurrency < 1:
             raise ValidationError(f"concurrency must be at least 1, not {self.concurrency}.")
+
+
+class RewindSettings(TypedDict, total=False):
+    """``RewindOptions``' fields as keyword arguments, each optional: what ``client.rewind``
+    takes as ``**settings`` (``restart="never"``, ``verify=False``...), so both clients state
+    the options once, here."""
+
+    restart: Restart
+    verify: bool
+    stop_timeout: float
+    start_timeout: float
+    verify_timeout: float
+    poll_interval: float
+    max_poll_interval: float
+    poll_backoff: float
+    concurrency: int
+    dry_run: bool
+    deadline: float | None
 
 
 def _check_seconds(name: str, value: object) -> None:

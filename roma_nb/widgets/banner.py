@@ -20,20 +20,21 @@ _REAL_STYLE = "background:#fdecea;border:2px solid #b71c1c;color:#7f0000"
 
 
 class EnvironmentBanner(w.HTML):  # type: ignore[misc]
-    """``EnvironmentBanner("SANDBOX")`` or ``EnvironmentBanner("host / project X")``.
+    """``EnvironmentBanner(client.environment, sandbox=client.is_sandbox)``; the label alone
+    (``EnvironmentBanner("SANDBOX")``, ``EnvironmentBanner("host / project X")``) is read as
+    the client reads it.
 
     CSS classes: ``roma-env-banner`` plus ``roma-env-sandbox`` or ``roma-env-real``.
     """
 
-    def __init__(self, environment: str, *, note: str | None = None) -> None:
+    def __init__(
+        self, environment: str, *, sandbox: bool | None = None, note: str | None = None
+    ) -> None:
         super().__init__()
         self.add_class("roma-env-banner")
         self.environment = environment
+        self.is_sandbox = environment == SANDBOX_LABEL if sandbox is None else sandbox
         self.set_note(note)
-
-    @property
-    def is_sandbox(self) -> bool:
-        return bool(self.environment == SANDBOX_LABEL)
 
     def set_note(self, note: str | None) -> None:
         if self.is_sandbox:

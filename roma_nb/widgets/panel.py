@@ -163,7 +163,9 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self._syncing = False
         self._confirmation_shown = False
         self._ui_lock = threading.RLock()
-        self.banner = EnvironmentBanner(self.model.environment, note=self.model.log_note)
+        self.banner = EnvironmentBanner(
+            self.model.environment, sandbox=self.model.is_sandbox, note=self.model.log_note
+        )
         self.instance_picker = InstancePicker(self.model.catalog, sink=self.sink, load=False)
         self.task_picker = TaskPicker(self.model.catalog, sink=self.sink, limit=task_limit)
         self.date_picker = DateFromPicker(
