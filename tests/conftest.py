@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -83,3 +84,30 @@ def lenient_sandbox(_lenient_sandbox_server: Sandbox) -> Sandbox:
     """
     _lenient_sandbox_server.reset_state()
     return _lenient_sandbox_server
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Voilà serving the runbook as ``make demo`` configures it (``ROMA_NB_ENDPOINT=sandbox``,
+    its own history file): each page load runs it in a new kernel with its own sandbox."""
+    from browser.kernels import isolated_env
+    from browser.panel_page import RUNBOOK
+    from browser.servers import start_voila
+
+    base = tmp_path_factory.mktemp("voila")
+    env = isolated_env(
+        base / "home",
+        {"ROMA_NB_ENDPOINT": "sandbox", "ROMA_NB_HISTORY": str(base / "history.sqlite")},
+    )
+    server = start_voila(RUNBOOK, env=env, log_path=base / "voila.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, one per test module."""
+    from browser.chromium import chromium_browser
+
+    with chromium_browser() as chromium:
+        yield chromium

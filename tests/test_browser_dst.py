@@ -11,16 +11,14 @@ two controls of the panel may overlap at 900 and 1400 px.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
-from browser.kernels import isolated_env
+from browser.chromium import MISSING_REASON, chromium_path, keep_screenshot
 from browser.layout import overlapping_controls
-from browser.panel_page import FIRST_RENDER_MS, RUNBOOK, STEP_MS, PanelPage, sandbox_endpoint, sent
-from browser.servers import Server, start_voila
+from browser.panel_page import FIRST_RENDER_MS, STEP_MS, PanelPage, sandbox_endpoint, sent
+from browser.servers import Server
 from playwright.sync_api import expect
 
 from roma_nb.panel import PROCEDURES
@@ -38,24 +36,6 @@ CASES = [
     ("2024-11-03T01:30", "first", "The first time (earlier)", 1_730_611_800_000),
     ("2024-11-03T01:30", "second", "The second time (later)", 1_730_615_400_000),
 ]
-
-
-@pytest.fixture(scope="module")
-def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    base = tmp_path_factory.mktemp("voila-dst")
-    env = isolated_env(
-        base / "home",
-        {"ROMA_NB_ENDPOINT": "sandbox", "ROMA_NB_HISTORY": str(base / "history.sqlite")},
-    )
-    server = start_voila(RUNBOOK, env=env, log_path=base / "voila.log")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium_browser() as chromium:
-        yield chromium
 
 
 def assert_nothing_overlaps(page: Any) -> None:

@@ -16,7 +16,6 @@ apart for UTC and Asia/Shanghai browsers: the bug this panel exists to prevent.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,17 +23,15 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
-from browser.kernels import isolated_env
+from browser.chromium import MISSING_REASON, chromium_path, keep_screenshot
 from browser.panel_page import (
     FIRST_RENDER_MS,
-    RUNBOOK,
     STEP_MS,
     PanelPage,
     sandbox_endpoint,
     sent,
 )
-from browser.servers import Server, start_voila
+from browser.servers import Server
 from playwright.sync_api import expect
 
 pytestmark = [
@@ -44,24 +41,6 @@ pytestmark = [
 
 TYPED = "2024-01-02T03:04"
 TYPED_AS_UTC_MS = 1_704_164_640_000  # 2024-01-02T03:04:00Z
-
-
-@pytest.fixture(scope="module")
-def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    base = tmp_path_factory.mktemp("voila")
-    env = isolated_env(
-        base / "home",
-        {"ROMA_NB_ENDPOINT": "sandbox", "ROMA_NB_HISTORY": str(base / "history.sqlite")},
-    )
-    server = start_voila(RUNBOOK, env=env, log_path=base / "voila.log")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium_browser() as chromium:
-        yield chromium
 
 
 @pytest.mark.parametrize("browser_zone", ["UTC", "Asia/Shanghai"])

@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_shell import roma_nb, shell_env
+from plan_files import AGO, HOUR, fresh, posts, resave, running_instance
 
 from roma_nb.cli.reset import EXIT_NOT_CONFIRMED
 from roma_nb.client import RomaClient
-from roma_nb.plans import Plan, PlannedTask, where_tasks_are
+from roma_nb.plans import Plan, PlannedTask
 
 Sandbox = Any
-HOUR = 3_600_000
-AGO = "now-47h"
-"""Inside the 2-day retention, and before where the chosen tasks are (``replayable``)."""
 
 
 @pytest.fixture
@@ -31,24 +28,11 @@ def env(roma_sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
     return shell_env(tmp_path, {**roma_sandbox.env, "ROMA_NB_HISTORY": str(history)})
 
 
-def running_instance(sandbox: Sandbox) -> Any:
-    return next(i for i in sandbox.state.instances if i.status == "RUNNING")
-
-
-def stopped(sandbox: Sandbox, client: RomaClient, *, newer_than_h: float = 40) -> list[Any]:
-    """Stopped combined tasks whose latest successful log ended less than ``newer_than_h`` ago,
-    so a reset to ``AGO`` replays (a move backwards, which a plan takes without a flag)."""
-    instance = running_instance(sandbox)
-    rows = [t for t in sandbox.state.combined_tasks(instance.id) if not t.status]
-    where = where_tasks_are(client, instance.id, [t.task_id for t in rows])
-    now = time.time_ns() // 1_000_000
-    found = [t for t in rows if (at := where[t.task_id].at_ms) and now - at < newer_than_h * HOUR]
+def stopped(sandbox: Sandbox, client: RomaClient) -> list[Any]:
+    """Stopped combined tasks a reset to ``AGO`` replays (``plan_files.fresh``)."""
+    found = fresh(sandbox, client, running=False)
     assert len(found) >= 2, "the seeded data has recent stopped tasks"
     return found
-
-
-def posts(sandbox: Sandbox) -> list[Any]:
-    return [c for c in sandbox.calls if c.method != "GET"]
 
 
 def export(sandbox: Sandbox, env: dict[str, str], path: Path, tasks: list[Any], *extra: str) -> Any:
@@ -72,13 +56,6 @@ def planned(
     assert posts(roma_sandbox) == []
     roma_sandbox.clear_records()
     return path, tasks
-
-
-def resave(path: Path, **changes: Any) -> Plan:
-    """The plan with ``changes``, saved with its id recomputed: a well-formed other plan."""
-    plan = replace(Plan.load(path), **changes)
-    plan.save(path, overwrite=True)
-    return plan
 
 
 # -- export -----------------------------------------------------------------------------------

@@ -327,6 +327,53 @@ def test_runbook_applies_a_plan_file_and_its_rows_carry_the_plan_id(
     assert f"plan_id: {plan.plan_id}" in output_text(notebook)
 
 
+def test_runbook_applies_a_rewind_plan_file_with_its_restart_and_verify(
+    roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path, tmp_path: Path
+) -> None:
+    """A rewind plan (``roma-nb rewind --export``) runs the procedure: the running task is
+    stopped, both are reset, the running one is started again, each row carries the plan_id."""
+    from cli_shell import roma_nb
+
+    instance = next(i for i in roma_sandbox.state.instances if i.status == "RUNNING")
+    rows = [
+        t for t in roma_sandbox.state.combined_tasks(instance.id) if t.execute_status != "ERROR"
+    ]
+    auth = TokenAuth(roma_sandbox.token)
+    with RomaClient(roma_sandbox.url, project_id=roma_sandbox.project_id, auth=auth) as c:
+        where = where_tasks_are(c, instance.id, [t.task_id for t in rows])
+    now = time.time_ns() // 1_000_000
+    fresh = [t for t in rows if (at := where[t.task_id].at_ms) and now - at < 40 * 3_600_000]
+    running = next(t.task_id for t in fresh if t.status == 1)
+    stopped = next(t.task_id for t in fresh if t.status == 0)
+    path = tmp_path / "rewind.json"
+    done = roma_nb(
+        *("rewind", instance.id, running, stopped, "--date-from", "now-47h"),
+        *("--export", str(path)),
+        env=kernel_env,
+    )
+    assert done.returncode == 0, done.stderr
+    plan = Plan.load(path)
+    roma_sandbox.clear_records()
+    run_notebook(
+        RUNBOOK,
+        env=kernel_env,
+        parameters={"plan_file": str(path), "dry_run": False, "confirm": True},
+    )
+    actions = [
+        (json.loads(c.body)["action_id"], json.loads(c.body)["list"][0]["task_id"])
+        for c in roma_sandbox.calls
+        if c.method == "POST" and c.path.endswith("/batch-operation/tasks")
+    ]
+    assert actions == [("stop", running), ("start", running)]
+    assert sorted((r.task_id, r.date_from) for r in roma_sandbox.resets) == sorted(
+        [(running, plan.date_from.ms), (stopped, plan.date_from.ms)]
+    )
+    with ResultLog(history_path) as log:
+        written = log.records()
+    assert written and {r["plan_id"] for r in written} == {plan.plan_id}
+    assert {"stop", "reset", "start"} <= {r.get("step") for r in written}
+
+
 def test_runbook_refuses_an_edited_plan_file(
     roma_sandbox: Sandbox, kernel_env: dict[str, str], history_path: Path, tmp_path: Path
 ) -> None:

@@ -126,7 +126,7 @@ def test_state_is_one_snapshot_of_what_the_selection_means(model: PanelModel) ->
     assert state.resolution.ms == WALL_MS and state.problem is None
     assert (
         state.plan is not None
-        and [t.instance_id for t in state.plan.targets] == [instance_id(model)] * 2
+        and [t.instance_id for t in state.plan.targets()] == [instance_id(model)] * 2
     )
     assert not state.current and not state.running and state.unknown == 0
     model.preview()

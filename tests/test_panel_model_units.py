@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -14,8 +14,7 @@ from roma_nb.errors import ValidationError
 from roma_nb.models import Task, TaskMonitor
 from roma_nb.panel import (
     DateChoice,
-    PlannedTask,
-    ResetPlan,
+    PlannedRun,
     TaskEntry,
     TaskIndex,
     choice_from_value,
@@ -23,6 +22,7 @@ from roma_nb.panel import (
     start_of_today,
 )
 from roma_nb.panel.plan import describe_changes
+from roma_nb.plans import DateFrom, Environment, Plan, PlannedTask, Procedure
 
 PARIS = "Europe/Paris"
 GAP_WALL = datetime(2024, 3, 31, 2, 30)  # Paris skipped 02:00-03:00
@@ -207,58 +207,100 @@ def test_search_ten_thousand_tasks_by_name_or_id_case_insensitively() -> None:
 # -- plans --------------------------------------------------------------------------------------
 
 
-def _plan(**changes: object) -> ResetPlan:
-    fields: dict[str, object] = {
-        "environment": "SANDBOX",
-        "instance_id": "inst-1",
-        "instance_name": "prod",
-        "targets": (PlannedTask("t1", "orders"), PlannedTask("t2", "")),
-        "date_from": 1704164640000,
-        "zone": "Asia/Shanghai",
-        "dry_run": False,
-        "warnings": ("old",),
-    }
-    fields.update(changes)
-    return ResetPlan(**fields)  # type: ignore[arg-type]
+INST = "a" * 32
+T1, T2, T3 = "1" * 32, "2" * 32, "3" * 32
+RESET = Procedure.reset()
+SANDBOX = Environment("SANDBOX", "SANDBOX", "p" * 32)
 
 
-def test_plan_equality_ignores_warnings_but_not_anything_sent() -> None:
+def _plan(
+    *,
+    tasks: tuple[PlannedTask, ...] = (PlannedTask(T1, "orders"), PlannedTask(T2, "")),
+    date_from: int | None = 1704164640000,
+    zone: str = "Asia/Shanghai",
+    procedure: Procedure = RESET,
+    dry_run: bool = False,
+    warnings: tuple[str, ...] = ("old",),
+    created_ms: int = 1704164640000,
+    environment: Environment = SANDBOX,
+) -> PlannedRun:
+    plan = Plan(
+        environment=environment,
+        instance_id=INST,
+        instance_name="prod",
+        tasks=tasks,
+        date_from=DateFrom(date_from, zone),
+        procedure=procedure,
+        planner="alice",
+        created_ms=created_ms,
+        expires_ms=created_ms + 86_400_000,
+        retention_ms=2 * 86_400_000,
+        warnings=warnings,
+    )
+    return PlannedRun(plan, dry_run)
+
+
+def test_plan_equality_ignores_warnings_and_the_clock_but_not_anything_sent() -> None:
     assert _plan() == _plan(warnings=())
+    assert _plan() == _plan(created_ms=1704164640000 + 60_000)  # previewed a minute earlier
     assert _plan() != _plan(date_from=1704164640001)
-    assert _plan() != _plan(targets=(PlannedTask("t1", "orders"),))
+    assert _plan() != _plan(tasks=(PlannedTask(T1, "orders"),))
     assert _plan() != _plan(dry_run=True)
+    assert _plan() == _plan(dry_run=True).with_dry_run(False)
 
 
 def test_a_rewind_plan_names_the_steps_of_each_task() -> None:
-    targets = (PlannedTask("t1", "orders", "inst-1", True), PlannedTask("t2", "", "inst-1", False))
-    plan = _plan(procedure="rewind", targets=targets, date_from=None, zone="UTC")
+    tasks = (PlannedTask(T1, "orders", "running"), PlannedTask(T2, "", "stopped"))
+    plan = _plan(procedure=Procedure.rewind(), tasks=tasks, date_from=None, zone="UTC")
     text = plan.confirmation_text()
     assert text.startswith("REWIND the progress of 2 combined tasks on SANDBOX")
     assert "steps:       stop 1 running task, reset 2, start it again, verify" in text
-    assert "orders (t1): running → stop, reset to the start point the service chooses" in text
-    assert "(no name) (t2): stopped → reset to the start point" in text
+    assert f"orders ({T1}): running → stop, reset to the start point the service chooses" in text
+    assert f"(no name) ({T2}): stopped → reset to the start point" in text
     assert plan.step_count() == (1 + 4) + (1 + 1)
-    assert plan.confirmation_headline() == "Please read: this sends REAL stops, resets and starts."
-    assert plan != _plan(procedure="reset", targets=targets, date_from=None, zone="UTC")
-    never = replace(plan, restart="never")
+    assert plan.confirmation_headline() == (
+        "Please read: this sends stops, resets and starts to the SANDBOX (nothing real)."
+    )
+    real = Environment("roma.example.com / project p", "https://roma.example.com", "p" * 32)
+    assert _plan(procedure=Procedure.rewind(), environment=real).confirmation_headline() == (
+        "Please read: this sends REAL stops, resets and starts."
+    )
+    assert plan != _plan(procedure=Procedure.reset(), tasks=tasks, date_from=None, zone="UTC")
+    never = _plan(procedure=Procedure.rewind(restart="never"), tasks=tasks)
     assert "leave it stopped (restart='never')" in never.steps_summary()
 
 
 def test_confirmation_text_names_environment_instance_instant_and_every_task() -> None:
     text = _plan().confirmation_text()
     assert text.startswith("RESET the progress of 2 combined tasks on SANDBOX")
-    assert "prod (inst-1)" in text
+    assert f"prod ({INST})" in text
     assert "2024-01-02T03:04:00Z = 2024-01-02 11:04:00 CST (+08:00) in Asia/Shanghai" in text
     assert "date_from 1704164640000" in text
-    assert "orders (t1)" in text and "(no name) (t2)" in text
+    assert f"orders ({T1})" in text and f"(no name) ({T2})" in text
     assert "! old" in text
+    assert "plan_id" not in text  # a plan the panel built is not a file anyone reviewed
     empty = _plan(date_from=None, dry_run=True).confirmation_text()
     assert empty.startswith("DRY RUN")
     assert "the service decides" in empty
 
 
+def test_a_loaded_plan_names_its_file_planner_and_plan_id(tmp_path: Path) -> None:
+    run = _plan()
+    path = run.plan.save(tmp_path / "plan.json")
+    loaded = PlannedRun(Plan.load(path), False, path, ("Task orders was stopped …",))
+    assert loaded.plan.plan_id == run.plan.plan_id and loaded != run
+    text = loaded.confirmation_text()
+    assert f"plan file:   {path}" in text
+    assert text.splitlines()[1:4] == [
+        f"plan file:   {path}",
+        f"plan_id:     {run.plan.plan_id}",
+        "planned by:  alice at 2024-01-02T03:04:00Z; expires 2024-01-03T03:04:00Z",
+    ]
+    assert loaded.warnings == ("old", "Task orders was stopped …")
+
+
 def test_describe_changes() -> None:
-    changed = _plan(targets=(PlannedTask("t3"),), date_from=1, dry_run=True)
+    changed = _plan(tasks=(PlannedTask(T3),), date_from=1, dry_run=True)
     text = describe_changes(_plan(), changed)
     assert "tasks +1 −2" in text
     assert "date_from 1704164640000 → 1" in text

@@ -1,8 +1,8 @@
 """What the panel's tables say (issue 14, items 5 and 6), as plain text, without a browser.
 
-The preview's rows come from a ``ResetPlan`` and what is known of each task; the results from a
-real ``ResultLog``'s frame. The HTML they are drawn with is checked for what a person relies on:
-whole ids, no ``<NA>``, a cue when rows scroll.
+The preview's rows come from a ``PlannedRun`` (a ``plans.Plan``) and what is known of each task;
+the results from a real ``ResultLog``'s frame. The HTML they are drawn with is checked for what
+a person relies on: whole ids, no ``<NA>``, a cue when rows scroll.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ import pytest
 
 from roma_nb.dates import to_epoch_ms
 from roma_nb.history import ResultLog
-from roma_nb.models import Outcome, ResetResult
+from roma_nb.models import Outcome, ResetResult, Restart
 from roma_nb.panel import (
     RESULT_VIEW_COLUMNS,
     TASK_COLUMNS,
-    PlannedTask,
-    ResetPlan,
+    PlannedRun,
     TaskFacts,
     in_flight,
     results_view,
@@ -27,7 +26,7 @@ from roma_nb.panel import (
     wall_second,
 )
 from roma_nb.panel.views import skip_warnings
-from roma_nb.plans import Position
+from roma_nb.plans import DateFrom, Environment, Plan, PlannedTask, Position, Procedure
 from roma_nb.widgets._html import table_html
 
 HOUR = 3_600_000
@@ -35,17 +34,24 @@ DATE_FROM = to_epoch_ms("2024-06-01T02:00:00Z")
 LONG_ID = "9f" * 16  # a 32-character id: never shortened
 
 
-def plan(*targets: PlannedTask, procedure: str = "rewind", restart: str = "as_before") -> ResetPlan:
-    return ResetPlan(
-        environment="SANDBOX",
-        instance_id="inst-1",
-        instance_name="prod",
-        targets=targets,
-        date_from=DATE_FROM,
-        zone="Asia/Shanghai",
-        dry_run=False,
-        procedure=procedure,  # type: ignore[arg-type]
-        restart=restart,  # type: ignore[arg-type]
+def plan(
+    *tasks: PlannedTask, procedure: str = "rewind", restart: Restart = "as_before"
+) -> PlannedRun:
+    return PlannedRun(
+        Plan(
+            environment=Environment("SANDBOX", "SANDBOX", "project-1"),
+            instance_id="inst-1",
+            instance_name="prod",
+            tasks=tasks,
+            date_from=DateFrom(DATE_FROM, "Asia/Shanghai"),
+            procedure=(
+                Procedure.rewind(restart=restart) if procedure == "rewind" else Procedure.reset()
+            ),
+            planner="alice",
+            created_ms=DATE_FROM,
+            expires_ms=DATE_FROM + 24 * HOUR,
+            retention_ms=48 * HOUR,
+        )
     )
 
 
@@ -73,9 +79,9 @@ def test_wall_second_tells_the_two_times_of_a_fold_apart() -> None:
 
 
 def test_one_row_per_task_says_what_will_happen_and_how_much_is_replayed_or_skipped() -> None:
-    running = PlannedTask(LONG_ID, "orders", "inst-1", was_running=True)
-    stopped = PlannedTask("t-stopped", "", "inst-1", was_running=False)
-    unknown = PlannedTask("t-new", "fresh", "inst-1", was_running=None)
+    running = PlannedTask(LONG_ID, "orders", "running")
+    stopped = PlannedTask("t-stopped", "", "stopped")
+    unknown = PlannedTask("t-new", "fresh", "unknown")
     facts = {
         LONG_ID: TaskFacts(last_run_ms=DATE_FROM + 2 * HOUR, position=at(DATE_FROM + 2 * HOUR)),
         "t-stopped": TaskFacts(position=at(DATE_FROM - 35 * 60_000)),
@@ -95,7 +101,7 @@ def test_one_row_per_task_says_what_will_happen_and_how_much_is_replayed_or_skip
 
 
 def test_a_raw_reset_and_restart_always_are_said_as_such() -> None:
-    stopped = PlannedTask("t1", "a", "inst-1", was_running=False)
+    stopped = PlannedTask("t1", "a", "stopped")
     facts = {"t1": TaskFacts(position=at(DATE_FROM))}
     raw = task_frame(plan(stopped, procedure="reset"), facts)["will_happen"].tolist()
     assert raw == ["reset only (raw reset: not stopped, not started); " + (
@@ -106,13 +112,26 @@ def test_a_raw_reset_and_restart_always_are_said_as_such() -> None:
 
 
 def test_a_skip_is_one_warning_naming_the_tasks_and_how_much() -> None:
-    tasks = [PlannedTask(f"t{i}", f"task{i}", "inst-1", True) for i in range(7)]
-    facts = {t.task_id: TaskFacts(position=at(DATE_FROM - 10 * 60_000)) for t in tasks}
+    tasks = [PlannedTask(f"t{i}", f"task{i}", "running") for i in range(7)]
+    facts = {t.id: TaskFacts(position=at(DATE_FROM - 10 * 60_000)) for t in tasks}
     facts["t0"] = TaskFacts(position=at(DATE_FROM + HOUR))  # replays: not named
     [warning] = skip_warnings(plan(*tasks), facts)
     assert warning.startswith("6 of the 7 tasks may SKIP changes (task1 (10 min), ")
     assert "and 1 more" in warning and "task0" not in warning
     assert skip_warnings(plan(tasks[0]), facts) == []
+
+
+def test_a_plan_loaded_without_facts_says_where_its_tasks_were_when_planned() -> None:
+    planned = PlannedTask("t1", "a", "running", position=at(DATE_FROM - 10 * 60_000))
+    read = PlannedTask("t2", "b", "running", position=at(DATE_FROM - 10 * 60_000))
+    facts = {"t2": TaskFacts(position=at(DATE_FROM + HOUR))}  # what the preview read wins
+    frame = task_frame(plan(planned, read), facts)
+    assert frame["will_happen"].tolist() == [
+        "stop, reset, start again, verify; SKIPS up to 10 min of changes",
+        "stop, reset, start again, verify; replays 1 h",
+    ]
+    [warning] = skip_warnings(plan(planned, read), facts)
+    assert warning.startswith("1 of the 2 tasks may SKIP changes (a (10 min))")
 
 
 # -- results -------------------------------------------------------------------------------------
@@ -196,7 +215,7 @@ def test_requests_in_flight_say_how_long_they_have_waited_oldest_first() -> None
 
 def test_the_table_keeps_ids_whole_labels_outcomes_and_says_when_it_scrolls() -> None:
     frame = task_frame(
-        plan(*(PlannedTask(f"{LONG_ID}{i:02d}", f"n{i}", "inst-1", True) for i in range(13))), {}
+        plan(*(PlannedTask(f"{LONG_ID}{i:02d}", f"n{i}", "running") for i in range(13))), {}
     )
     html = table_html(frame, limit=200, what="tasks", ids=("task_id",), labels=("state",))
     assert all(f"{LONG_ID}{i:02d}</code>" in html for i in range(13))

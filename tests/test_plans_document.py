@@ -120,6 +120,17 @@ def test_any_plan_survives_save_and_load(plan: Plan, tmp_path: Path) -> None:
     assert Plan.from_document(json.loads(plan.to_json())) == plan
 
 
+@TMP
+@given(plan=plans().filter(lambda plan: plan.procedure.kind == "rewind"))
+def test_any_rewind_plan_survives_save_and_load_with_its_options(
+    plan: Plan, tmp_path: Path
+) -> None:
+    """The rewind's restart and verify are what ``apply`` hands to ``client.rewind``."""
+    loaded = Plan.load(plan.save(tmp_path / "rewind.json", overwrite=True))
+    assert loaded.plan_id == plan.plan_id
+    assert loaded.procedure == plan.procedure and loaded.work() == plan.work()
+
+
 @given(plan=plans(), data=st.data())
 def test_changing_any_single_value_is_caught(plan: Plan, data: st.DataObject) -> None:
     document = plan.to_document()

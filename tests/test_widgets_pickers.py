@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import traitlets
@@ -137,7 +137,7 @@ def test_filter_by_name_or_id_keeps_hidden_selections(picker: TaskPicker) -> Non
     assert picker.value == (first.task_id, second.task_id)
     picker.filter.value = first.task_id[:12].upper()
     assert picker.shown == (first.task_id,)
-    assert picker.select.value == (first.task_id,)
+    assert list(picker.select.value) == [first.task_id]  # a list: mypy narrows tuples
     assert picker.value == (first.task_id, second.task_id)  # second is hidden, still selected
     assert "1 hidden by the filter" in picker.selected_html.value
     picker.select.value = ()  # unselect the visible one only
@@ -370,3 +370,131 @@ def test_retention_is_a_checked_traitlet(dates: DateFromPicker) -> None:
     with pytest.raises(ValidationError, match="positive"):
         dates.retention = timedelta(0)
     assert dates.retention == timedelta(hours=12)
+
+
+# -- deciding with the lists (issue 14, items 4 and 7) ------------------------------------------
+
+
+def test_the_prompt_is_the_selected_option_until_an_instance_is_chosen(
+    client: RomaClient,
+) -> None:
+    """A Dropdown whose value is None has no index: the browser draws a blank box."""
+    picker = InstancePicker(client)
+    assert picker.value is None
+    assert picker.dropdown.index == 0 and picker.dropdown.label == "— choose an instance —"
+    assert picker.chosen.value == ""
+    chosen = str(option_values(picker.dropdown)[1])
+    picker.value = chosen
+    picker.value = None  # code may clear the choice: the prompt is shown again
+    assert picker.dropdown.index == 0
+    with pytest.raises(ValueError, match="not one of the listed"):
+        picker.value = ""
+
+
+def test_the_chosen_instance_is_written_out_with_its_full_id(client: RomaClient) -> None:
+    picker = InstancePicker(client)
+    instance = Catalog(client).instances()[0]
+    picker.dropdown.value = instance.id  # as a person picks it
+    assert f"{instance.name} · {instance.status} · id" in picker.chosen.value
+    assert f'<code style="user-select:all">{instance.id}</code>' in picker.chosen.value
+    assert "…" not in picker.chosen.value and "…" not in str(picker.dropdown.options)
+    longest = max(len(label) for label, _ in picker.dropdown.options)
+    assert picker.dropdown.layout.width == f"calc({longest + 2}ch + 7em)"
+
+
+def test_a_frozen_instance_warns_in_the_picker_and_in_the_confirmation(client: RomaClient) -> None:
+    from roma_nb.widgets import ResetPanel
+
+    picker = InstancePicker(client)
+    frozen = next(i for i in Catalog(client).instances() if i.status == "FROZEN")
+    running = next(i for i in Catalog(client).instances() if i.status == "RUNNING")
+    picker.dropdown.value = running.id
+    assert picker.warning is None and picker.message.value == ""
+    picker.dropdown.value = frozen.id
+    assert picker.warning == (
+        f"Instance {frozen.name} is FROZEN, not RUNNING: its tasks may not accept a reset, "
+        "or not run after it."
+    )
+    assert "roma-message-warning" in picker.message.value
+    assert picker.warning in picker.message.value
+    panel = ResetPanel(client, background=False, clock=lambda: NOW)
+    panel.instance_picker.dropdown.value = frozen.id
+    panel.task_picker.select.value = (panel.task_picker.index.entries[0].task_id,)
+    panel.date_picker.hour_ago_button.click()
+    panel.preview_button.click()
+    panel.confirm_button.click()
+    ticks = [box.description for box in panel.warning_ticks.children]
+    assert any(picker.warning in tick for tick in ticks)
+
+
+def test_each_row_shows_name_full_id_coloured_state_and_last_run(picker: TaskPicker) -> None:
+    assert "Last run (UTC)" in picker.select.header.value
+    for entry in picker.index.entries:
+        html = picker.select._rows[entry.task_id].html.value
+        assert (
+            f'<code style="overflow-wrap:anywhere;user-select:all">{entry.task_id}</code>' in html
+        )
+        assert f"roma-state-{entry.state}" in html
+        assert "…" not in html
+    states = {e.state for e in picker.index.entries}
+    assert {"running", "stopped", "error"} <= states
+    erring = next(e for e in picker.index.entries if e.execute_status == "ERROR")
+    assert erring.state == "error"
+    ran = next(e for e in picker.index.entries if e.last_execute_time is not None)
+    stamp = datetime.fromtimestamp(ran.last_execute_time / 1000, tz=timezone.utc)  # type: ignore[operator]
+    assert stamp.strftime("%Y-%m-%d %H:%M:%S") in picker.select._rows[ran.task_id].html.value
+
+
+def test_ticking_a_row_adds_to_the_selection_never_replaces_it(picker: TaskPicker) -> None:
+    first, second, third = (e.task_id for e in picker.index.entries[:3])
+    picker.select.row(first).value = True  # a click on a checkbox
+    picker.select.row(third).value = True
+    assert picker.value == (first, third)
+    picker.select.row(second).value = True
+    assert list(picker.value) == [first, third, second]  # selection order
+    picker.select.row(first).value = False
+    assert picker.value == (third, second)
+    picker.value = (first,)  # code ticks the boxes
+    assert [picker.select.row(t).value for t in (first, second, third)] == [True, False, False]
+
+
+def test_the_state_filter_shows_one_state_and_keeps_the_selection(picker: TaskPicker) -> None:
+    entries = picker.index.entries
+    counts = {s: sum(1 for e in entries if e.state == s) for s in ("running", "stopped", "error")}
+    labels = [label for label, _ in picker.state_filter.options]
+    assert labels[:4] == [
+        f"All ({len(entries)})",
+        f"Running ({counts['running']})",
+        f"Stopped ({counts['stopped']})",
+        f"Error ({counts['error']})",
+    ]
+    running = next(e.task_id for e in entries if e.state == "running")
+    picker.value = (running,)
+    picker.state_filter.value = "error"  # a click on "Error (n)"
+    assert picker.state == "error"
+    assert len(picker.shown) == counts["error"]
+    assert all(picker.index.get(t).state == "error" for t in picker.shown)  # type: ignore[union-attr]
+    assert f"{counts['error']} of {len(entries)} combined tasks in instance " in picker.info.value
+    assert "match state error" in (picker.info.value)
+    assert picker.value == (running,)
+    assert "1 hidden by the filter" in picker.selected_html.value
+    picker.select_shown_button.click()
+    assert picker.value == (running, *picker.shown)
+    word = picker.index.get(picker.shown[0]).task_name.split("_")[0]  # type: ignore[union-attr]
+    picker.filter.value = word  # the counts follow the text filter, the state stays
+    assert picker.state_filter.value == "error"
+    assert picker.state_filter.options[0][0] == f"All ({picker.index.search(word).total})"
+    picker.state_filter.value = "all"
+    assert picker.total_matches == picker.index.search(word).total
+
+
+def test_selected_is_a_count_and_a_list_folded_when_long(picker: TaskPicker) -> None:
+    ids = [e.task_id for e in picker.index.entries]
+    picker.value = ids[:3]
+    summary = picker.selected_html.value
+    assert "<details open><summary><b>Selected: 3</b>" in summary
+    assert summary.count("<li>") == 3 and all(t in summary for t in ids[:3])
+    picker.value = ids[:40]
+    summary = picker.selected_html.value
+    assert "<details><summary><b>Selected: 40</b></summary>" in summary
+    assert summary.count("<li>") == 40

@@ -107,3 +107,24 @@ def test_the_banner_lists_a_task_left_stopped_until_it_is_started_again(
     sandbox.advance(1_000)
     row = sandbox.state.task(task.instance_id, task.task_id)
     assert row is not None and row.status == 1
+
+
+def test_after_a_run_the_task_list_shows_the_states_the_run_left(
+    client: RomaClient, sandbox: Sandbox
+) -> None:
+    """Issue 13's gap: the picker lists the tasks again after a run, not the states from before
+    (here a rewind told never to start them again leaves both stopped)."""
+    tasks = _running(sandbox, 2)
+    panel = ResetPanel(client, background=False)
+    _pick(panel, tasks)
+    picker = panel.task_picker
+    assert {e.state for e in picker.entries} == {"running"}
+    panel.restart_choice.value = "never"
+    _confirm_and_run(panel)
+    assert panel.errors == []
+    for task in tasks:
+        entry = picker.index.get(task.task_id)
+        assert entry is not None and entry.state == "stopped"
+        assert "roma-state-stopped" in picker.select._rows[task.task_id].html.value
+    assert picker.value == tuple(t.task_id for t in tasks)  # the selection is kept
+    assert "Stopped (" in str(picker.state_filter.options)

@@ -1,8 +1,10 @@
-"""What ``roma-nb reset`` will do, said before it is done: for stderr, and as JSON for programs.
+"""What ``roma-nb reset`` / ``rewind`` will do, said before it is done: for stderr, and as JSON.
 
-A plan names the environment, the instance, every task by name and id, and the instant as UTC
-ISO, in ``--tz`` and as the ``date_from`` integer, with the text typed when it was relative
-(``plans.DateFrom``, resolved once). Its warnings come in two kinds:
+The plan is ``roma_nb.plans``' one plan type (``plans.Plan``, the one ``--export`` writes and
+the panel runs); ``PlanPreview`` adds only what the shell needs on top: dry run or not, the
+instance's status, and which warnings need ``--force``. It names the environment, the instance,
+every task by name and id, and the instant as UTC ISO, in ``--tz`` and as the ``date_from``
+integer, with the text typed when it was relative. Its warnings come in two kinds:
 
 * warnings that **need --force** as well as ``--yes``, because sending anyway is rarely what was
   meant: a ``date_from`` in the future (the task would skip the changes made until then) and an
@@ -10,9 +12,9 @@ ISO, in ``--tz`` and as the ``date_from`` integer, with the text typed when it w
 * the others, printed after the plan, which ``--yes`` alone accepts: a ``date_from`` older than
   the CDC log retention, no ``date_from``, tasks still running (the service may refuse them).
 
-A rewind's plan (``rewind`` set) says per task its state and the steps that will run
-(``procedure.describe_task``), and in one line what the whole rewind does
-(``procedure.summarize``); running tasks are no warning there, since the rewind stops them.
+A rewind's plan says per task its state and the steps that will run (``procedure.describe_task``),
+and in one line what the whole rewind does (``procedure.summarize``); running tasks are no
+warning there, since the rewind stops them.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..models import Instance, Restart, Task
-    from ..plans import DateFrom
+    from ..models import Instance, Task
+    from ..plans import DateFrom, Environment, Plan, PlannedTask, Procedure
 
-__all__ = ["Plan", "PlanWarning", "RewindSteps", "build_plan"]
+__all__ = ["PlanPreview", "PlanWarning", "preview_plan"]
 
 _READY = "RUNNING"
 
@@ -37,105 +39,102 @@ class PlanWarning:
 
 
 @dataclass(frozen=True)
-class RewindSteps:
-    """How a rewind runs (``--restart``, ``--no-verify``): what its plan describes."""
+class PlanPreview:
+    """A ``plans.Plan`` as the shell shows it before sending."""
 
-    restart: Restart
-    verify: bool
-
-
-def _was_running(task: Task) -> bool | None:
-    return {1: True, 0: False}.get(task.status) if isinstance(task.status, int) else None
-
-
-@dataclass(frozen=True)
-class Plan:
-    environment: str
-    instance: Instance
-    tasks: tuple[Task, ...]
-    date_from: DateFrom
+    plan: Plan
+    instance_status: str | None
     dry_run: bool
     warnings: tuple[PlanWarning, ...]
-    rewind: RewindSteps | None = None
 
     @property
     def needs_force(self) -> bool:
         return any(w.needs_force for w in self.warnings)
 
+    @property
+    def rewinds(self) -> bool:
+        return self.plan.procedure.kind == "rewind"
+
+    def _instance_label(self) -> str:
+        """``name [STATUS] (id)``: ``Instance.label``."""
+        from ..models import Instance
+
+        plan = self.plan
+        return Instance(plan.instance_id, plan.instance_name, self.instance_status).label
+
     def lines(self) -> list[str]:
         first = [f"WARNING (needs --force): {w.text}" for w in self.warnings if w.needs_force]
-        what = "RESET" if self.rewind is None else "REWIND"
+        what = "REWIND" if self.rewinds else "RESET"
         mode = f"DRY RUN of a {what.lower()}" if self.dry_run else what
         lines = [
             *first,
-            f"{mode} in {self.environment}",
-            f"  instance: {self.instance.label}",
-            f"  {len(self.tasks)} combined task(s):",
+            f"{mode} in {self.plan.environment.label}",
+            f"  instance: {self._instance_label()}",
+            f"  {len(self.plan.tasks)} combined task(s):",
         ]
-        lines += [
-            f"    - {t.task_name or '(no name)'} ({t.task_id}) [{self._task_text(t)}]"
-            for t in self.tasks
-        ]
-        if self.rewind is not None:
+        lines += [f"    - {t.shown} [{self._task_text(t)}]" for t in self.plan.tasks]
+        if self.rewinds:
             lines.append(f"  steps: {self.summary()}")
-        lines.append(f"  date_from: {self.date_from.describe()}")
+        lines.append(f"  date_from: {self.plan.date_from.describe()}")
         lines += [f"  warning: {w.text}" for w in self.warnings if not w.needs_force]
         return lines
 
-    def _task_text(self, task: Task) -> str:
+    def _task_text(self, task: PlannedTask) -> str:
         """The task's state, and for a rewind the steps that will run for it."""
-        if self.rewind is None:
-            return task.status_text
+        if not self.rewinds:
+            return task.status
         from ..procedure import describe_task
 
-        r = self.rewind
-        d = self.date_from
-        return describe_task(_was_running(task), d.ms, r.restart, r.verify, d.zone)
+        procedure, d = self.plan.procedure, self.plan.date_from
+        assert procedure.restart is not None and procedure.verify is not None
+        return describe_task(task.was_running, d.ms, procedure.restart, procedure.verify, d.zone)
 
     def summary(self) -> str:
         """A rewind's steps in one line (``stop 3 running tasks, reset 5, …``); "" for a reset.
         Tasks whose state is neither running nor stopped count as stopped: the look decides."""
-        if self.rewind is None:
+        procedure = self.plan.procedure
+        if procedure.restart is None or procedure.verify is None:
             return ""
         from ..procedure import summarize
 
-        states = [_was_running(t) is True for t in self.tasks]
-        return summarize(states, self.rewind.restart, self.rewind.verify)
+        states = [t.was_running is True for t in self.plan.tasks]
+        return summarize(states, procedure.restart, procedure.verify)
 
     def to_json(self) -> dict[str, object]:
         """The plan for programs (``--format json`` without ``--yes``): nothing was sent."""
+        plan, date_from = self.plan, self.plan.date_from
         return {
             "sent": False,
             "dry_run": self.dry_run,
-            "environment": self.environment,
+            "environment": plan.environment.label,
             "instance": {
-                "id": self.instance.id,
-                "name": self.instance.name,
-                "status": self.instance.status,
+                "id": plan.instance_id,
+                "name": plan.instance_name,
+                "status": self.instance_status,
             },
             "tasks": [
                 {
-                    "task_id": t.task_id,
-                    "task_name": t.task_name,
-                    "status": t.status_text,
-                    **({"steps": self._task_text(t)} if self.rewind else {}),
+                    "task_id": t.id,
+                    "task_name": t.name,
+                    "status": t.status,
+                    **({"steps": self._task_text(t)} if self.rewinds else {}),
                 }
-                for t in self.tasks
+                for t in plan.tasks
             ],
             **(
                 {
-                    "restart": self.rewind.restart,
-                    "verify": self.rewind.verify,
+                    "restart": plan.procedure.restart,
+                    "verify": plan.procedure.verify,
                     "steps": self.summary(),
                 }
-                if self.rewind
+                if self.rewinds
                 else {}
             ),
-            "date_from": self.date_from.ms,
-            "date_from_utc": self.date_from.utc_iso,
-            "date_from_local": self.date_from.local,
-            "date_from_typed": self.date_from.typed,
-            "tz": self.date_from.zone,
+            "date_from": date_from.ms,
+            "date_from_utc": date_from.utc_iso,
+            "date_from_local": date_from.local,
+            "date_from_typed": date_from.typed,
+            "tz": date_from.zone,
             "warnings": [{"text": w.text, "needs_force": w.needs_force} for w in self.warnings],
             "needs_force": self.needs_force,
         }
@@ -152,18 +151,22 @@ def _instance_warning(instance: Instance) -> PlanWarning | None:
     )
 
 
-def build_plan(
-    environment: str,
+def preview_plan(
+    environment: Environment,
     instance: Instance,
     tasks: list[Task],
     date_from: DateFrom,
+    procedure: Procedure,
     *,
     dry_run: bool,
     retention: timedelta,
+    expires_in: timedelta,
     now_ms: int,
-    rewind: RewindSteps | None = None,
-) -> Plan:
+) -> PlanPreview:
+    """The plan of these tasks and its shell warnings. Nothing is refused here that the
+    command did not refuse before (``plans.build_plan``'s refusals are ``--export``'s)."""
     from ..dates import assess_date_from
+    from ..plans import Plan, PlannedTask, planner_name
 
     warnings = []
     instance_warning = _instance_warning(instance)
@@ -175,7 +178,7 @@ def build_plan(
         for text in assess_date_from(date_from.ms, now_ms=now_ms, retention=retention)
     ]
     running = [t for t in tasks if t.status == 1]
-    if running and rewind is None:
+    if running and procedure.kind == "reset":
         names = ", ".join(t.task_name or t.task_id for t in running)
         warnings.append(
             PlanWarning(
@@ -184,12 +187,18 @@ def build_plan(
                 needs_force=False,
             )
         )
-    return Plan(
+    one_ms = timedelta(milliseconds=1)
+    plan = Plan(
         environment=environment,
-        instance=instance,
-        tasks=tuple(tasks),
+        instance_id=instance.id,
+        instance_name=instance.name or "",
+        tasks=tuple(PlannedTask.of(t) for t in tasks),
         date_from=date_from,
-        dry_run=dry_run,
-        warnings=tuple(warnings),
-        rewind=rewind,
+        procedure=procedure,
+        planner=planner_name(),
+        created_ms=now_ms,
+        expires_ms=now_ms + max(1, expires_in // one_ms),
+        retention_ms=max(1, retention // one_ms),
+        warnings=tuple(w.text for w in warnings),
     )
+    return PlanPreview(plan, instance.status, dry_run, tuple(warnings))

@@ -40,7 +40,7 @@ from ._common import (
     run_guarded,
 )
 from ._export import PLAN_WORDS, check_export_arguments, export
-from ._plan import Plan, RewindSteps, build_plan
+from ._plan import PlanPreview, preview_plan
 from ._wording import Words
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ __all__ = [
     "report",
     "run_command",
     "run_stoppable",
+    "send_recorded",
 ]
 
 T = TypeVar("T")
@@ -255,6 +256,18 @@ def run_stoppable(work: Callable[[threading.Event], T], name: str) -> T:
     return result
 
 
+def send_recorded(
+    work: Callable[[threading.Event], Sequence[Any]], name: str
+) -> tuple[Sequence[Any], str]:
+    """``run_stoppable(work, name)`` and what the history could not record ("" when all was):
+    a history that fails mid-batch (a full disk) stops the batch, and its results so far are
+    still reported, with the message saying what was sent (``report``'s ``unrecorded``)."""
+    try:
+        return run_stoppable(work, name), ""
+    except RecordingFailed as exc:
+        return exc.results, str(exc)
+
+
 def _date_from(args: argparse.Namespace, now_ms: int) -> DateFrom:
     """The instant to send, resolved once against ``now_ms`` and kept with the text typed."""
     from ..plans import resolve_date_from
@@ -270,7 +283,7 @@ def _date_from(args: argparse.Namespace, now_ms: int) -> DateFrom:
         raise ValidationError(f"--date-from: {exc}") from None
 
 
-def _not_sent(plan: Plan, args: argparse.Namespace, what: str) -> int:
+def _not_sent(plan: PlanPreview, args: argparse.Namespace, what: str) -> int:
     """Stop after the plan (exit 3); with ``--format json`` the plan goes to stdout."""
     if args.yes and plan.needs_force:
         why = "Nothing sent: the warning above needs --force as well as --yes."
@@ -287,8 +300,9 @@ def _not_sent(plan: Plan, args: argparse.Namespace, what: str) -> int:
 @dataclass(frozen=True)
 class Command:
     """What differs between ``reset`` and ``rewind``: the name, what ``--yes`` sends, the
-    sending, the result columns, for a rewind the steps its plan describes, and for a command
-    with ``--export`` (``add_export_arguments``) the ``plans.Procedure`` a plan file records."""
+    sending, the result columns, and the ``plans.Procedure`` its plan records (the raw reset,
+    or the rewind with ``--restart`` and ``--no-verify``), shown before sending and written by
+    ``--export`` (``add_export_arguments``)."""
 
     name: str
     what: str
@@ -297,22 +311,24 @@ class Command:
         Sequence[Any],
     ]
     columns: Sequence[Column]
-    steps: Callable[[argparse.Namespace], RewindSteps] | None = None
-    procedure: Callable[[argparse.Namespace], Procedure] | None = None
+    procedure: Callable[[argparse.Namespace], Procedure]
 
     def plan(
         self, client: RomaClient, instance: Instance, tasks: list[Task], date_from: DateFrom,
         args: argparse.Namespace, now_ms: int,
-    ) -> Plan:  # fmt: skip
-        return build_plan(
-            client.environment,
+    ) -> PlanPreview:  # fmt: skip
+        from ..plans import Environment
+
+        return preview_plan(
+            Environment.of(client),
             instance,
             tasks,
             date_from,
+            self.procedure(args),
             dry_run=args.dry_run,
             retention=args.retention_days,
+            expires_in=timedelta(hours=args.expires_in),
             now_ms=now_ms,
-            rewind=None if self.steps is None else self.steps(args),
         )
 
 
@@ -322,13 +338,11 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
     def body() -> int:
         if args.concurrency < 1:
             raise ValidationError("--concurrency must be at least 1.")
-        if command.procedure is not None:
-            check_export_arguments(args)
+        check_export_arguments(args)
         now = time.time_ns() // 1_000_000  # the one clock reading of this plan
         date_from = _date_from(args, now)
         ms = date_from.ms
         task_ids = list(dict.fromkeys(args.task_ids))
-        unrecorded = ""
         with client_from_args(args) as client:
             log, where = None, ""
             if args.yes or args.dry_run:
@@ -337,7 +351,7 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
             try:
                 instance = resolve_instance(client, args.instance)
                 tasks = _targets(client, instance, task_ids)
-                if command.procedure is not None and args.export is not None:
+                if args.export is not None:
                     procedure = command.procedure(args)
                     return export(client, instance, tasks, date_from, procedure, now, args)
                 plan = command.plan(client, instance, tasks, date_from, args, now)
@@ -351,10 +365,7 @@ def run_command(command: Command, args: argparse.Namespace) -> int:
                 def work(stop: threading.Event) -> Sequence[Any]:
                     return command.send(client, tasks, ms, sent_log, args, stop)
 
-                try:
-                    results = run_stoppable(work, f"roma-nb-{command.name}")
-                except RecordingFailed as exc:  # a full disk mid-batch: say what is known
-                    results, unrecorded = exc.results, str(exc)
+                results, unrecorded = send_recorded(work, f"roma-nb-{command.name}")
             finally:
                 if log is not None:
                     log.close()

@@ -193,13 +193,14 @@ _WORDS = WORDS
 
 
 def _procedure(args: argparse.Namespace) -> Procedure:
-    """What ``--export`` records: the raw reset, forward moves only with ``--allow-forward``."""
+    """The raw reset (forward moves only with ``--allow-forward``): what the plan shows and
+    ``--export`` records."""
     from ..plans import Procedure
 
     return Procedure.reset(allow_forward=args.allow_forward)
 
 
-COMMAND = Command("reset", "these resets", _send, RESULT_COLUMNS, procedure=_procedure)
+COMMAND = Command("reset", "these resets", _send, RESULT_COLUMNS, _procedure)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,9 @@ sent without ``--yes``. Each step goes to the history (pending, then completed),
 rewind stopped and did not start again is listed by ``roma-nb history --left-stopped`` even
 after a crash. The result is one row per task: each step's outcome and the rewind's
 (``success``, ``failed``, ``unknown``, ``left-stopped``, ``unverified``, ``dry-run``,
-``skipped``); exit 0 only when every task is ``success`` (or ``dry-run``).
+``skipped``); exit 0 only when every task is ``success`` (or ``dry-run``). ``--export PLAN.json``
+writes a rewind plan file instead (``_export``; its restart and verify are the plan's), which
+``roma-nb apply`` carries out with ``rewind_tasks``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ._common import Column, HelpFormatter
-from ._plan import RewindSteps
+from ._export import add_export_arguments
 from ._sending import (
     TASK_COLUMNS,
     Command,
@@ -33,8 +35,9 @@ if TYPE_CHECKING:
     from ..client import RomaClient
     from ..history import ResultLog
     from ..models import Restart, RewindResult, RewindStep, Task
+    from ..plans import Procedure
 
-__all__ = ["RESULT_COLUMNS", "register", "run"]
+__all__ = ["RESULT_COLUMNS", "add_timeout_arguments", "register", "rewind_tasks", "run"]
 
 
 def _step(name: str) -> Column:
@@ -80,7 +83,8 @@ def register(subparsers: Any) -> None:
             "--tz Asia/Shanghai\n"
             "  roma-nb rewind INSTANCE_ID TASK_A --date-from 1714528800000 --yes\n"
             "  roma-nb rewind INSTANCE_ID TASK_A --date-from 2024-05-01T02:00Z --restart never "
-            "--yes"
+            "--yes\n"
+            "  roma-nb rewind INSTANCE_ID TASK_A --date-from '2h ago' --export plan.json"
         ),
     )
     add_sending_arguments(parser, "the rewind")
@@ -104,6 +108,14 @@ def register(subparsers: Any) -> None:
         action="store_false",
         help="do not watch the monitor data after the restart",
     )
+    add_timeout_arguments(parser)
+    add_export_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_timeout_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--stop-timeout`` and ``--verify-timeout``, which ``rewind_tasks`` reads (``rewind``,
+    and ``apply`` of a rewind plan: how long to wait is not part of a plan)."""
     parser.add_argument(
         "--stop-timeout",
         type=float,
@@ -118,11 +130,6 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="how long to watch for an execution that reads after the restart (default 120)",
     )
-    parser.set_defaults(func=run)
-
-
-def _steps(args: argparse.Namespace) -> RewindSteps:
-    return RewindSteps(restart=_RESTARTS[args.restart], verify=args.verify)
 
 
 def _send(
@@ -133,6 +140,24 @@ def _send(
     args: argparse.Namespace,
     stop: threading.Event,
 ) -> list[RewindResult]:
+    return rewind_tasks(
+        client, tasks, ms, log, args, stop, restart=_RESTARTS[args.restart], verify=args.verify
+    )
+
+
+def rewind_tasks(
+    client: RomaClient,
+    tasks: list[Task],
+    ms: int | None,
+    log: ResultLog,
+    args: argparse.Namespace,
+    stop: threading.Event,
+    *,
+    restart: Restart,
+    verify: bool,
+) -> list[RewindResult]:
+    """``client.rewind`` with the timeouts, deadline, concurrency and dry run of ``args``, each
+    step printed on stderr as it finishes."""
     started = time.monotonic()
     deadline: float | None = args.deadline
 
@@ -144,12 +169,11 @@ def _send(
             left = f" (the deadline stops it in {seconds:.0f} s)"
         print(f"  {row.step:<6} {row.task_id}: {row.outcome}{what}{left}", file=sys.stderr)
 
-    steps = _steps(args)
     results = client.rewind(
         tasks,
         ms,
-        restart=steps.restart,
-        verify=steps.verify,
+        restart=restart,
+        verify=verify,
         stop_timeout=args.stop_timeout,
         verify_timeout=args.verify_timeout,
         concurrency=args.concurrency,
@@ -170,7 +194,17 @@ def _send(
     return results
 
 
-COMMAND = Command("rewind", "the rewind", _send, RESULT_COLUMNS, steps=_steps)
+def _procedure(args: argparse.Namespace) -> Procedure:
+    """The rewind with its restart and verify options: what the plan shows and ``--export``
+    records."""
+    from ..plans import Procedure
+
+    return Procedure.rewind(
+        restart=_RESTARTS[args.restart], verify=args.verify, allow_forward=args.allow_forward
+    )
+
+
+COMMAND = Command("rewind", "the rewind", _send, RESULT_COLUMNS, _procedure)
 
 
 def run(args: argparse.Namespace) -> int:

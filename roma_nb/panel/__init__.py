@@ -1,21 +1,22 @@
 """The reset panel's model: everything its buttons do, as plain Python (no widgets here).
 
 ``PanelModel`` holds the ``Selection`` (instance, tasks, ``date_from`` choice, retention, dry
-run), derives one ``PanelState`` per update (the instant, the ``ResetPlan`` or what is missing,
-whether the preview is current), and runs a plan only after a confirmation of that same plan.
+run), derives one ``PanelState`` per update (the instant, the ``PlannedRun``: a ``plans.Plan``
+and its mode, or what is missing, whether the preview is current), and runs a plan only after a
+confirmation of that same plan; ``load_plan`` takes a reviewed plan file instead.
 ``roma_nb.widgets`` draws it; code and tests can drive it directly. pandas is only imported
 when a frame is asked for.
 """
 
 from __future__ import annotations
 
-from .catalog import Catalog, SearchResult, TaskEntry, TaskIndex
+from .catalog import STATES, Catalog, SearchResult, TaskEntry, TaskIndex, instance_warning
 from .choice import DateChoice, Resolution, choice_from_value, hour_ago, start_of_today
 from .errors import ConfirmationRequired, PanelError, PlanChanged, RunInProgress
 from .logs import TrackedLog, default_log
 from .memory import forget_instances, recall_instance, remember_instance
 from .model import UNSET, PanelModel
-from .plan import PROCEDURES, PanelProcedure, PlannedTask, ResetPlan
+from .plan import PROCEDURES, PanelProcedure, PlannedRun
 from .preview import PREVIEW_COLUMNS, preview_frame
 from .runs import BatchRunner, RunResult
 from .state import PanelState, Selection
@@ -37,6 +38,7 @@ __all__ = [
     "PROCEDURES",
     "RERUN_OUTCOMES",
     "RESULT_VIEW_COLUMNS",
+    "STATES",
     "TASK_COLUMNS",
     "UNSET",
     "BatchRunner",
@@ -48,8 +50,7 @@ __all__ = [
     "PanelProcedure",
     "PanelState",
     "PlanChanged",
-    "PlannedTask",
-    "ResetPlan",
+    "PlannedRun",
     "Resolution",
     "RunInProgress",
     "RunResult",
@@ -64,6 +65,7 @@ __all__ = [
     "forget_instances",
     "hour_ago",
     "in_flight",
+    "instance_warning",
     "outcome_frame",
     "preview_frame",
     "recall_instance",

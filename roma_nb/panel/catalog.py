@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,9 +23,24 @@ from ..models import Instance, Task, TaskMonitor
 if TYPE_CHECKING:
     from ..client import RomaClient
 
-__all__ = ["Catalog", "SearchResult", "TaskEntry", "TaskIndex"]
+__all__ = ["STATES", "Catalog", "SearchResult", "TaskEntry", "TaskIndex", "instance_warning"]
 
 logger = logging.getLogger("roma_nb.panel")
+
+
+STATES = ("running", "stopped", "error", "unknown")
+"""A task's state as a person decides with it, in the order the pickers list them."""
+
+
+def instance_warning(instance: Instance | None) -> str | None:
+    """Why resetting tasks of this instance is risky (FROZEN, or any status but RUNNING), or
+    None. One sentence shared by the instance picker and the confirmation."""
+    if instance is None or not instance.status or instance.status == "RUNNING":
+        return None
+    return (
+        f"Instance {instance.name or instance.id} is {instance.status}, not RUNNING: its "
+        "tasks may not accept a reset, or not run after it."
+    )
 
 
 def _short_utc(ms: int | None) -> str:
@@ -79,13 +95,26 @@ class TaskEntry:
     def last_execute_time(self) -> int | None:
         return self.monitor.last_execute_time if self.monitor is not None else None
 
+    @property
+    def state(self) -> str:
+        """One of ``STATES``: "error" when its last execution failed (whether or not the task
+        is still started), else running / stopped from ``status``, else "unknown"."""
+        if (self.execute_status or "").strip().upper() == "ERROR":
+            return "error"
+        return self.task.status_text
+
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    """The first ``limit`` matches of a filter (``shown``) and how many matched in all."""
+    """The first ``limit`` matches of a filter (``shown``) and how many matched in all.
+
+    ``states`` counts the tasks that match the text, per state, whichever state was asked: what
+    a state filter would show if chosen.
+    """
 
     shown: tuple[TaskEntry, ...]
     total: int
+    states: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def hidden(self) -> int:
@@ -102,6 +131,7 @@ class TaskIndex:
     def __init__(self, entries: Iterable[TaskEntry]) -> None:
         self.entries: tuple[TaskEntry, ...] = tuple(entries)
         self._keys: list[str] = [e.search_key for e in self.entries]
+        self._states: list[str] = [e.state for e in self.entries]
         self._by_id: dict[str, TaskEntry] = {e.task_id: e for e in self.entries}
 
     def __len__(self) -> int:
@@ -110,17 +140,25 @@ class TaskIndex:
     def get(self, task_id: str) -> TaskEntry | None:
         return self._by_id.get(task_id)
 
-    def search(self, text: str, limit: int = 500) -> SearchResult:
-        """Matches of ``text`` in list order; at most ``limit`` of them are returned."""
+    def search(self, text: str, limit: int = 500, state: str | None = None) -> SearchResult:
+        """Matches of ``text`` (and of ``state``, one of ``STATES``, when given) in list order;
+        at most ``limit`` of them are returned."""
+        if state is not None and state not in STATES:
+            raise ValueError(f"state must be one of {', '.join(STATES)}, not {state!r}")
         terms = text.casefold().split()
+        hits: Sequence[int]
         if not terms:
-            return SearchResult(self.entries[:limit], len(self.entries))
-        if len(terms) == 1:
+            hits = range(len(self.entries))
+        elif len(terms) == 1:
             term = terms[0]
             hits = [i for i, key in enumerate(self._keys) if term in key]
         else:
             hits = [i for i, key in enumerate(self._keys) if all(t in key for t in terms)]
-        return SearchResult(tuple(self.entries[i] for i in hits[:limit]), len(hits))
+        states = Counter(self._states[i] for i in hits)
+        if state is not None:
+            hits = [i for i in hits if self._states[i] == state]
+        shown = tuple(self.entries[i] for i in hits[:limit])
+        return SearchResult(shown, len(hits), {s: states[s] for s in STATES})
 
 
 def _join(tasks: Sequence[Task], monitors: Sequence[TaskMonitor]) -> list[TaskEntry]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..history import HistoryError, RecordContext, ResultLog
@@ -98,6 +99,15 @@ class TrackedLog:
         """The same tracking (shared row ids) over ``log.located(...)``."""
         view = copy.copy(self)
         view.log = self.log.located(project_id=project_id, endpoint_label=endpoint_label)
+        return view
+
+    def for_plan(self, plan_id: str) -> TrackedLog:
+        """The same tracking (shared row ids) over this log, its rows carrying ``plan_id``: the
+        run of a loaded plan file, so "which plan did this?" is one filter of the history."""
+        log = copy.copy(self.log)  # shares the file and connections, like ``located``
+        log.context = replace(log.context, plan_id=plan_id)
+        view = copy.copy(self)
+        view.log = log
         return view
 
     def append(self, result: ResetResult, *, dry_run: bool | None = None) -> int:

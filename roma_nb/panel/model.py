@@ -16,6 +16,10 @@ where they can be tested without a browser:
 * **History.** Every attempt goes to the ``ResultLog`` (pending before its request, completed
   after) through ``reset_many``; ``results`` is that log's frame, limited in SQL to this
   model's rows.
+* **Plan files.** ``load_plan(path)`` makes a reviewed plan file (``roma-nb reset/rewind …
+  --export``) the previewed run, whatever the selection: it is shown read-only, checked against
+  the world (``plans.check_apply_now``) when loaded and again when Run claims it, and refused
+  with the check's sentences; its history rows carry its ``plan_id``.
 
 The selection is one value (``Selection``); ``state()`` derives everything else from it once
 (``PanelState``). Run and Retry share one path: ``claim`` a plan (the one run slot, after the
@@ -26,11 +30,13 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..client import Progress, StopSignal
@@ -38,13 +44,25 @@ from ..dates import DEFAULT_RETENTION, Ambiguous, Nonexistent, resolve_zone
 from ..errors import RomaError, ValidationError
 from ..history import ResultLog
 from ..models import RESTARTS, Instance, Restart, StepResult
-from ..plans import Position, where_now
-from .catalog import Catalog, TaskEntry
+from ..plans import (
+    DEFAULT_EXPIRY,
+    ApplyCheck,
+    DateFrom,
+    Environment,
+    Plan,
+    PlannedTask,
+    Position,
+    Procedure,
+    check_apply_now,
+    planner_name,
+    where_now,
+)
+from .catalog import Catalog, TaskEntry, instance_warning
 from .choice import DateChoice, Resolution, choice_from_value
 from .errors import ConfirmationRequired, PanelError, PlanChanged
 from .logs import TrackedLog, default_log
 from .memory import remember_instance
-from .plan import PROCEDURES, PanelProcedure, PlannedTask, ResetPlan, describe_changes
+from .plan import PROCEDURES, PanelProcedure, PlannedRun, describe_changes
 from .preview import preview_frame
 from .runs import BatchRunner, Done, RunResult, StepProgress
 from .state import PanelState, Selection
@@ -73,6 +91,8 @@ LOG_LOOKUPS = 20
 """A preview reads each task's monitor logs (one request per task) to say how much a reset
 replays or skips, for up to this many tasks; beyond, each task's last execution time is the
 evidence, so a preview of hundreds of tasks stays one click, not minutes of requests."""
+
+_ONE_MS = timedelta(milliseconds=1)
 
 
 def _now_ms() -> int:
@@ -110,12 +130,15 @@ class PanelModel:
         else:
             self.log, self.log_note = log, None
         self.clock: Callable[[], int] = clock if clock is not None else _now_ms
+        self.place = Environment.of(client)
+        """Where this panel's plans are for (and where a loaded plan must be for)."""
+        self._planner = planner_name()
         self._tracked = TrackedLog(self.log)
         self._runner = BatchRunner(client, self._tracked, concurrency=concurrency)
         self._lock = threading.RLock()
         self._selection = Selection(date_from=DateChoice.unset(tz), retention=retention)
         self._entries: tuple[TaskEntry, ...] = ()
-        self._previewed: ResetPlan | None = None
+        self._previewed: PlannedRun | None = None
         self._facts: dict[str, TaskFacts] = {}
         self._left_stopped = self.log.left_stopped()
 
@@ -318,7 +341,7 @@ class PanelModel:
         with self._lock:
             chosen, entries, previewed = self._selection, self._entries, self._previewed
         resolution = chosen.date_from.resolve()
-        plan: ResetPlan | None = None
+        plan: PlannedRun | None = None
         problem: str | None = None
         if chosen.instance_id is None:
             problem = "Select an instance first."
@@ -328,13 +351,14 @@ class PanelModel:
             problem = resolution.message or "date_from cannot be used."
         else:
             plan = self._plan(chosen, entries, resolution)
+        loaded = previewed is not None and previewed.loaded
         return PanelState(
             selection=chosen,
             resolution=resolution,
             plan=plan,
-            problem=problem,
+            problem=None if loaded else problem,
             previewed=previewed,
-            current=previewed is not None and plan == previewed,
+            current=previewed is not None and (loaded or plan == previewed),
             running=self._runner.running,
             unknown=len(self._runner.unknown_targets()),
             rerun=len(self.rerun_targets()),
@@ -342,29 +366,33 @@ class PanelModel:
 
     def _plan(
         self, chosen: Selection, entries: tuple[TaskEntry, ...], resolution: Resolution
-    ) -> ResetPlan:
+    ) -> PlannedRun:
         assert chosen.instance_id is not None
         instance = self.catalog.instance(chosen.instance_id)
-        warnings = resolution.warnings(now_ms=self.clock(), retention=chosen.retention)
+        now = self.clock()
+        warnings = resolution.warnings(now_ms=now, retention=chosen.retention)
         warnings += _state_warnings(instance, entries, rewind=chosen.procedure == "rewind")
-        return ResetPlan(
-            environment=self.environment,
-            instance_id=chosen.instance_id,
-            instance_name=instance.name if instance is not None else "",
-            targets=tuple(
-                PlannedTask(e.task_id, e.task_name, chosen.instance_id, _was_running(e))
-                for e in entries
-            ),
-            date_from=resolution.ms,
-            zone=chosen.date_from.zone,
-            dry_run=chosen.dry_run,
-            warnings=tuple(warnings),
-            sandbox=self.is_sandbox,
-            procedure=chosen.procedure,
-            restart=chosen.restart,
+        procedure = (
+            Procedure.rewind(restart=chosen.restart)
+            if chosen.procedure == "rewind"
+            else Procedure.reset()
         )
+        plan = Plan(
+            environment=self.place,
+            instance_id=chosen.instance_id,
+            instance_name=(instance.name or "") if instance is not None else "",
+            tasks=tuple(PlannedTask.of(e.task) for e in entries),
+            date_from=DateFrom(resolution.ms, chosen.date_from.zone),
+            procedure=procedure,
+            planner=self._planner,
+            created_ms=now,
+            expires_ms=now + DEFAULT_EXPIRY // _ONE_MS,
+            retention_ms=max(1, chosen.retention // _ONE_MS),
+            warnings=tuple(warnings),
+        )
+        return PlannedRun(plan, chosen.dry_run)
 
-    def plan(self) -> ResetPlan:
+    def plan(self) -> PlannedRun:
         """The plan the current selection describes; ``ValidationError`` says what is missing."""
         state = self.state()
         if state.plan is None:
@@ -379,7 +407,8 @@ class PanelModel:
         """
         plan = self.plan()
         facts = self._task_facts(plan)
-        plan = replace(plan, warnings=(*plan.warnings, *skip_warnings(plan, facts)))
+        skips = skip_warnings(plan, facts)
+        plan = replace(plan, plan=replace(plan.plan, warnings=(*plan.plan.warnings, *skips)))
         frame = preview_frame(plan, self.client)
         with self._lock:
             self._previewed, self._facts = plan, facts
@@ -393,31 +422,54 @@ class PanelModel:
             raise ConfirmationRequired("Preview the plan first; its rows describe it.")
         return task_frame(plan, self._facts)
 
-    def _task_facts(self, plan: ResetPlan) -> dict[str, TaskFacts]:
+    def _task_facts(self, plan: PlannedRun) -> dict[str, TaskFacts]:
         """When each task last ran and where it is now (``plans.where_now``): its monitor logs
         for up to ``LOG_LOOKUPS`` tasks, else its monitor entry; a failed read is no evidence."""
         facts: dict[str, TaskFacts] = {}
         entries = {e.task_id: e for e in self._entries}
-        read_logs = len(plan.targets) <= LOG_LOOKUPS
-        for target in plan.targets:
-            entry = entries.get(target.task_id)
+        read_logs = len(plan.tasks) <= LOG_LOOKUPS
+        for task in plan.tasks:
+            entry = entries.get(task.id)
             monitor = entry.monitor if entry is not None else None
             logs = []
             if read_logs:
                 try:
-                    logs = list(self.client.monitor_logs(plan.instance_id, target.task_id))
+                    logs = list(self.client.monitor_logs(plan.instance_id, task.id))
                 except RomaError as exc:
-                    logger.warning("monitor logs of %s unavailable: %s", target.task_id, exc)
+                    logger.warning("monitor logs of %s unavailable: %s", task.id, exc)
             try:
                 position = where_now(logs=logs, monitor=monitor)
             except ValidationError:
                 position = Position()
             last_run = entry.last_execute_time if entry is not None else None
-            facts[target.task_id] = TaskFacts(last_run_ms=last_run, position=position)
+            facts[task.id] = TaskFacts(last_run_ms=last_run, position=position)
         return facts
 
+    def load_plan(self, path: str | os.PathLike[str]) -> PlannedRun:
+        """Make the plan file at ``path`` the previewed run, to be confirmed and run as it is
+        (the selection does not change it; a new ``preview`` replaces it).
+
+        ``PlanFileError`` when the file is not an unedited plan; ``PanelError`` with the
+        check's sentences when the world refuses it now (another environment or project,
+        expired, a task gone or no longer combined). Its warnings (a task whose state changed
+        since planning, ...) are the run's warnings: each needs a tick before Run.
+        """
+        source = Path(path).expanduser()
+        plan = Plan.load(source)
+        verdict = self.check_plan(plan)
+        if not verdict.ok:
+            raise PanelError(_refused(verdict))
+        run = PlannedRun(plan, self._selection.dry_run, source, verdict.warnings, plan.plan_id)
+        with self._lock:
+            self._previewed, self._facts = run, {}
+        return run
+
+    def check_plan(self, plan: Plan) -> ApplyCheck:
+        """``plans.check_apply_now`` for ``plan`` in the world this panel's client sees now."""
+        return check_apply_now(self.client, plan, self.clock())
+
     @property
-    def previewed(self) -> ResetPlan | None:
+    def previewed(self) -> PlannedRun | None:
         """The plan last previewed and not yet run, if any."""
         return self._previewed
 
@@ -433,11 +485,12 @@ class PanelModel:
         previewed = self._previewed
         if previewed is None:
             raise ConfirmationRequired("Preview the plan first; the confirmation describes it.")
-        self._check_same(previewed, self.plan())
+        if not previewed.loaded:
+            self._check_same(previewed, self.plan())
         return previewed.confirmation_text()
 
     @staticmethod
-    def _check_same(previewed: ResetPlan, current: ResetPlan) -> None:
+    def _check_same(previewed: PlannedRun, current: PlannedRun) -> None:
         if current != previewed:
             raise PlanChanged(
                 f"The selection changed since the preview ({describe_changes(previewed, current)})"
@@ -448,7 +501,7 @@ class PanelModel:
 
     def claim(
         self, *, confirm: bool = False, dry_run: bool | None = None, retry: bool = False
-    ) -> ResetPlan:
+    ) -> PlannedRun:
         """Take the one run slot for a plan and return it; ``send`` it next (here or on a thread).
 
         The plan is the previewed one (``confirm=True`` required, see ``run``), or with
@@ -459,7 +512,7 @@ class PanelModel:
             return self._runner.claim(self._runner.retry_plan, retry=True)
         return self._runner.claim(lambda: self._confirmed(confirm, dry_run))
 
-    def _confirmed(self, confirm: bool, dry_run: bool | None) -> ResetPlan:
+    def _confirmed(self, confirm: bool, dry_run: bool | None) -> PlannedRun:
         """The previewed plan if it may run now; uses the preview up."""
         with self._lock:
             if confirm is not True:
@@ -473,18 +526,37 @@ class PanelModel:
                     "Nothing was sent: preview the plan and confirm it first (a run uses up its "
                     "preview, so each run needs its own)."
                 )
+            if previewed.loaded:
+                run = previewed if dry_run is None else previewed.with_dry_run(bool(dry_run))
+                self._check_loaded(run)
+                self._previewed = None
+                return run
             current = self.plan()
             mode = current.dry_run if dry_run is None else bool(dry_run)
-            current = replace(current, dry_run=mode)
-            downgrade = mode and current == replace(previewed, dry_run=True)
+            current = current.with_dry_run(mode)
+            downgrade = mode and current == previewed.with_dry_run(True)
             if not downgrade:
                 self._check_same(previewed, current)
             self._previewed = None
             return current
 
+    def _check_loaded(self, run: PlannedRun) -> None:
+        """A loaded plan is checked again when it is about to run: the world may have moved
+        since it was loaded. A refusal, or a warning the person did not tick, sends nothing."""
+        verdict = self.check_plan(run.plan)
+        if not verdict.ok:
+            raise PanelError(_refused(verdict))
+        new = [w for w in verdict.warnings if w not in run.apply_warnings]
+        if new:
+            raise PlanChanged(
+                "Nothing was sent: the world changed since the plan was loaded ("
+                + " ".join(new)
+                + ") Load the plan again and read its warnings."
+            )
+
     def send(
         self,
-        plan: ResetPlan,
+        plan: PlannedRun,
         progress: Progress | None = None,
         stop: StopSignal | None = None,
         steps: StepProgress | None = None,
@@ -504,7 +576,7 @@ class PanelModel:
 
     def send_in_background(
         self,
-        plan: ResetPlan,
+        plan: PlannedRun,
         progress: Progress | None = None,
         stop: StopSignal | None = None,
         done: Done | None = None,
@@ -578,7 +650,7 @@ class PanelModel:
         return self._runner.progress
 
     @property
-    def last_plan(self) -> ResetPlan | None:
+    def last_plan(self) -> PlannedRun | None:
         """The plan of the most recent run (what ``retry_unknown`` draws from)."""
         return self._runner.last_plan
 
@@ -612,7 +684,7 @@ class PanelModel:
             task_ids=[r.task_id for r in again],
             date_from=instant,
             dry_run=plan.dry_run,
-            procedure=plan.procedure,
+            procedure=plan.plan.procedure.kind,
             restart=plan.restart,
         )
 
@@ -679,9 +751,9 @@ class PanelModel:
         return results
 
 
-def _was_running(entry: TaskEntry) -> bool | None:
-    status = entry.task.status_text
-    return None if status == "unknown" else status == "running"
+def _refused(verdict: ApplyCheck) -> str:
+    """The check's refusals as sentences: why a plan file may not run here, now."""
+    return "Nothing was sent: the plan is refused. " + " ".join(verdict.refusals)
 
 
 def _state_warnings(
@@ -692,12 +764,8 @@ def _state_warnings(
 
     Each is one line of the confirmation, and the panel asks a tick for each before Run.
     """
-    warnings: list[str] = []
-    if instance is not None and instance.status and instance.status != "RUNNING":
-        warnings.append(
-            f"Instance {instance.name or instance.id} is {instance.status}, not RUNNING: its "
-            "tasks may not accept a reset, or not run after it."
-        )
+    frozen = instance_warning(instance)
+    warnings: list[str] = [] if frozen is None else [frozen]
     running = [e for e in entries if e.task.status_text == "running"]
     if running and not rewind:
         names = ", ".join(e.task_name or e.task_id for e in running[:5])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .plan import ResetPlan
+from .plan import PlannedRun
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,21 +37,21 @@ PREVIEW_COLUMNS: tuple[str, ...] = (
 ``request`` is ``METHOD /path`` and ``body`` the JSON body, byte for byte."""
 
 
-def preview_frame(plan: ResetPlan, client: RomaClient) -> pd.DataFrame:
+def preview_frame(plan: PlannedRun, client: RomaClient) -> pd.DataFrame:
     """The planned calls as a DataFrame with ``PREVIEW_COLUMNS``; ``attrs["warnings"]`` too."""
     import pandas as pd
 
     view = plan.instant()
     rows = []
-    for target in plan.targets:
-        call = client.reset_call(plan.instance_id, target.task_id, plan.date_from)
+    for target in plan.tasks:
+        call = client.reset_call(plan.instance_id, target.id, plan.date_from)
         rows.append(
             (
                 plan.environment,
                 plan.instance_id,
-                plan.instance_name,
-                target.task_name,
-                target.task_id,
+                plan.plan.instance_name,
+                target.name,
+                target.id,
                 None if view is None else view.utc_iso,
                 None if view is None else view.local_iso,
                 plan.zone,

@@ -12,14 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..client import Progress, StopSignal
 from ..models import ResetResult, RewindResult, RewindStep
 from .errors import PanelError, RunInProgress
 from .logs import TrackedLog
-from .plan import ResetPlan
+from .plan import PlannedRun
 
 if TYPE_CHECKING:
     from ..client import RomaClient
@@ -63,7 +62,7 @@ class BatchRunner:
         self._retrying = False
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
-        self.last_plan: ResetPlan | None = None
+        self.last_plan: PlannedRun | None = None
         self.last_results: list[RunResult] = []
         self.progress: tuple[int, int] = (0, 0)
         self.last_step: RewindStep | None = None
@@ -72,7 +71,7 @@ class BatchRunner:
     def running(self) -> bool:
         return self._running
 
-    def claim(self, make_plan: Callable[[], ResetPlan], *, retry: bool = False) -> ResetPlan:
+    def claim(self, make_plan: Callable[[], PlannedRun], *, retry: bool = False) -> PlannedRun:
         """Hold the one run slot for the plan ``make_plan()`` returns (it may refuse by raising);
         ``execute`` or ``launch`` sends it and releases the slot. ``retry``: the plan re-sends
         some targets of the last run, whose results it then replaces.
@@ -91,17 +90,16 @@ class BatchRunner:
     def unknown_targets(self) -> list[RunResult]:
         return [r for r in self.last_results if r.outcome == "unknown"]
 
-    def retry_plan(self) -> ResetPlan:
+    def retry_plan(self) -> PlannedRun:
         """The last plan narrowed to its unknown targets (same instant, same mode)."""
         plan, unknown = self.last_plan, self.unknown_targets()
         if plan is None or not unknown:
             raise PanelError("Nothing to retry: no target of the last run is unknown.")
-        ids = {r.task_id for r in unknown}
-        return replace(plan, targets=tuple(t for t in plan.targets if t.task_id in ids))
+        return plan.narrowed({r.task_id for r in unknown})
 
     def execute(
         self,
-        plan: ResetPlan,
+        plan: PlannedRun,
         progress: Progress | None,
         stop: StopSignal | None,
         steps: StepProgress | None = None,
@@ -113,7 +111,10 @@ class BatchRunner:
         """
         if not self._running:
             raise PanelError("Nothing was sent: a plan must be claimed before it is sent.")
-        self.progress = (0, len(plan.targets))
+        self.progress = (0, len(plan.tasks))
+        recorder = self.recorder
+        if plan.file_plan_id is not None:  # a plan file's rows carry its plan_id
+            recorder = recorder.for_plan(plan.file_plan_id)
         self.last_step = None
         signal = _AnyStop(self._stop_event, stop)
 
@@ -137,12 +138,12 @@ class BatchRunner:
                 self.progress = (0, planned)
                 results = list(
                     self.client.rewind(
-                        plan.targets,
+                        plan.targets(),
                         plan.date_from,
                         restart=plan.restart,
                         verify=plan.verify,
                         concurrency=self.concurrency,
-                        log=self.recorder,
+                        log=recorder,
                         dry_run=plan.dry_run,
                         progress=on_step,
                         stop=signal,
@@ -151,10 +152,10 @@ class BatchRunner:
             else:
                 results = list(
                     self.client.reset_many(
-                        plan.targets,
+                        plan.targets(),
                         plan.date_from,
                         concurrency=self.concurrency,
-                        log=self.recorder,
+                        log=recorder,
                         dry_run=plan.dry_run,
                         progress=on_progress,
                         stop=signal,
@@ -176,7 +177,7 @@ class BatchRunner:
 
     def launch(
         self,
-        plan: ResetPlan,
+        plan: PlannedRun,
         progress: Progress | None,
         stop: StopSignal | None,
         done: Done | None,

@@ -14,7 +14,7 @@ from datetime import timedelta
 from ..dates import DEFAULT_RETENTION
 from ..models import Restart
 from .choice import DateChoice, Resolution
-from .plan import PanelProcedure, ResetPlan
+from .plan import PanelProcedure, PlannedRun
 
 __all__ = ["PanelState", "Selection"]
 
@@ -51,9 +51,9 @@ class PanelState:
 
     selection: Selection
     resolution: Resolution
-    plan: ResetPlan | None
+    plan: PlannedRun | None
     problem: str | None
-    previewed: ResetPlan | None
+    previewed: PlannedRun | None
     current: bool
     running: bool
     unknown: int

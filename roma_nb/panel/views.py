@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..dates import format_duration, from_epoch_ms, resolve_zone
 from ..errors import ValidationError
-from ..plans import Move, Position, move_of
+from ..plans import Move, PlannedTask, Position, move_of
 from ..procedure import plan_steps
-from .plan import PlannedTask, ResetPlan
+from .plan import PlannedRun, task_state
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,7 +76,7 @@ class TaskFacts:
     position: Position = field(default_factory=Position)
 
 
-def _steps_words(plan: ResetPlan, task: PlannedTask) -> str:
+def _steps_words(plan: PlannedRun, task: PlannedTask) -> str:
     """``stop, reset, start again, verify`` (the instant is said once, above the table)."""
     if not plan.rewinds:
         return "reset only (raw reset: not stopped, not started)"
@@ -103,20 +103,26 @@ def _move_words(move: Move, position: Position) -> str:
     return move.summary()
 
 
-def task_frame(plan: ResetPlan, facts: Mapping[str, TaskFacts]) -> pd.DataFrame:
+def _known(task: PlannedTask, facts: Mapping[str, TaskFacts]) -> TaskFacts:
+    """What the preview read of ``task``; without that (a plan loaded from a file), where the
+    plan says the task was when it was planned."""
+    return facts.get(task.id) or TaskFacts(position=task.position)
+
+
+def task_frame(plan: PlannedRun, facts: Mapping[str, TaskFacts]) -> pd.DataFrame:
     """The plan's tasks, one row each, with ``TASK_COLUMNS`` (text; ``""`` where unknown)."""
     import pandas as pd
 
     rows = []
-    for task in plan.targets:
-        known = facts.get(task.task_id, TaskFacts())
+    for task in plan.tasks:
+        known = _known(task, facts)
         move = move_of(plan.date_from, known.position)
         happens = f"{_steps_words(plan, task)}; {_move_words(move, known.position)}"
         rows.append(
             (
-                task.task_name or "(no name)",
-                task.task_id,
-                "state unknown" if task.was_running is None else task.state,
+                task.name or "(no name)",
+                task.id,
+                task_state(task),
                 wall_second(known.last_run_ms, plan.zone) or "never",
                 happens,
             )
@@ -125,7 +131,7 @@ def task_frame(plan: ResetPlan, facts: Mapping[str, TaskFacts]) -> pd.DataFrame:
     return frame
 
 
-def skip_warnings(plan: ResetPlan, facts: Mapping[str, TaskFacts]) -> list[str]:
+def skip_warnings(plan: PlannedRun, facts: Mapping[str, TaskFacts]) -> list[str]:
     """One warning naming the tasks a reset to ``date_from`` may move *forward*: the changes in
     between would never be read, so the target never gets them (empty when none may skip).
 
@@ -133,19 +139,19 @@ def skip_warnings(plan: ResetPlan, facts: Mapping[str, TaskFacts]) -> list[str]:
     least; a running task has usually read further, so the real skip can be smaller or none."""
     skipping = [
         (task, move)
-        for task in plan.targets
-        for move in [move_of(plan.date_from, facts.get(task.task_id, TaskFacts()).position)]
+        for task in plan.tasks
+        for move in [move_of(plan.date_from, _known(task, facts).position)]
         if move.forward
     ]
     if not skipping:
         return []
     named = ", ".join(
-        f"{task.task_name or task.task_id} ({format_duration(move.amount_ms or 0)})"
+        f"{task.name or task.id} ({format_duration(move.amount_ms or 0)})"
         for task, move in skipping[:5]
     )
     more = f" and {len(skipping) - 5} more" if len(skipping) > 5 else ""
     return [
-        f"{len(skipping)} of the {len(plan.targets)} tasks may SKIP changes ({named}{more}): "
+        f"{len(skipping)} of the {len(plan.tasks)} tasks may SKIP changes ({named}{more}): "
         "date_from is after the last point each is known to have read, so changes in between "
         "may never be read, and the target would never receive them."
     ]

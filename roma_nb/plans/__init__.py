@@ -26,7 +26,7 @@ Applying::
 from __future__ import annotations
 
 from ._apply import ApplyCheck, World, check_apply
-from ._build import PlanRefused, build_plan, retention_refusal
+from ._build import PlanRefused, build_plan, planner_name, retention_refusal
 from ._canonical import canonical_json, content_id
 from ._document import DEFAULT_EXPIRY, FORMAT, FORMAT_VERSION, Plan, PlanFileError, PlannedTask
 from ._environment import Environment, Located
@@ -60,6 +60,7 @@ __all__ = [
     "check_apply_now",
     "content_id",
     "move_of",
+    "planner_name",
     "resolve_date_from",
     "retention_refusal",
     "where_now",

@@ -34,7 +34,7 @@ from ._position import Position, move_of, skip_sentence
 from ._procedure import Procedure
 from ._target import DateFrom
 
-__all__ = ["PlanRefused", "build_plan", "retention_refusal"]
+__all__ = ["PlanRefused", "build_plan", "planner_name", "retention_refusal"]
 
 _ONE_MS = timedelta(milliseconds=1)
 
@@ -48,7 +48,8 @@ class PlanRefused(ValidationError):
         super().__init__(f"The plan is refused ({len(self.reasons)} reason(s)):\n{listed}")
 
 
-def _planner() -> str:
+def planner_name() -> str:
+    """Who is planning: the OS user, as a plan records it."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no login name in some containers
@@ -145,7 +146,7 @@ def build_plan(
         tasks=tuple(planned),
         date_from=date_from,
         procedure=procedure,
-        planner=_planner() if planner is None else planner,
+        planner=planner_name() if planner is None else planner,
         created_ms=now,
         expires_ms=expires_ms,
         retention_ms=retention_ms,

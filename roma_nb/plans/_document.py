@@ -99,6 +99,12 @@ class PlannedTask:
     def shown(self) -> str:
         return f"{self.name or '(no name)'} ({self.id})"
 
+    @property
+    def was_running(self) -> bool | None:
+        """The state when planned as a rewind's steps read it (None: not known; the rewind
+        looks again before acting)."""
+        return {"running": True, "stopped": False}.get(self.status)
+
     def state(self) -> str:
         """``running (RUNNING)``: what a warning compares with the task's state at apply."""
         return f"{self.status} ({self.execute_status})" if self.execute_status else self.status
@@ -159,6 +165,20 @@ class Plan:
     @property
     def plan_id(self) -> str:
         return content_id(self._content())
+
+    def work(self) -> tuple[object, ...]:
+        """What carrying the plan out does, and where: two plans with equal ``work`` send the
+        same calls. When and by whom a plan was made, its expiry, retention and warnings are
+        left out (they move with the clock): a panel compares the plan it previewed with the
+        one it is about to run this way."""
+        return (
+            self.environment,
+            self.instance_id,
+            self.instance_name,
+            self.tasks,
+            self.date_from,
+            self.procedure,
+        )
 
     # --- the document ------------------------------------------------------------------------
 

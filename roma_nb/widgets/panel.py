@@ -11,7 +11,11 @@ The view adds only what a person needs on top:
   any change to the selection hides it and unticks it;
 * in a kernel the batch runs on a thread (``background=True``), so the Stop click can be
   processed while requests are in flight; ``wait()`` joins it;
-* every exception in a callback lands in ``errors`` and the output area (see ``ErrorSink``).
+* every exception in a callback lands in ``errors`` and the output area (see ``ErrorSink``);
+* a reviewed plan file (``roma-nb reset/rewind … --export``) can be loaded by its path (Load
+  plan): it is shown read-only with its confirmation, refused with the check's sentences, and
+  Run then runs exactly it (``PanelModel.load_plan``). A path on the kernel's machine, which is
+  where JupyterLab and Voilà both read files.
 
 ``value`` is the ``Selection`` as a traitlet (``observe`` it, ``link`` it, set it), the pickers
 report through their own ``value`` traitlets, every update reads one ``PanelState`` snapshot, and
@@ -31,15 +35,17 @@ import ipywidgets as w
 import traitlets
 
 from ..dates import DEFAULT_RETENTION
+from ..errors import RomaError
 from ..history import RESULT_COLUMNS
 from ..models import RESTARTS, ResetResult, RewindStep
 from ..panel.errors import ConfirmationRequired, PanelError
 from ..panel.model import PanelModel
-from ..panel.plan import PROCEDURES, ResetPlan
+from ..panel.plan import PROCEDURES, PlannedRun
+from ..panel.preview import preview_frame
 from ..panel.runs import RunResult
 from ..panel.state import PanelState, Selection
 from ..panel.views import in_flight, results_view
-from ._html import classed, esc, frame_html, messages_html, table_html
+from ._html import classed, esc, frame_html, messages_html, pre_html, table_html
 from ._sink import ErrorSink
 from .banner import EnvironmentBanner
 from .date_picker import DateFromPicker
@@ -136,7 +142,8 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     / ``roma-rerun`` (Buttons), ``roma-confirm-check`` and ``roma-warning-tick`` (Checkboxes),
     ``roma-preview-table``, ``roma-preview-details``, ``roma-confirmation``, ``roma-status``,
     ``roma-in-flight``, ``roma-results-table`` (HTML), ``roma-progress`` (IntProgress),
-    ``roma-output`` (Output); the pickers' classes are listed on each picker.
+    ``roma-output`` (Output), ``roma-plan-path`` (Text) and ``roma-load-plan`` (Button) of a
+    plan file; the pickers' classes are listed on each picker.
     """
 
     value = traitlets.Instance(Selection)
@@ -186,6 +193,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 self.left_stopped_box,
                 w.HBox([self.procedure_choice, self.restart_choice]),
                 w.HBox([self.dry_run_box]),
+                w.HBox([self.plan_path, self.load_button]),
                 w.HBox([self.preview_button, self.confirm_button]),
                 self.hint,
                 self.steps_html,
@@ -243,6 +251,17 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.dry_run_box = _checkbox(
             "Dry run: send nothing, record what would be sent", "roma-dry-run", width="auto"
         )
+        self.plan_path = classed(
+            w.Text(
+                placeholder="plan.json from roma-nb reset/rewind … --export",
+                description="Plan file",
+                layout=w.Layout(width="32em"),
+            ),
+            "roma-plan-path",
+        )
+        self.load_button = classed(
+            w.Button(description="Load plan", icon="folder-open"), "roma-load-plan"
+        )
         self.preview_button = classed(w.Button(description="Preview", icon="eye"), "roma-preview")
         self.confirm_button = classed(
             w.Button(description="Confirm…", icon="check"), "roma-confirm"
@@ -296,6 +315,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         )
         self.confirm_box.observe(guard("Confirming")(lambda _c: self._update()), "value")
         self.preview_button.on_click(guard("Preview")(lambda _b: self.preview()))
+        self.load_button.on_click(guard("Loading a plan file")(lambda _b: self._load_clicked()))
         self.confirm_button.on_click(guard("Confirm")(lambda _b: self._confirm_clicked()))
         self.run_button.on_click(guard("Run")(lambda _b: self._clicked(self._confirmed_claim)))
         self.stop_button.on_click(guard("Stop")(lambda _b: self._stop_clicked()))
@@ -332,6 +352,44 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         frame = self.model.preview()
         self.sink.clear()  # the last run's notices are not about this preview
         self.status.value = ""
+        self._show_preview(frame)
+        return frame
+
+    def load_plan(self, path: str) -> PlannedRun:
+        """Load a plan file (``PanelModel.load_plan``): its steps and calls are shown, and its
+        confirmation opened, read-only; Run then runs exactly it."""
+        run = self.model.load_plan(path)
+        self._show_preview(preview_frame(run, self.model.client))
+        self._confirm_clicked()
+        return run
+
+    def _load_clicked(self) -> None:
+        """Load plan clicked: a refused file is said in sentences, never as a traceback."""
+        path = self.plan_path.value.strip()
+        if not path:
+            self.status.value = messages_html(
+                [("warning", "Type the path of a plan file (roma-nb reset/rewind … --export).")]
+            )
+            return
+        try:
+            run = self.load_plan(path)
+        except RomaError as exc:
+            self._hide_confirmation()
+            self.status.value = messages_html([("error", str(exc))])
+            self.sink.notice(str(exc))
+            self._update()
+            return
+        self.status.value = messages_html(
+            [
+                (
+                    "info",
+                    f"Plan {run.plan.plan_id[:16]}… loaded from {run.source}: read its "
+                    "confirmation above, tick it, then Run.",
+                )
+            ]
+        )
+
+    def _show_preview(self, frame: pd.DataFrame) -> None:
         self._hide_confirmation()
         warnings = [("warning", text) for text in frame.attrs.get("warnings", [])]
         plan = self.model.previewed
@@ -350,7 +408,6 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             + "</details>"
         )
         self._update()
-        return frame
 
     def _tasks_table(self) -> str:
         """The previewed plan, one compact row per task (the preview's and the confirmation's)."""
@@ -494,7 +551,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             ("environment", plan.environment),
             ("instance", plan.instance_shown()),
             ("date_from", plan.describe_instant()),
-            ("procedure", PROCEDURES[plan.procedure]),
+            ("procedure", PROCEDURES[plan.plan.procedure.kind]),
             ("steps", plan.steps_summary()),
         ]
         lines = "".join(
@@ -505,8 +562,9 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.confirmation_html.value = (
             f'<div style="background:{tone};padding:6px 8px;border-radius:4px">'
             f"<b>{esc(plan.confirmation_headline())}</b><div>{esc(plan.headline())}</div>"
-            f'<table style="margin:4px 0">{lines}</table>'
-            f"<b>tasks ({len(plan.targets)}):</b>{self._tasks_table()}</div>"
+            + (pre_html("\n".join(plan.file_lines())) if plan.loaded else "")
+            + f'<table style="margin:4px 0">{lines}</table>'
+            f"<b>tasks ({len(plan.tasks)}):</b>{self._tasks_table()}</div>"
         )
         self.warning_ticks.children = [self._warning_tick(text) for text in plan.warnings]
         self.confirm_box.value = False
@@ -540,7 +598,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.confirm_box.layout.display = "none"
         self.warning_ticks.children = []
 
-    def _confirmed_claim(self) -> ResetPlan:
+    def _confirmed_claim(self) -> PlannedRun:
         """Run's claim: the confirmation must be shown and ticked, then the model checks."""
         if not (self._confirmation_shown and self.confirm_box.value and self.warnings_ticked):
             raise ConfirmationRequired(
@@ -549,7 +607,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             )
         return self.model.claim(confirm=True)
 
-    def _clicked(self, claim: Callable[[], ResetPlan]) -> None:
+    def _clicked(self, claim: Callable[[], PlannedRun]) -> None:
         """Run or Retry clicked: a refusal is a notice, never an error."""
         if self.model.running:
             self.sink.notice("A run is already in flight: this click was ignored, nothing queued.")
@@ -560,7 +618,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             self.sink.notice(str(exc))
 
     def _start(
-        self, claim: Callable[[], ResetPlan], *, background: bool = False
+        self, claim: Callable[[], PlannedRun], *, background: bool = False
     ) -> list[RunResult] | None:
         """Run and Retry, from a button or from code: claim a plan (the one run slot, after
         every check), show that it started, send it here or on a thread (then None)."""
@@ -668,7 +726,14 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             [("info", "That preview has been run. Preview again to run another batch.")]
         )
         self._show_results()
+        self._refresh_states()
         self._update()
+
+    def _refresh_states(self) -> None:
+        """A run changed the tasks (stopped, reset, started): list them again, so the picker and
+        the next preview do not show the states from before the run."""
+        if self.task_picker.instance_id is not None:
+            self.sink.guard("Refreshing the task states")(self.task_picker.refresh)()
 
     def _show_results(self) -> None:
         outcomes = self.model.outcomes()
@@ -744,6 +809,12 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             self.hint.value = messages_html([("info", self._next_step(state))])
 
     def _next_step(self, state: PanelState) -> str:
+        step = self._step(state)
+        if not state.running and state.previewed is not None and state.previewed.loaded:
+            return f"A plan file is loaded: the choices above do not change it. {step}"
+        return step
+
+    def _step(self, state: PanelState) -> str:
         if state.running:
             return "A run is in flight: Stop records what was not sent yet as skipped."
         if state.problem is not None:

@@ -1,24 +1,29 @@
-"""``TaskPicker``: an instance's combined tasks, filter-as-you-type, several selectable.
+"""``TaskPicker``: an instance's combined tasks as a table to decide with, several selectable.
+
+Each task is a row with its checkbox, name, full id, state (running / stopped / error,
+colour-coded) and last run; a click ticks one row and never replaces the selection. The list
+filters by text as the person types and by state with one click.
 
 Built for thousands of tasks: the filter runs over ``TaskIndex``'s precomputed keys and only the
-first ``limit`` matches (500 by default) become options, because a ``SelectMultiple`` with ten
-thousand options is what freezes a browser tab. The selection is kept apart from what is shown,
-so tasks filtered out of view stay selected — and the picker lists them, so nothing is selected
-invisibly.
+first ``limit`` matches (500 by default) become rows, because ten thousand rows are what freezes a
+browser tab. The selection is kept apart from what is shown, so tasks filtered out of view stay
+selected — and the picker lists them under "Selected: N", so nothing is selected invisibly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 import traitlets
 
 from ..models import Task
-from ..panel.catalog import Catalog, TaskEntry, TaskIndex
+from ..panel.catalog import STATES, Catalog, TaskEntry, TaskIndex
 from ._html import classed, esc, messages_html
 from ._sink import ErrorSink
+from .check_list import CheckList, Ids
 from .instance_picker import as_catalog
 
 if TYPE_CHECKING:
@@ -26,22 +31,65 @@ if TYPE_CHECKING:
 
 __all__ = ["TaskIds", "TaskPicker"]
 
-_LISTED = 20  # selected tasks named in the summary line; the rest are counted
+TaskIds = Ids  # the name this module exported before the check list shared it
+
+_LISTED = 200  # selected tasks listed under "Selected: N"; the rest are counted
+_OPEN_UP_TO = 5  # a selection this small is listed open; a larger one is folded
+_ALL = "all"
+
+# Columns: name, id, state, last run. Every column may shrink and wrap, so the list never
+# scrolls sideways; the id wraps anywhere rather than being cut.
+_GRID = (
+    "display:grid;grid-template-columns:minmax(0,3fr) minmax(0,3fr) minmax(7em,1.3fr) "
+    "minmax(0,2fr);column-gap:0.8em;align-items:center;line-height:1.35;padding:1px 0"
+)
+_STATE_STYLES = {
+    "running": "background:#e8f5e9;color:#1b5e20;border:1px solid #81c784",
+    "stopped": "background:#eceff1;color:#37474f;border:1px solid #b0bec5",
+    "error": "background:#fdecea;color:#b00020;border:1px solid #e57373",
+    "unknown": "background:#fff3e0;color:#8a5300;border:1px solid #ffb74d",
+}
 
 
-class TaskIds(traitlets.TraitType[tuple[str, ...], Sequence[str]]):
-    """Task ids in selection order: any sequence of strings may be set, kept as a tuple without
-    repeats."""
+def _second_utc(ms: int | None) -> str:
+    if ms is None:
+        return "never run"
+    try:
+        return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return f"{ms} (not a valid time)"
 
-    default_value: tuple[str, ...] = ()
-    info_text = "a sequence of task ids"
 
-    def validate(self, obj: Any, value: Any) -> tuple[str, ...]:
-        if isinstance(value, str) or not isinstance(value, Sequence):
-            self.error(obj, value)
-        if not all(isinstance(item, str) for item in value):
-            self.error(obj, value)
-        return tuple(dict.fromkeys(value))
+def state_badge(state: str) -> str:
+    """A task's state as a coloured word (the word carries it; the colour only helps)."""
+    style = _STATE_STYLES.get(state, _STATE_STYLES["unknown"])
+    return (
+        f'<span class="roma-state roma-state-{esc(state)}" style="{style};border-radius:3px;'
+        f'padding:0 0.4em;white-space:nowrap;font-weight:600">{esc(state)}</span>'
+    )
+
+
+def task_row_html(entry: TaskEntry) -> str:
+    """One task as a row of the list: name, full id (one click selects it), state, last run."""
+    if entry.state == "error":
+        detail = f"task {entry.task.status_text}"
+    else:  # the execute status, when it says more than the state (cancelled, unstarted)
+        detail = (entry.execute_status or "").lower()
+        detail = "" if detail == entry.state else detail
+    note = f' <small style="color:#555">{esc(detail)}</small>' if detail else ""
+    return (
+        f'<div class="roma-task-cells" style="{_GRID}">'
+        f'<span style="overflow-wrap:anywhere">{esc(entry.task_name or "(no name)")}</span>'
+        f'<code style="overflow-wrap:anywhere;user-select:all">{esc(entry.task_id)}</code>'
+        f"<span>{state_badge(entry.state)}{note}</span>"
+        f"<span>{esc(_second_utc(entry.last_execute_time))}</span></div>"
+    )
+
+
+_HEADER = (
+    f'<div style="{_GRID};font-weight:bold;border-bottom:1px solid #ccc;margin-left:1.8em">'
+    "<span>Name</span><span>Id</span><span>State</span><span>Last run (UTC)</span></div>"
+)
 
 
 class TaskPicker(w.VBox):  # type: ignore[misc]
@@ -51,16 +99,20 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
     included; setting it selects those tasks (ids that are not combined tasks of the instance
     are a ``ValueError``).
 
-    Each option reads ``name · id · status · execute status · last run (UTC)``. Filter terms
-    (separated by spaces) must all appear in the task's name or id, case-insensitively.
+    ``select`` is the ``CheckList`` of shown tasks: its ``options`` are ``(label, task id)``
+    pairs, a label reading ``name · id · status · execute status · last run (UTC)``. Filter
+    terms (separated by spaces) must all appear in the task's name or id, case-insensitively;
+    ``state_filter`` keeps one state (``STATES``) or all.
 
     CSS classes: ``roma-task-picker`` (the box), ``roma-task-filter`` (Text),
-    ``roma-task-select`` (SelectMultiple), ``roma-task-info`` (HTML: match counts),
-    ``roma-task-selected`` (HTML: the selection, hidden ones included), ``roma-task-clear`` and
+    ``roma-task-state`` (ToggleButtons), ``roma-task-select`` (the CheckList), ``roma-task-row``
+    (a row) and ``roma-task-row-check`` (its Checkbox), ``roma-state-<state>`` (a state's
+    badge), ``roma-task-info`` (HTML: match counts), ``roma-task-selected`` (HTML: the
+    selection, hidden ones included), ``roma-task-select-shown``, ``roma-task-clear`` and
     ``roma-task-refresh`` (Buttons).
     """
 
-    value = TaskIds()
+    value = Ids()
 
     def __init__(
         self,
@@ -85,28 +137,48 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
                 description="Filter",
                 placeholder="part of a task name or id",
                 continuous_update=True,
-                layout=w.Layout(width="40em"),
+                layout=w.Layout(width="40em", max_width="calc(100% - 8px)"),
             ),
             "roma-task-filter",
         )
+        self.state_filter = classed(
+            w.ToggleButtons(
+                options=[("All", _ALL)],
+                value=_ALL,
+                description="State",
+                style={"button_width": "auto"},
+                layout=w.Layout(width="auto"),
+            ),
+            "roma-task-state",
+        )
         self.select = classed(
-            w.SelectMultiple(
-                options=[], description="Tasks", rows=12, layout=w.Layout(width="100%")
+            CheckList(
+                description="Tasks",
+                render=self._row_html,
+                header=_HEADER,
+                row_class="roma-task-row",
             ),
             "roma-task-select",
         )
         self.info = classed(w.HTML(), "roma-task-info")
-        self.selected_html = classed(w.HTML(), "roma-task-selected")
+        self.selected_html = classed(w.HTML(layout=w.Layout(width="auto")), "roma-task-selected")
+        self.select_shown_button = classed(
+            w.Button(description="Tick all shown", icon="check-square-o"),
+            "roma-task-select-shown",
+        )
         self.clear_button = classed(
             w.Button(description="Clear selection", icon="times"), "roma-task-clear"
         )
         self.refresh_button = classed(
             w.Button(description="Refresh tasks", icon="refresh"), "roma-task-refresh"
         )
+        row = w.Layout(flex_flow="row wrap", width="auto")
         children = [
-            w.HBox([self.filter, self.refresh_button, self.clear_button]),
+            w.HBox([self.filter, self.refresh_button], layout=row),
+            w.HBox([self.state_filter], layout=row),
             self.info,
             self.select,
+            w.HBox([self.select_shown_button, self.clear_button], layout=row),
             self.selected_html,
         ]
         if sink is None:
@@ -115,7 +187,11 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
         self.add_class("roma-task-picker")
         guard = self.sink.guard
         self.filter.observe(guard("Filtering the tasks")(lambda _c: self._render()), "value")
+        self.state_filter.observe(guard("Filtering by state")(self._state_picked), "value")
         self.select.observe(guard("Selecting tasks")(self._picked), "value")
+        self.select_shown_button.on_click(
+            guard("Ticking the shown tasks")(lambda _b: self.select_shown())
+        )
         self.clear_button.on_click(guard("Clearing the selection")(lambda _b: self.clear()))
         self.refresh_button.on_click(guard("Refreshing the tasks")(lambda _b: self.refresh()))
         self._render()
@@ -198,31 +274,76 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
     def clear(self) -> None:
         self.value = ()
 
+    def select_shown(self) -> None:
+        """Tick every task shown (the filters' first ``limit`` matches), keeping the others."""
+        self.value = (*self.value, *self._shown)
+
+    @property
+    def state(self) -> str | None:
+        """The state the list is filtered by (one of ``STATES``), or None for all."""
+        chosen = self.state_filter.value
+        return None if chosen == _ALL else str(chosen)
+
+    def _row_html(self, task_id: str, label: str) -> str:
+        entry = self._index.get(task_id)
+        return esc(label) if entry is None else task_row_html(entry)
+
+    def _state_picked(self, change: dict[str, object]) -> None:
+        if not self._quiet:
+            self._render()
+
     def _render(self) -> None:
-        """Apply the filter: offer the first ``limit`` matches, keep the selection as it is."""
-        result = self._index.search(self.filter.value, self.limit)
+        """Apply the filters: offer the first ``limit`` matches, keep the selection as it is."""
+        result = self._index.search(self.filter.value, self.limit, self.state)
         self._shown = tuple(e.task_id for e in result.shown)
         self._total_matches = result.total
         self._quiet = True
         try:
+            self._count_states(result.states)
             self.select.options = [(e.label, e.task_id) for e in result.shown]
         finally:
             self._quiet = False
         self._sync_select()
         self._summarise()
+        self.select_shown_button.description = f"Tick all shown ({len(self._shown):,})"
+        self.select_shown_button.disabled = not self._shown
         self.info.value = messages_html(self._info_lines(result.total, len(result.shown)))
+
+    def _count_states(self, counts: Mapping[str, int]) -> None:
+        """The state filter's buttons with the count each would show ("Running (57)")."""
+        chosen = self.state_filter.value
+        options = [(f"All ({sum(counts.values()):,})", _ALL)]
+        options += [
+            (f"{state.capitalize()} ({counts.get(state, 0):,})", state)
+            for state in STATES
+            if counts.get(state, 0) or state != "unknown" or chosen == state
+        ]
+        if options != list(self.state_filter.options):
+            self.state_filter.options = options
+        self.state_filter.value = chosen
 
     def _info_lines(self, total: int, shown: int) -> list[tuple[str, str]]:
         lines: list[tuple[str, str]] = []
         count = len(self._index)
+        state = self.state
         if self._instance_id is None:
             lines.append(("info", "Choose an instance to list its combined tasks."))
         elif count == 0:
-            lines.append(("warning", "This instance has no combined tasks."))
-        elif not self.filter.value.strip():
-            lines.append(("info", f"{count:,} combined tasks."))
+            lines.append(("warning", f"{self._of()} has no combined tasks."))
+        elif not self.filter.value.strip() and state is None:
+            lines.append(("info", f"{count:,} combined tasks in {self._of()}."))
         else:
-            lines.append(("info", f"{total:,} of {count:,} combined tasks match the filter."))
+            which = " and ".join(
+                part
+                for part in (
+                    "the filter" if self.filter.value.strip() else "",
+                    f"state {state}" if state else "",
+                )
+                if part
+            )
+            lines.append(
+                ("info", f"{total:,} of {count:,} combined tasks in {self._of()} match {which}.")
+            )
         if shown < total:
             lines.append(
                 (
@@ -235,6 +356,16 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
             lines.append(("warning", note))
         return lines
 
+    def _of(self) -> str:
+        """The listed instance as the info line names it (the page shows whose tasks these are)."""
+        if self._instance_id is None:
+            return "no instance"
+        try:
+            instance = self.catalog.instance(self._instance_id)
+        except Exception:  # the list of instances failed: the id still says it
+            instance = None
+        return f"instance {instance.name if instance and instance.name else self._instance_id}"
+
     def _sync_select(self) -> None:
         chosen = set(self.value)
         self._quiet = True
@@ -244,7 +375,7 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
             self._quiet = False
 
     def _picked(self, change: dict[str, object]) -> None:
-        """The person (un)selected visible tasks: hidden ones stay as they were."""
+        """The person ticked or unticked visible tasks: hidden ones stay as they were."""
         if self._quiet:
             return
         visible, shown = set(self.select.value), set(self._shown)
@@ -252,18 +383,25 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
         self.value = (*kept, *(t for t in self._shown if t in visible and t not in kept))
 
     def _summarise(self) -> None:
+        """ "Selected: N" and the list of them, folded when long (hidden ones say so)."""
         entries = list(self.entries)
         if not entries:
             self.selected_html.value = "<i>No task selected.</i>"
             return
         shown = set(self._shown)
         hidden = sum(1 for e in entries if e.task_id not in shown)
-        names = ", ".join(
-            f"{esc(e.task_name or '(no name)')} <code>{esc(e.task_id)}</code>"
+        note = f" ({hidden:,} hidden by the filter, still selected)" if hidden else ""
+        items = "".join(
+            f"<li>{esc(e.task_name or '(no name)')} <code>{esc(e.task_id)}</code> "
+            f"{state_badge(e.state)}</li>"
             for e in entries[:_LISTED]
         )
-        more = f" and {len(entries) - _LISTED:,} more" if len(entries) > _LISTED else ""
-        note = f" ({hidden:,} hidden by the filter, still selected)" if hidden else ""
+        more = (
+            f"<li><i>and {len(entries) - _LISTED:,} more</i></li>" if len(entries) > _LISTED else ""
+        )
+        opened = " open" if len(entries) <= _OPEN_UP_TO else ""
         self.selected_html.value = (
-            f"<b>Selected: {len(entries):,}</b>{esc(note)} — {names}{esc(more)}"
+            f"<details{opened}><summary><b>Selected: {len(entries):,}</b>{esc(note)}</summary>"
+            f'<ol style="margin:0.2em 0;max-height:14em;overflow:hidden auto;'
+            f'overflow-wrap:anywhere">{items}{more}</ol></details>'
         )

@@ -4,6 +4,7 @@ A control can work from code and still be unusable: an option spilled under a bu
 mouse lands on the button (issue 14, defect 1). This reads the bounding boxes of the visible
 ``label, button, input, select, textarea`` elements under a root and reports every pair that
 intersects — except when one contains the other, or a ``<label for>`` with its own input.
+Controls scrolled out of sight inside a scrolling box (the task list) are not drawn: skipped.
 """
 
 from __future__ import annotations
@@ -14,10 +15,25 @@ __all__ = ["overlapping_controls", "sideways_scrolling"]
 
 _SCRIPT = """
 (root) => {
-  const visible = (el) => {
+  // What a scrolling box (a long list) scrolls out of sight is not drawn: only the part of a
+  // control inside every scrolling ancestor can be hit by the mouse.
+  const drawn = (el) => {
     const r = el.getBoundingClientRect();
+    let [left, top, right, bottom] = [r.left, r.top, r.right, r.bottom];
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      const s = getComputedStyle(up);
+      if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+      const box = up.getBoundingClientRect();
+      [left, top] = [Math.max(left, box.left), Math.max(top, box.top)];
+      [right, bottom] = [Math.min(right, box.right), Math.min(bottom, box.bottom)];
+    }
+    return {left, top, right, bottom};
+  };
+  const visible = (el) => {
+    const r = drawn(el);
     const s = getComputedStyle(el);
-    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none';
+    return r.right - r.left > 0 && r.bottom - r.top > 0 && s.visibility !== 'hidden'
+      && s.display !== 'none';
   };
   const els = [...root.querySelectorAll('label, button, input, select, textarea')].filter(visible);
   const name = (el) => {
@@ -31,7 +47,7 @@ _SCRIPT = """
       if (a.contains(b) || b.contains(a)) continue;
       if (a.tagName === 'LABEL' && a.htmlFor && a.htmlFor === b.id) continue;
       if (b.tagName === 'LABEL' && b.htmlFor && b.htmlFor === a.id) continue;
-      const p = a.getBoundingClientRect(), q = b.getBoundingClientRect();
+      const p = drawn(a), q = drawn(b);
       const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
       const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
       if (w > 1 && h > 1) found.push(`${name(a)} overlaps ${name(b)}`);

@@ -59,28 +59,52 @@ class PanelPage:
         labels = [t for t in select.locator("option").all_text_contents() if _ID_IN_LABEL.search(t)]
         label = labels[index]
         select.select_option(label=label)
-        expect(self.page.locator(".roma-task-select select option").first).to_be_attached(
-            timeout=STEP_MS
-        )
         match = _ID_IN_LABEL.search(label)
         assert match is not None
+        expect(self.page.locator(".roma-instance-chosen")).to_contain_text(
+            match.group(1), timeout=STEP_MS
+        )
+        name = label.replace("\xa0", " ").split(" [")[0].split(" (")[0]
+        info = self.page.locator(".roma-task-info")
+        expect(info).to_contain_text(f"combined tasks in instance {name}", timeout=STEP_MS)
+        expect(self.rows().first).to_be_visible(timeout=STEP_MS)
         return match.group(1)
 
+    def rows(self) -> Any:
+        """The task list's rows (checkbox, name, id, state, last run)."""
+        return self.page.locator(".roma-task-row")
+
+    def filter_state(self, state: str) -> int:
+        """Click the state filter's button for ``state`` ("all", "running", ...) and wait until
+        the list shows only that state; returns how many rows it shows."""
+        button = self.page.locator(".roma-task-state button", has_text=f"{state.capitalize()} (")
+        count = int(re.sub(r"\D", "", button.inner_text()))
+        button.click()
+        expect(button).to_have_class(re.compile(r"mod-active"), timeout=STEP_MS)
+        shown = min(count, 500)
+        expect(self.rows()).to_have_count(shown, timeout=STEP_MS)
+        if state != "all":
+            expect(self.rows().locator(f".roma-state-{state}")).to_have_count(shown)
+        return shown
+
+    def tick_task(self, index: int) -> str:
+        """Click the checkbox of the shown row ``index``; returns that task's id once the
+        selection summary names it."""
+        row = self.rows().nth(index)
+        task_id: str = row.locator("code").inner_text().strip()
+        row.locator(".roma-task-row-check input[type=checkbox]").click()
+        expect(self.page.locator(".roma-task-selected")).to_contain_text(task_id, timeout=STEP_MS)
+        return task_id
+
     def choose_tasks(self, count: int, *, state: str | None = None) -> list[str]:
-        """Select the first ``count`` listed tasks (only those whose label shows ``state``,
-        e.g. "running", when given); returns their ids (second field of a label)."""
-        select = self.page.locator(".roma-task-select select")
-        labels = [
-            label
-            for label in select.locator("option").all_text_contents()
-            if state is None or f" · {state} · " in label.replace("\xa0", " ")
-        ][:count]
-        assert len(labels) == count, f"not {count} {state or ''} tasks listed"
-        select.select_option(label=labels)
-        ids = [label.replace("\xa0", " ").split(" · ")[1] for label in labels]
-        summary = self.page.locator(".roma-task-selected")
-        for task_id in ids:
-            expect(summary).to_contain_text(task_id, timeout=STEP_MS)
+        """Tick the first ``count`` listed tasks (after clicking the state filter on ``state``,
+        e.g. "running", when given); returns their ids."""
+        if state is not None:
+            assert self.filter_state(state) >= count, f"not {count} {state} tasks listed"
+        ids = [self.tick_task(index) for index in range(count)]
+        expect(self.page.locator(".roma-task-selected summary")).to_contain_text(
+            f"Selected: {count}", timeout=STEP_MS
+        )
         return ids
 
     def type_time(self, digits: str, zone: str) -> None:

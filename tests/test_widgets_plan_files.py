@@ -1,0 +1,72 @@
+"""``ResetPanel``'s Load plan, driven through its child widgets against the sandbox: a plan file
+is shown read-only with its confirmation, Run runs exactly it, and a refused file is said in
+sentences in the status line (not as a traceback), with nothing sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from plan_files import check_rewound, make_plan, recent, writes
+
+from roma_nb.client import RomaClient
+from roma_nb.history import ResultLog
+from roma_nb.sandbox import Sandbox
+from roma_nb.widgets import ResetPanel
+
+pytestmark = pytest.mark.usefixtures("fresh_instance_memory")
+
+
+@pytest.fixture
+def panel(client: RomaClient) -> ResetPanel:
+    return ResetPanel(client, log=ResultLog(), background=False)
+
+
+def test_load_plan_shows_it_read_only_and_run_runs_exactly_it(
+    panel: ResetPanel, client: RomaClient, roma_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    running = recent(roma_sandbox, client, running=True)
+    stopped = recent(roma_sandbox, client, running=False)
+    plan = make_plan(client, [running, stopped], tmp_path / "plan.json")
+    roma_sandbox.clear_records()
+
+    panel.plan_path.value = str(tmp_path / "plan.json")
+    panel.load_button.click()
+    assert panel.errors == []
+    assert plan.plan_id in panel.confirmation_html.value
+    assert "REWIND the progress of 2 combined tasks on SANDBOX" in panel.confirmation_html.value
+    rows = panel.preview_html.value  # one compact row per task
+    assert running.task_id in rows and stopped.task_id in rows
+    assert panel.run_button.disabled  # the confirmation is not ticked yet
+    for tick in panel.warning_ticks.children:
+        tick.value = True
+    panel.confirm_box.value = True
+    assert not panel.run_button.disabled
+    assert writes(roma_sandbox) == []
+
+    panel.run_button.click()
+    assert panel.errors == []
+    check_rewound(writes(roma_sandbox), running.task_id, stopped.task_id)
+    assert set(panel.results["plan_id"]) == {plan.plan_id}
+    assert "Done: 2 success." in panel.status.value
+
+
+def test_a_refused_plan_file_is_said_in_sentences_and_nothing_is_sent(
+    panel: ResetPanel, client: RomaClient, roma_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    stopped = recent(roma_sandbox, client, running=False)
+    path = tmp_path / "plan.json"
+    make_plan(client, [stopped], path)
+    path.write_bytes(path.read_bytes().replace(b'"now-47h"', b'"now-46h"'))
+    roma_sandbox.clear_records()
+
+    panel.plan_path.value = str(path)
+    panel.load_button.click()
+    assert panel.errors == []
+    assert "was changed after it was planned" in panel.status.value
+    assert "Traceback" not in panel.status.value
+    assert panel.confirmation_html.value == "" and panel.run_button.disabled
+    panel.plan_path.value = str(tmp_path / "missing.json")
+    panel.load_button.click()
+    assert "Cannot read the plan file" in panel.status.value
+    assert writes(roma_sandbox) == []
