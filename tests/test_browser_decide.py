@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
-from browser.chromium import MISSING_REASON, chromium_browser, chromium_path, keep_screenshot
+from browser.chromium import MISSING_REASON, chromium_path, keep_screenshot
 from browser.layout import overlapping_controls, sideways_scrolling
-from browser.panel_page import FIRST_RENDER_MS, RUNBOOK, STEP_MS, PanelPage, sandbox_endpoint, sent
-from browser.servers import Server, runbook_voila
+from browser.panel_page import FIRST_RENDER_MS, STEP_MS, PanelPage, sandbox_endpoint, sent
+from browser.servers import Server
 from playwright.sync_api import expect
 
 from roma_nb.panel import PROCEDURES
@@ -32,19 +32,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(chromium_path() is None, reason=MISSING_REASON),
 ]
-
-
-@pytest.fixture(scope="module")
-def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = runbook_voila(tmp_path_factory.mktemp("voila-decide"), RUNBOOK)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium_browser() as chromium:
-        yield chromium
 
 
 @pytest.fixture

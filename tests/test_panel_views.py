@@ -7,7 +7,9 @@ a person relies on: whole ids, no ``<NA>``, a cue when rows scroll.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,7 +127,8 @@ def test_a_plan_loaded_without_facts_says_where_its_tasks_were_when_planned() ->
     planned = PlannedTask("t1", "a", "running", position=at(DATE_FROM - 10 * 60_000))
     read = PlannedTask("t2", "b", "running", position=at(DATE_FROM - 10 * 60_000))
     facts = {"t2": TaskFacts(position=at(DATE_FROM + HOUR))}  # what the preview read wins
-    frame = task_frame(plan(planned, read), facts)
+    frame = task_frame(replace(plan(planned, read), source=Path("plan.json")), facts)
+    assert frame["last_run"].tolist() == ["not read", "never"]
     assert frame["will_happen"].tolist() == [
         "stop, reset, start again, verify; SKIPS up to 10 min of changes",
         "stop, reset, start again, verify; replays 1 h",

@@ -105,7 +105,7 @@ def _move_words(move: Move, position: Position) -> str:
 
 def _known(task: PlannedTask, facts: Mapping[str, TaskFacts]) -> TaskFacts:
     """What the preview read of ``task``; without that (a plan loaded from a file), where the
-    plan says the task was when it was planned."""
+    plan says the task was when it was planned (a loaded plan's last run is then "not read")."""
     return facts.get(task.id) or TaskFacts(position=task.position)
 
 
@@ -123,7 +123,8 @@ def task_frame(plan: PlannedRun, facts: Mapping[str, TaskFacts]) -> pd.DataFrame
                 task.name or "(no name)",
                 task.id,
                 task_state(task),
-                wall_second(known.last_run_ms, plan.zone) or "never",
+                wall_second(known.last_run_ms, plan.zone)
+                or ("not read" if plan.loaded and task.id not in facts else "never"),
                 happens,
             )
         )

@@ -19,7 +19,7 @@ import httpx
 
 from roma_nb.demo import ServerProcess, free_port
 
-__all__ = ["Server", "free_port", "runbook_voila", "start_server", "start_voila"]
+__all__ = ["Server", "free_port", "start_server", "start_voila"]
 
 _READY_TIMEOUT_S = 90.0
 
@@ -80,15 +80,3 @@ def start_voila(notebook: Path, *, env: Mapping[str, str], log_path: Path) -> Se
         "--Voila.ip=127.0.0.1",
     ]
     return start_server("Voilà", command, port, env=env, cwd=notebook.parent, log_path=log_path)
-
-
-def runbook_voila(base: Path, notebook: Path) -> Server:
-    """Voilà serving ``notebook`` as ``make demo`` configures it (``ROMA_NB_ENDPOINT=sandbox``),
-    with Jupyter's folders and the history under ``base``; stop it with ``.stop()``."""
-    from browser.kernels import isolated_env
-
-    env = isolated_env(
-        base / "home",
-        {"ROMA_NB_ENDPOINT": "sandbox", "ROMA_NB_HISTORY": str(base / "history.sqlite")},
-    )
-    return start_voila(notebook, env=env, log_path=base / "voila.log")
