@@ -121,8 +121,8 @@ def test_a_plan_file_is_loaded_read_only_confirmed_and_run_exactly(
         assert "planned by:  reviewer" in confirmation.inner_text()
         hint = page.locator(".roma-hint")
         expect(hint).to_contain_text("A plan file is loaded: the choices above do not change it.")
-        steps = page.locator(".roma-steps-table")
-        expect(steps).to_contain_text(running)
+        task_rows = page.locator(".roma-preview-table")
+        expect(task_rows).to_contain_text(running)
         expect(page.locator(".roma-confirm-check input[type=checkbox]")).to_be_visible()
         expect(page.locator(".roma-run")).to_be_disabled()
         for width in (900, 1400):

@@ -28,8 +28,8 @@ ALLOWED: dict[str, set[str]] = {
     "plots": FOUNDATION,
     "history": {"errors", "models"},
     "plans": FOUNDATION | {"dates"},
-    "panel": FOUNDATION | {"dates", "client", "history", "procedure", "plans"},
-    "widgets": FOUNDATION | {"dates", "client", "history", "panel", "procedure", "plans"},
+    "panel": FOUNDATION | {"dates", "client", "history", "plans", "procedure"},
+    "widgets": FOUNDATION | {"dates", "client", "history", "panel", "plans", "procedure"},
     "connection": FOUNDATION | {"auth", "config", "client", "sandbox"},
     "sandbox": {"ids", "models"},
     "cli": FOUNDATION

@@ -472,7 +472,7 @@ def test_retry_unknown_resends_only_the_unknown_targets(
     model: PanelModel, roma_sandbox: Sandbox
 ) -> None:
     ids = ready(model, 3)
-    roma_sandbox.inject("drop", match=ids[2], times=1)
+    roma_sandbox.inject("drop", match=f"{ids[2]}/reset", times=1)  # not its monitor logs
     model.preview()
     first = model.run(confirm=True)
     assert [r.outcome for r in first] == ["success", "success", "unknown"]

@@ -268,7 +268,7 @@ def test_a_refused_task_shows_in_the_output_and_the_results(
 
 def test_retry_unknown_button(panel: ResetPanel, roma_sandbox: Sandbox) -> None:
     ids = pick(panel, 2)
-    roma_sandbox.inject("drop", match=ids[1], times=1)
+    roma_sandbox.inject("drop", match=f"{ids[1]}/reset", times=1)  # not its monitor logs
     confirm(panel)
     panel.run_button.click()
     assert any(n.startswith("UNKNOWN") for n in panel.sink.notices)

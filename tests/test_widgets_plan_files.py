@@ -35,7 +35,8 @@ def test_load_plan_shows_it_read_only_and_run_runs_exactly_it(
     assert panel.errors == []
     assert plan.plan_id in panel.confirmation_html.value
     assert "REWIND the progress of 2 combined tasks on SANDBOX" in panel.confirmation_html.value
-    assert running.task_id in panel.steps_html.value and stopped.task_id in panel.steps_html.value
+    rows = panel.preview_html.value  # one compact row per task
+    assert running.task_id in rows and stopped.task_id in rows
     assert panel.run_button.disabled  # the confirmation is not ticked yet
     for tick in panel.warning_ticks.children:
         tick.value = True

@@ -65,7 +65,9 @@ def test_run_rewinds_and_shows_each_tasks_outcome(client: RomaClient, sandbox: S
     _pick(panel, tasks)
     panel.preview_button.click()
     assert "stop 2 running tasks, reset 2, start them again, verify" in panel.steps_html.value
-    assert panel.steps_html.value.count("<td>stop, reset to") == 2
+    rows = panel.model.task_rows()  # one compact row per task, its steps in words (issue 14)
+    assert rows["will_happen"].str.startswith("stop, reset, start again, verify; ").all()
+    assert panel.preview_html.value.count("stop, reset, start again, verify") == 2
     panel.confirm_button.click()
     assert "Rewind (stop, reset, start, verify)" in panel.confirmation_html.value
     assert "stops, resets and starts to the SANDBOX" in panel.confirmation_html.value

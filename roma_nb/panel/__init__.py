@@ -21,12 +21,25 @@ from .preview import PREVIEW_COLUMNS, preview_frame
 from .runs import BatchRunner, RunResult
 from .state import PanelState, Selection
 from .stopped import OUTCOME_COLUMNS, outcome_frame
+from .views import (
+    RERUN_OUTCOMES,
+    RESULT_VIEW_COLUMNS,
+    TASK_COLUMNS,
+    TaskFacts,
+    in_flight,
+    results_view,
+    task_frame,
+    wall_second,
+)
 
 __all__ = [
     "OUTCOME_COLUMNS",
     "PREVIEW_COLUMNS",
     "PROCEDURES",
+    "RERUN_OUTCOMES",
+    "RESULT_VIEW_COLUMNS",
     "STATES",
+    "TASK_COLUMNS",
     "UNSET",
     "BatchRunner",
     "Catalog",
@@ -44,16 +57,21 @@ __all__ = [
     "SearchResult",
     "Selection",
     "TaskEntry",
+    "TaskFacts",
     "TaskIndex",
     "TrackedLog",
     "choice_from_value",
     "default_log",
     "forget_instances",
     "hour_ago",
+    "in_flight",
     "instance_warning",
     "outcome_frame",
     "preview_frame",
     "recall_instance",
     "remember_instance",
+    "results_view",
     "start_of_today",
+    "task_frame",
+    "wall_second",
 ]

@@ -34,13 +34,14 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..client import Progress, StopSignal
 from ..dates import DEFAULT_RETENTION, Ambiguous, Nonexistent, resolve_zone
-from ..errors import ValidationError
+from ..errors import RomaError, ValidationError
 from ..history import ResultLog
 from ..models import RESTARTS, Instance, Restart, StepResult
 from ..plans import (
@@ -50,9 +51,11 @@ from ..plans import (
     Environment,
     Plan,
     PlannedTask,
+    Position,
     Procedure,
     check_apply_now,
     planner_name,
+    where_now,
 )
 from .catalog import Catalog, TaskEntry, instance_warning
 from .choice import DateChoice, Resolution, choice_from_value
@@ -64,13 +67,14 @@ from .preview import preview_frame
 from .runs import BatchRunner, Done, RunResult, StepProgress
 from .state import PanelState, Selection
 from .stopped import outcome_frame, start_again
+from .views import RERUN_OUTCOMES, TaskFacts, skip_warnings, task_frame
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..client import RomaClient
 
-__all__ = ["UNSET", "PanelModel"]
+__all__ = ["LOG_LOOKUPS", "UNSET", "PanelModel"]
 
 logger = logging.getLogger("roma_nb.panel")
 
@@ -82,6 +86,11 @@ class _Unset(enum.Enum):
 UNSET = _Unset.UNSET
 """``select``'s "leave this as it is" (``None`` already means "empty" for ``date_from``)."""
 
+
+LOG_LOOKUPS = 20
+"""A preview reads each task's monitor logs (one request per task) to say how much a reset
+replays or skips, for up to this many tasks; beyond, each task's last execution time is the
+evidence, so a preview of hundreds of tasks stays one click, not minutes of requests."""
 
 _ONE_MS = timedelta(milliseconds=1)
 
@@ -130,6 +139,7 @@ class PanelModel:
         self._selection = Selection(date_from=DateChoice.unset(tz), retention=retention)
         self._entries: tuple[TaskEntry, ...] = ()
         self._previewed: PlannedRun | None = None
+        self._facts: dict[str, TaskFacts] = {}
         self._left_stopped = self.log.left_stopped()
 
     def __repr__(self) -> str:
@@ -351,6 +361,7 @@ class PanelModel:
             current=previewed is not None and (loaded or plan == previewed),
             running=self._runner.running,
             unknown=len(self._runner.unknown_targets()),
+            rerun=len(self.rerun_targets()),
         )
 
     def _plan(
@@ -389,12 +400,50 @@ class PanelModel:
         return state.plan
 
     def preview(self) -> pd.DataFrame:
-        """One row per planned call (see ``PREVIEW_COLUMNS``); this plan may now be confirmed."""
+        """One row per planned call (see ``PREVIEW_COLUMNS``); this plan may now be confirmed.
+
+        Also reads where each task is now (``task_rows``), and warns about a reset that would
+        skip changes: that warning is one more tick in the confirmation.
+        """
         plan = self.plan()
+        facts = self._task_facts(plan)
+        skips = skip_warnings(plan, facts)
+        plan = replace(plan, plan=replace(plan.plan, warnings=(*plan.plan.warnings, *skips)))
         frame = preview_frame(plan, self.client)
         with self._lock:
-            self._previewed = plan
+            self._previewed, self._facts = plan, facts
         return frame
+
+    def task_rows(self) -> pd.DataFrame:
+        """The previewed plan, one compact row per task (``views.TASK_COLUMNS``): name, id,
+        state, last run in the chosen zone, and what will happen to it in words."""
+        plan = self._previewed
+        if plan is None:
+            raise ConfirmationRequired("Preview the plan first; its rows describe it.")
+        return task_frame(plan, self._facts)
+
+    def _task_facts(self, plan: PlannedRun) -> dict[str, TaskFacts]:
+        """When each task last ran and where it is now (``plans.where_now``): its monitor logs
+        for up to ``LOG_LOOKUPS`` tasks, else its monitor entry; a failed read is no evidence."""
+        facts: dict[str, TaskFacts] = {}
+        entries = {e.task_id: e for e in self._entries}
+        read_logs = len(plan.tasks) <= LOG_LOOKUPS
+        for task in plan.tasks:
+            entry = entries.get(task.id)
+            monitor = entry.monitor if entry is not None else None
+            logs = []
+            if read_logs:
+                try:
+                    logs = list(self.client.monitor_logs(plan.instance_id, task.id))
+                except RomaError as exc:
+                    logger.warning("monitor logs of %s unavailable: %s", task.id, exc)
+            try:
+                position = where_now(logs=logs, monitor=monitor)
+            except ValidationError:
+                position = Position()
+            last_run = entry.last_execute_time if entry is not None else None
+            facts[task.id] = TaskFacts(last_run_ms=last_run, position=position)
+        return facts
 
     def load_plan(self, path: str | os.PathLike[str]) -> PlannedRun:
         """Make the plan file at ``path`` the previewed run, to be confirmed and run as it is
@@ -412,7 +461,7 @@ class PanelModel:
             raise PanelError(_refused(verdict))
         run = PlannedRun(plan, self._selection.dry_run, source, verdict.warnings, plan.plan_id)
         with self._lock:
-            self._previewed = run
+            self._previewed, self._facts = run, {}
         return run
 
     def check_plan(self, plan: Plan) -> ApplyCheck:
@@ -609,6 +658,35 @@ class PanelModel:
     def last_results(self) -> list[RunResult]:
         """One result per target of ``last_plan``, updated by ``retry_unknown``."""
         return self._runner.last_results
+
+    def rerun_targets(self) -> list[RunResult]:
+        """The last run's results whose outcome is ``skipped`` or ``failed``: nothing (or a
+        refused call) happened to them, so running them again is a new, confirmed decision."""
+        return [r for r in self._runner.last_results if r.outcome in RERUN_OUTCOMES]
+
+    def select_rerun(self) -> Selection:
+        """Select the last run's skipped and failed tasks with that run's instance, instant,
+        procedure and mode, for a new preview and confirmation ("Re-run skipped / failed").
+
+        Raises ``PanelError`` when the last run has none.
+        """
+        plan, again = self._runner.last_plan, self.rerun_targets()
+        if plan is None or not again:
+            raise PanelError("Nothing to re-run: no task of the last run was skipped or failed.")
+        self.catalog.tasks(plan.instance_id, refresh=True)  # their states changed since
+        instant = (
+            DateChoice.empty(plan.zone)
+            if plan.date_from is None
+            else DateChoice.exact(plan.date_from, plan.zone)
+        )
+        return self.select(
+            instance_id=plan.instance_id,
+            task_ids=[r.task_id for r in again],
+            date_from=instant,
+            dry_run=plan.dry_run,
+            procedure=plan.plan.procedure.kind,
+            restart=plan.restart,
+        )
 
     def unknown_targets(self) -> list[RunResult]:
         """The last run's results whose outcome is ``unknown`` (may or may not have happened)."""

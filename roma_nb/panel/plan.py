@@ -193,18 +193,23 @@ class PlannedRun:
             return f"Please read: this sends {calls} to the SANDBOX (nothing real)."
         return f"Please read: this sends REAL {calls}."
 
+    def file_lines(self) -> list[str]:
+        """For a loaded plan, what the reviewer approved: the file, its ``plan_id``, who planned
+        it, when, and until when (the confirmation's first lines); none for a built plan."""
+        if self.source is None:
+            return []
+        plan = self.plan
+        return [
+            f"plan file:   {self.source}",
+            f"plan_id:     {plan.plan_id}",
+            f"planned by:  {plan.planner} at {format_instant(plan.created_ms).utc_iso}; "
+            f"expires {format_instant(plan.expires_ms).utc_iso}",
+        ]
+
     def confirmation_text(self) -> str:
         """The words a person confirms: environment, instance, instant, every task, warnings;
         for a loaded plan also the file, who planned it, until when, and its ``plan_id``."""
-        lines = [self.headline()]
-        if self.source is not None:  # first: what the reviewer approved, by its id
-            plan = self.plan
-            lines += [
-                f"plan file:   {self.source}",
-                f"plan_id:     {plan.plan_id}",
-                f"planned by:  {plan.planner} at {format_instant(plan.created_ms).utc_iso}; "
-                f"expires {format_instant(plan.expires_ms).utc_iso}",
-            ]
+        lines = [self.headline(), *self.file_lines()]
         lines += [
             f"environment: {self.environment}",
             f"instance:    {self.instance_shown()}",

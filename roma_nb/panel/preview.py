@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .plan import PlannedRun, task_state
+from .plan import PlannedRun
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..client import RomaClient
 
-__all__ = ["PREVIEW_COLUMNS", "STEP_COLUMNS", "preview_frame", "steps_frame"]
+__all__ = ["PREVIEW_COLUMNS", "preview_frame"]
 
 PREVIEW_COLUMNS: tuple[str, ...] = (
     "environment",
@@ -68,19 +68,3 @@ def preview_frame(plan: PlannedRun, client: RomaClient) -> pd.DataFrame:
     typed: pd.DataFrame = frame.astype(dtypes)
     typed.attrs["warnings"] = list(plan.warnings)
     return typed
-
-
-STEP_COLUMNS: tuple[str, ...] = ("task_name", "task_id", "state", "steps")
-"""The preview's second table: per task, the state the task list showed and the steps that
-will run (``describe_task`` for a rewind)."""
-
-
-def steps_frame(plan: PlannedRun) -> pd.DataFrame:
-    """What will happen to each task of a plan, in words, with ``STEP_COLUMNS``."""
-    import pandas as pd
-
-    rows = [
-        (t.name, t.id, task_state(t), plan.task_steps(t).split(" → ", 1)[-1]) for t in plan.tasks
-    ]
-    frame: pd.DataFrame = pd.DataFrame.from_records(rows, columns=list(STEP_COLUMNS))
-    return frame

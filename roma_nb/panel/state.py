@@ -44,7 +44,9 @@ class PanelState:
 
     ``plan`` is the plan the selection describes, or None and ``problem`` says what is missing.
     ``current``: a preview exists and ``plan`` is still the previewed plan (it may be confirmed).
-    ``unknown``: how many targets of the last run ended ``unknown`` (what "Retry" would send).
+    ``unknown``: how many targets of the last run ended ``unknown`` (what "Retry" would send);
+    ``rerun``: how many ended ``skipped`` or ``failed`` (what "Re-run" takes back to the
+    confirmation).
     """
 
     selection: Selection
@@ -55,3 +57,4 @@ class PanelState:
     current: bool
     running: bool
     unknown: int
+    rerun: int = 0

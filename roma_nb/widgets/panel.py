@@ -25,6 +25,7 @@ Run and Retry (buttons or code) go through one path: claim a plan, show it start
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -40,10 +41,11 @@ from ..models import RESTARTS, ResetResult, RewindStep
 from ..panel.errors import ConfirmationRequired, PanelError
 from ..panel.model import PanelModel
 from ..panel.plan import PROCEDURES, PlannedRun
-from ..panel.preview import preview_frame, steps_frame
+from ..panel.preview import preview_frame
 from ..panel.runs import RunResult
 from ..panel.state import PanelState, Selection
-from ._html import classed, esc, frame_html, messages_html, pre_html
+from ..panel.views import in_flight, results_view
+from ._html import classed, esc, frame_html, messages_html, pre_html, table_html
 from ._sink import ErrorSink
 from .banner import EnvironmentBanner
 from .date_picker import DateFromPicker
@@ -63,6 +65,18 @@ _RESTART_LABELS = {
     "always": "always",
     "never": "never (leave them stopped)",
 }
+_TASK_HEADERS = {"task_id": "id", "last_run": "last run", "will_happen": "what will happen"}
+_OUTCOME_LABELS = ("outcome", "stop", "reset", "start", "verify")
+_TICK_S = 1.0
+"""How often the in-flight line says how long each request has been waiting."""
+_PANEL_CSS = """<style>
+.roma-reset-panel .roma-warning-tick { height: auto; align-items: flex-start; }
+.roma-reset-panel .roma-warning-tick label, .roma-reset-panel .roma-warning-tick label span {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  height: auto !important; line-height: 1.4; }
+</style>"""
+"""A warning's tick says the whole warning, wrapped: ipywidgets draws a checkbox's description
+on one line cut with "…", and a warning cut short cannot be read before it is ticked."""
 _LEFT_STOPPED_STYLE = (
     "background:#fdecea;border:2px solid #b71c1c;color:#7f0000;padding:6px 10px;border-radius:4px"
 )
@@ -86,6 +100,14 @@ def _checkbox(description: str, css_class: str, **layout: str) -> Any:
     return classed(box, css_class)
 
 
+def _counted_button(words: str, icon: str, tooltip: str, css_class: str) -> Any:
+    """An after-run button that shows how many tasks it would act on: ``Retry unknown (2)``."""
+    button = w.Button(
+        description=f"{words} (0)", icon=icon, tooltip=tooltip, layout=w.Layout(width="auto")
+    )
+    return classed(button, css_class)
+
+
 class ResetPanel(w.VBox):  # type: ignore[misc]
     """Reset combined tasks to a chosen instant, safely, from a notebook.
 
@@ -96,8 +118,9 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     calling thread (plain scripts and tests); ``concurrency`` is ``reset_many``'s.
 
     Code does what the buttons do: ``select(...)``, ``preview()``, ``confirmation_text()``,
-    ``run(confirm=True)``, ``stop()``, ``retry_unknown()``, ``wait()``; ``results`` is this
-    panel's part of the history, newest first; ``errors`` every exception a callback raised.
+    ``run(confirm=True)``, ``stop()``, ``retry_unknown()``, ``rerun()``, ``wait()``;
+    ``results`` is this panel's part of the history, newest first; ``errors`` every exception a
+    callback raised.
     ``value`` (a traitlet) is the ``Selection``: ``observe(callback, "value")`` hears every
     change, and setting it (or ``link``-ing it) selects, checked like ``select``.
 
@@ -105,12 +128,20 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     or the raw reset (experts); ``restart_choice`` when a rewind starts tasks again. A red
     banner lists the tasks a rewind left stopped, with "Start them again".
 
+    The preview and the confirmation show one compact row per task (name, whole id, state, last
+    run, what will happen: the steps and how much is replayed or skipped); the requests as sent
+    wait behind a "Details" toggle. While a run is in flight a line says which requests wait, and
+    for how long. After it, "Retry unknown (n)" re-sends the unknown ones and "Re-run skipped /
+    failed (n)" (``rerun()``) takes the others back to the confirmation. A new preview clears
+    the last run's notices. The panel takes its output's width and its tables wrap to fit it.
+
     CSS classes of the flow: ``roma-reset-panel`` (box), ``roma-procedure`` / ``roma-restart``
     (Dropdowns), ``roma-left-stopped`` (HTML) and ``roma-start-again`` (Button) of the banner,
     ``roma-steps-table`` and ``roma-outcomes-table`` (HTML), ``roma-dry-run`` (Checkbox),
     ``roma-preview`` / ``roma-confirm`` / ``roma-run`` / ``roma-stop`` / ``roma-retry-unknown``
-    (Buttons), ``roma-confirm-check`` (Checkbox), ``roma-preview-table``, ``roma-confirmation``,
-    ``roma-status``, ``roma-results-table`` (HTML), ``roma-progress`` (IntProgress),
+    / ``roma-rerun`` (Buttons), ``roma-confirm-check`` and ``roma-warning-tick`` (Checkboxes),
+    ``roma-preview-table``, ``roma-preview-details``, ``roma-confirmation``, ``roma-status``,
+    ``roma-in-flight``, ``roma-results-table`` (HTML), ``roma-progress`` (IntProgress),
     ``roma-output`` (Output), ``roma-plan-path`` (Text) and ``roma-load-plan`` (Button) of a
     plan file; the pickers' classes are listed on each picker.
     """
@@ -154,6 +185,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self._build_flow()
         super().__init__(
             [
+                w.HTML(_PANEL_CSS, layout=w.Layout(display="none")),
                 self.banner,
                 self.instance_picker,
                 self.task_picker,
@@ -166,16 +198,19 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 self.hint,
                 self.steps_html,
                 self.preview_html,
+                self.details_html,
                 self.confirmation_html,
                 self.warning_ticks,
                 self.confirm_box,
                 w.HBox([self.run_button, self.stop_button, self.progress_bar]),
                 self.status,
-                w.HBox([self.retry_button]),
+                self.in_flight_html,
+                w.HBox([self.retry_button, self.rerun_button]),
                 self.outcomes_html,
                 self.results_html,
                 self.sink.output,
-            ]
+            ],
+            layout=w.Layout(width="100%", max_width="100%", overflow="hidden"),
         )
         self.add_class("roma-reset-panel")
         self._wire()
@@ -233,6 +268,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         )
         self.steps_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-steps-table")
         self.preview_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-preview-table")
+        self.details_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-preview-details")
         self.confirmation_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-confirmation")
         self.warning_ticks = classed(w.VBox([]), "roma-warning-ticks")
         self.confirm_box = _checkbox(
@@ -249,8 +285,20 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         )
         self.hint = classed(w.HTML(), "roma-hint")
         self.status = classed(w.HTML(), "roma-status")
-        self.retry_button = classed(
-            w.Button(description="Retry unknown", icon="redo"), "roma-retry-unknown"
+        self.in_flight_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-in-flight")
+        self.retry_button = _counted_button(
+            "Retry unknown",
+            "redo",
+            "Send again, to the same instant, only the tasks whose outcome is unknown (safe: a "
+            "reset to the same instant is idempotent)",
+            "roma-retry-unknown",
+        )
+        self.rerun_button = _counted_button(
+            "Re-run skipped / failed",
+            "undo",
+            "Select the tasks of the last run that were skipped or failed, and go back to the "
+            "confirmation",
+            "roma-rerun",
         )
         self.results_html = classed(w.HTML(layout=w.Layout(width="100%")), "roma-results-table")
 
@@ -274,6 +322,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.retry_button.on_click(
             guard("Retry unknown")(lambda _b: self._clicked(lambda: self.model.claim(retry=True)))
         )
+        self.rerun_button.on_click(guard("Re-run skipped / failed")(lambda _b: self._rerun()))
 
     # -- what code uses ---------------------------------------------------------------------
 
@@ -301,6 +350,8 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     def preview(self) -> pd.DataFrame:
         """One row per planned call; shows it in the panel and makes it confirmable."""
         frame = self.model.preview()
+        self.sink.clear()  # the last run's notices are not about this preview
+        self.status.value = ""
         self._show_preview(frame)
         return frame
 
@@ -343,15 +394,31 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         warnings = [("warning", text) for text in frame.attrs.get("warnings", [])]
         plan = self.model.previewed
         assert plan is not None  # preview() just set it
-        self.steps_html.value = f"<b>Steps: {esc(plan.steps_summary())}</b>" + frame_html(
-            steps_frame(plan), limit=self.table_rows, what="tasks"
-        )
+        self.steps_html.value = f"<b>Steps: {esc(plan.steps_summary())}</b>"
         self.preview_html.value = (
-            messages_html(warnings)
-            + "<b>Reset calls</b>"
-            + frame_html(frame, limit=self.table_rows, what="planned calls")
+            f"<div>date_from: {esc(plan.describe_instant())}</div>"
+            + messages_html(warnings)
+            + self._tasks_table()
+        )
+        calls = frame[["task_id", "request", "body"]]  # the rows above name each task
+        self.details_html.value = (
+            f"<details><summary>Details: the {len(frame)} request"
+            f"{'' if len(frame) == 1 else 's'} as sent (path and JSON body)</summary>"
+            + table_html(calls, limit=self.table_rows, what="requests", ids=("task_id",))
+            + "</details>"
         )
         self._update()
+
+    def _tasks_table(self) -> str:
+        """The previewed plan, one compact row per task (the preview's and the confirmation's)."""
+        return table_html(
+            self.model.task_rows(),
+            limit=self.table_rows,
+            what="tasks",
+            labels=("state",),
+            ids=("task_id",),
+            headers={**_TASK_HEADERS, "last_run": f"last run ({self.model.zone})"},
+        )
 
     def confirmation_text(self) -> str:
         return self.model.confirmation_text()
@@ -361,6 +428,20 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         results = self._start(lambda: self.model.claim(confirm=confirm, dry_run=dry_run))
         assert results is not None
         return results
+
+    def rerun(self) -> None:
+        """ "Re-run skipped / failed": select the last run's skipped and failed tasks (same
+        instance, instant, procedure and mode), preview them and show the confirmation again:
+        nothing runs until it is read, ticked and Run is pressed."""
+        self.value = self.model.select_rerun()
+        self.preview()
+        self._confirm_clicked()
+
+    def _rerun(self) -> None:
+        if self.model.running:
+            self.sink.notice("A run is in flight: wait for it before re-running.")
+            return
+        self.rerun()
 
     def retry_unknown(self) -> list[RunResult]:
         """Re-send only the last run's unknown targets, in this thread."""
@@ -462,13 +543,28 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
     # -- the flow ---------------------------------------------------------------------------
 
     def _confirm_clicked(self) -> None:
-        text = self.model.confirmation_text()
+        self.model.confirmation_text()  # refuses a stale preview
         plan = self.model.previewed
         assert plan is not None  # confirmation_text checked it
         tone = "#e8f5e9" if plan.sandbox else "#fdecea"
+        facts = [
+            ("environment", plan.environment),
+            ("instance", plan.instance_shown()),
+            ("date_from", plan.describe_instant()),
+            ("procedure", PROCEDURES[plan.plan.procedure.kind]),
+            ("steps", plan.steps_summary()),
+        ]
+        lines = "".join(
+            f'<tr><th style="text-align:left;padding:1px 8px 1px 0;vertical-align:top">'
+            f"{esc(name)}</th><td>{esc(value)}</td></tr>"
+            for name, value in facts
+        )
         self.confirmation_html.value = (
-            f'<div style="background:{tone};padding:6px;border-radius:4px">'
-            f"<b>{esc(plan.confirmation_headline())}</b>{pre_html(text)}</div>"
+            f'<div style="background:{tone};padding:6px 8px;border-radius:4px">'
+            f"<b>{esc(plan.confirmation_headline())}</b><div>{esc(plan.headline())}</div>"
+            + (pre_html("\n".join(plan.file_lines())) if plan.loaded else "")
+            + f'<table style="margin:4px 0">{lines}</table>'
+            f"<b>tasks ({len(plan.tasks)}):</b>{self._tasks_table()}</div>"
         )
         self.warning_ticks.children = [self._warning_tick(text) for text in plan.warnings]
         self.confirm_box.value = False
@@ -482,7 +578,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             value=False,
             description=f"⚠ I have read this warning: {text}",
             indent=False,
-            layout=w.Layout(width="100%", height="auto"),
+            layout=w.Layout(width="auto", max_width="100%", height="auto"),
             style={"description_width": "initial"},
         )
         box.add_class("roma-warning-tick")
@@ -495,6 +591,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         return all(box.value for box in self.warning_ticks.children)
 
     def _hide_confirmation(self) -> None:
+        """No confirmation shown (a new preview, a changed selection, a run): Run needs one."""
         self._confirmation_shown = False
         self.confirmation_html.value = ""
         self.confirm_box.value = False
@@ -533,6 +630,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                     self.model.send_in_background(
                         plan, self._progress, done=self._done_in_thread, steps=self._step_done
                     )
+                    threading.Thread(target=self._tick, name="roma-panel-tick", daemon=True).start()
                     self._update()
                     return None
             results = self.model.send(plan, progress=self._progress, steps=self._step_done)
@@ -542,6 +640,29 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             raise
         self._finished(results, None)
         return results
+
+    def _tick(self) -> None:
+        """While a run is in flight, say every second which requests wait, and for how long."""
+        while self.model.running:
+            try:
+                self.show_in_flight()
+            except Exception as exc:  # the run goes on; the output says why the line stopped
+                self.sink.error("Showing the requests in flight", exc)
+                return
+            time.sleep(_TICK_S)
+
+    def show_in_flight(self, now_ms: int | None = None) -> list[str]:
+        """The in-flight line: each request still waiting for its answer, with its wait so
+        far (``now_ms``: the clock, real time by default). Returns the lines shown."""
+        now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        waiting = in_flight(self.model.results, now) if self.model.running else []
+        with self._ui_lock:  # the run's end clears the line under this lock: never undo that
+            if not self.model.running:
+                waiting = []
+            self.in_flight_html.value = (
+                messages_html([("info", "Waiting for: " + "; ".join(waiting))]) if waiting else ""
+            )
+        return waiting
 
     def _stop_clicked(self) -> None:
         if not self.stop():
@@ -586,6 +707,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
 
     def _show_outcome(self, results: list[RunResult] | None, error: BaseException | None) -> None:
         self._hide_confirmation()
+        self.in_flight_html.value = ""
         if error is not None:
             self.sink.error("The run", error)
             self.status.value = messages_html([("error", "The run failed; see below.")])
@@ -599,6 +721,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 if result.outcome in ("failed", "unknown", "left-stopped"):
                     self.sink.notice(_notice(result))
         self.steps_html.value = ""
+        self.details_html.value = ""
         self.preview_html.value = messages_html(
             [("info", "That preview has been run. Preview again to run another batch.")]
         )
@@ -614,19 +737,41 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
 
     def _show_results(self) -> None:
         outcomes = self.model.outcomes()
+        states = {True: "running", False: "stopped"}
+        outcomes["was_running"] = [states.get(v, "") for v in outcomes["was_running"].tolist()]
+        if not self.model.last_plan or not self.model.last_plan.rewinds:
+            outcomes = outcomes.drop(columns=["was_running", "stop", "reset", "start", "verify"])
         self.outcomes_html.value = (
             ""
             if outcomes.empty
             else "<b>Outcome per task</b>"
-            + frame_html(outcomes, limit=self.table_rows, what="tasks")
+            + table_html(
+                outcomes.drop(columns=["verified_by"])
+                if outcomes["verified_by"].isna().all()
+                else outcomes,
+                limit=self.table_rows,
+                what="tasks",
+                labels=("was_running", *_OUTCOME_LABELS),
+                ids=("task_id",),
+                headers={"task_name": "task", "task_id": "id", "was_running": "was"},
+            )
         )
         self._show_left_stopped()
         frame = self.model.results
         if frame.empty:
             self.results_html.value = ""
             return
-        self.results_html.value = "<b>Results (newest first)</b>" + frame_html(
-            frame, limit=self.table_rows, columns=RESULT_COLUMNS, what="attempts"
+        zone = self.model.zone
+        self.results_html.value = (
+            f"<b>Results (newest first; times in {esc(zone)})</b>"
+            + table_html(
+                results_view(frame, zone),
+                limit=self.table_rows,
+                what="attempts",
+                labels=("outcome",),
+                ids=("task_id",),
+                headers={"task_id": "id"},
+            )
         )
 
     def _update(self) -> None:
@@ -659,6 +804,8 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             self.dry_run_box.disabled = busy
             self.retry_button.disabled = busy or state.unknown == 0
             self.retry_button.description = f"Retry unknown ({state.unknown})"
+            self.rerun_button.disabled = busy or state.rerun == 0
+            self.rerun_button.description = f"Re-run skipped / failed ({state.rerun})"
             self.hint.value = messages_html([("info", self._next_step(state))])
 
     def _next_step(self, state: PanelState) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["overlapping_controls"]
+__all__ = ["overlapping_controls", "sideways_scrolling"]
 
 _SCRIPT = """
 (root) => {
@@ -61,4 +61,42 @@ _SCRIPT = """
 def overlapping_controls(page: Any, root: str = ".roma-reset-panel") -> list[str]:
     """Each pair of visible controls under ``root`` that intersect (more than 1 px each way)."""
     found: list[str] = page.locator(root).first.evaluate(_SCRIPT)
+    return found
+
+
+_WIDTH_SCRIPT = """
+([root, skip]) => {
+  const found = [];
+  const page = document.scrollingElement || document.documentElement;
+  if (page.scrollWidth > page.clientWidth + 1)
+    found.push(`the page scrolls sideways: ${page.scrollWidth} > ${page.clientWidth} px`);
+  const parent = root.parentElement;
+  if (parent && root.getBoundingClientRect().right > parent.getBoundingClientRect().right + 1)
+    found.push('the panel is wider than the output it is shown in');
+  for (const el of [root, ...root.querySelectorAll('*')]) {
+    if (skip && el.closest(skip)) continue;
+    if (el.checkVisibility && !el.checkVisibility()) continue;  // e.g. inside a closed <details>
+    const s = getComputedStyle(el);
+    const scrolls = ['auto', 'scroll'].includes(s.overflowX);
+    if (scrolls && el.scrollWidth > el.clientWidth + 1) {
+      const owner = el.closest('[class*="roma-"]');
+      const classes = owner ? [...owner.classList] : [];
+      const where = classes.filter((c) => c.startsWith('roma-')).join('.');
+      const name = `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} in ${where}`;
+      found.push(`${name} scrolls sideways: ${el.scrollWidth} > ${el.clientWidth} px`);
+    }
+  }
+  return found;
+}
+"""
+
+
+def sideways_scrolling(
+    page: Any, root: str = ".roma-reset-panel", *, skip: str | None = None
+) -> list[str]:
+    """Everything that scrolls horizontally in or around the panel: the page itself, the panel
+    wider than its output, or any element under it with a horizontal scrollbar (but inside
+    ``skip``, a CSS selector). Empty when the panel fits its width (issue 14, item 7)."""
+    root_element = page.locator(root).first.element_handle()
+    found: list[str] = page.evaluate(_WIDTH_SCRIPT, [root_element, skip])
     return found
