@@ -350,7 +350,7 @@ def test_the_panel_shows_no_secret(
         ) as client,
         ResultLog(tmp_path / "history.sqlite") as log,
     ):
-        panel = ResetPanel(client, log=log, background=False)
+        panel = ResetPanel(client, log=log, background=False, dry_run=False)
         panel.select(
             instance_id=targets.instance,
             task_ids=targets.tasks[: len(FAULTS) + 1],
@@ -369,7 +369,7 @@ def test_the_panel_shows_no_secret(
     ) as refused_client:
         if kind == "token":
             sandbox.reject_token(TOKEN)
-        refused = ResetPanel(refused_client, background=False)
+        refused = ResetPanel(refused_client, background=False, dry_run=False)
         assert refused.errors, "the failed listing is shown in the panel's output"
         seen.add("refused panel", *refused.errors, *widget_states(refused))
     seen.add("logs", *debug_log.lines)

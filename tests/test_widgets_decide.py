@@ -32,7 +32,7 @@ def tasks_of(sandbox: Sandbox, *, running: int, stopped: int) -> tuple[str, list
 
 
 def make_panel(client: RomaClient, instance: str, task_ids: list[str]) -> ResetPanel:
-    panel = ResetPanel(client, background=False, tz="Asia/Shanghai")
+    panel = ResetPanel(client, background=False, tz="Asia/Shanghai", dry_run=False)
     panel.procedure_choice.value = "reset"
     panel.select(instance_id=instance, task_ids=task_ids, date_from=NOW - 3_600_000)
     return panel

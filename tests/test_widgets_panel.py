@@ -7,6 +7,7 @@ the model, the preview frame, the sandbox's recorded resets and the history.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ def make_panel(client: RomaClient, *, procedure: str = "reset", **options: Any) 
     are about the flow's safety rules; the rewind's are in ``test_widgets_rewind.py``)."""
     options.setdefault("background", False)
     options.setdefault("clock", lambda: NOW)
+    options.setdefault("dry_run", False)  # these tests send; a panel opens with dry run ticked
     panel = ResetPanel(client, **options)
     panel.procedure_choice.value = procedure
     return panel
@@ -469,3 +471,43 @@ def test_the_confirmation_headline_comes_from_the_plan(panel: ResetPanel) -> Non
     plan = panel.model.previewed
     assert plan is not None and plan.sandbox
     assert plan.confirmation_headline() in panel.confirmation_html.value
+
+
+def test_a_panel_opens_with_dry_run_ticked_and_then_sends_nothing(
+    client: RomaClient, roma_sandbox: Sandbox
+) -> None:
+    """Issue 14, item 3: one default everywhere: an interactive panel records what would be
+    sent until a person unticks "Dry run" (``dry_run=False`` in code)."""
+    panel = ResetPanel(client, background=False, clock=lambda: NOW)
+    assert panel.dry_run_box.value is True and panel.model.dry_run is True
+    panel.procedure_choice.value = "reset"
+    ids = pick(panel, 2)
+    panel.preview()
+    results = panel.run(confirm=True)
+    assert [r.outcome for r in results] == ["dry-run"] * 2
+    assert roma_sandbox.resets == []
+    assert sorted(panel.results["task_id"]) == sorted(ids)
+    assert ResetPanel(client, background=False, dry_run=False).dry_run_box.value is False
+
+
+def test_the_in_flight_line_says_how_long_a_throttled_batch_still_takes(
+    client: RomaClient, roma_sandbox: Sandbox
+) -> None:
+    """Issue 17, item 4: while the gateway throttles a batch and no result arrives, the panel
+    says so and how long the rest is expected to take (as the CLI's progress lines do)."""
+    panel = make_panel(client, background=True, concurrency=1)
+    pick(panel, 3)
+    panel.preview()
+    roma_sandbox.inject("throttle", times=2, retry_after=3, method="POST")
+    confirm(panel)
+    panel.run_button.click()
+    seen: list[str] = []
+    give_up = time.monotonic() + 60  # a bound on the test, not a timing under test
+    while panel.model.running and time.monotonic() < give_up:
+        seen += [line for line in panel.show_in_flight() if "throttled" in line]
+        if seen:
+            break
+        time.sleep(0.05)
+    assert seen and "the batch is throttled by the gateway, about" in seen[0], seen
+    assert panel.wait(timeout=60)
+    assert sorted(r.task_id for r in roma_sandbox.resets) == sorted(panel.model.selection.task_ids)

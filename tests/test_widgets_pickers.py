@@ -417,7 +417,7 @@ def test_a_frozen_instance_warns_in_the_picker_and_in_the_confirmation(client: R
     )
     assert "roma-message-warning" in picker.message.value
     assert picker.warning in picker.message.value
-    panel = ResetPanel(client, background=False, clock=lambda: NOW)
+    panel = ResetPanel(client, background=False, clock=lambda: NOW, dry_run=False)
     panel.instance_picker.dropdown.value = frozen.id
     panel.task_picker.select.value = (panel.task_picker.index.entries[0].task_id,)
     panel.date_picker.hour_ago_button.click()

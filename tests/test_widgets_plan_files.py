@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("fresh_instance_memory")
 
 @pytest.fixture
 def panel(client: RomaClient) -> ResetPanel:
-    return ResetPanel(client, log=ResultLog(), background=False)
+    return ResetPanel(client, log=ResultLog(), background=False, dry_run=False)
 
 
 def test_load_plan_shows_it_read_only_and_run_runs_exactly_it(

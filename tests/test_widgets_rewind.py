@@ -59,7 +59,7 @@ def _confirm_and_run(panel: ResetPanel) -> None:
 
 def test_run_rewinds_and_shows_each_tasks_outcome(client: RomaClient, sandbox: Sandbox) -> None:
     tasks = _running(sandbox, 2)
-    panel = ResetPanel(client, background=False)
+    panel = ResetPanel(client, background=False, dry_run=False)
     assert panel.procedure_choice.value == "rewind"
     assert panel.left_stopped_box.layout.display == "none"
     _pick(panel, tasks)
@@ -87,7 +87,7 @@ def test_the_banner_lists_a_task_left_stopped_until_it_is_started_again(
     [task] = _running(sandbox, 1)
     sandbox.inject("start_fails", match=task.task_id)
     log = ResultLog()
-    panel = ResetPanel(client, log=log, background=False)
+    panel = ResetPanel(client, log=log, background=False, dry_run=False)
     _pick(panel, [task])
     _confirm_and_run(panel)
     assert panel.model.outcomes()["outcome"].tolist() == ["left-stopped"]
@@ -95,7 +95,7 @@ def test_the_banner_lists_a_task_left_stopped_until_it_is_started_again(
     assert "LEFT STOPPED" in panel.left_stopped_html.value
     assert task.task_id in panel.left_stopped_html.value
 
-    reopened = ResetPanel(client, log=log, background=False)  # the banner on load
+    reopened = ResetPanel(client, log=log, background=False, dry_run=False)  # the banner on load
     assert reopened.left_stopped_box.layout.display is None
     assert task.task_id in reopened.left_stopped_html.value
 
@@ -115,7 +115,7 @@ def test_after_a_run_the_task_list_shows_the_states_the_run_left(
     """Issue 13's gap: the picker lists the tasks again after a run, not the states from before
     (here a rewind told never to start them again leaves both stopped)."""
     tasks = _running(sandbox, 2)
-    panel = ResetPanel(client, background=False)
+    panel = ResetPanel(client, background=False, dry_run=False)
     _pick(panel, tasks)
     picker = panel.task_picker
     assert {e.state for e in picker.entries} == {"running"}

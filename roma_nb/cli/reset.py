@@ -70,24 +70,13 @@ RESULT_COLUMNS = (
 )
 
 
-_SHOW_TIME_LEFT = 5.0  # seconds: a batch expected to end sooner needs no estimate
 _QUIET = 10.0  # seconds without a result after which a throttled batch says where it stands
 
 
 def _outlook_text(outlook: BatchOutlook) -> str:
     """`` — throttled by the gateway, about 40 s left``, or ``""`` when there is nothing to say."""
-    left = outlook.time_left
-    if left is None or not (outlook.throttled or left >= _SHOW_TIME_LEFT):
-        return ""
-    if outlook.deadline_left is not None and outlook.deadline_left <= 0:
-        return ""  # past the deadline: the summary says what was not sent
-    text = " — throttled by the gateway," if outlook.throttled else " —"
-    if outlook.ends_at_deadline:
-        return f"{text} the deadline stops it in {left:.0f} s; what is not sent by then is skipped"
-    text += f" about {left:.0f} s left"
-    if outlook.deadline_left is not None:
-        text += f" (the deadline stops it in {outlook.deadline_left:.0f} s)"
-    return text
+    text = outlook.describe()
+    return f" — {text}" if text else ""
 
 
 def register(subparsers: Any) -> None:

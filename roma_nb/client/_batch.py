@@ -80,6 +80,25 @@ class BatchOutlook:
     deadline_left: float | None = None
     ends_at_deadline: bool = False
 
+    def describe(self, *, worth_saying: float = 5.0) -> str:
+        """``throttled by the gateway, about 40 s left`` — what the CLI's progress lines and the
+        panel's in-flight line add; ``""`` when there is nothing to say (an unthrottled batch
+        expected to end within ``worth_saying`` seconds, too early to tell, past the deadline).
+        """
+        left = self.time_left
+        if left is None or not (self.throttled or left >= worth_saying):
+            return ""
+        if self.deadline_left is not None and self.deadline_left <= 0:
+            return ""  # past the deadline: the summary says what was not sent
+        text = "throttled by the gateway, " if self.throttled else ""
+        if self.ends_at_deadline:
+            stops = f"the deadline stops it in {left:.0f} s"
+            return f"{text}{stops}; what is not sent by then is skipped"
+        text += f"about {left:.0f} s left"
+        if self.deadline_left is not None:
+            text += f" (the deadline stops it in {self.deadline_left:.0f} s)"
+        return text
+
 
 def _time_left(
     elapsed: float, done: int, total: int, throttle: Throttle

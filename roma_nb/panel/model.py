@@ -39,7 +39,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..client import Progress, StopSignal
+from ..client import BatchOutlook, Progress, StopSignal
 from ..dates import DEFAULT_RETENTION, Ambiguous, Nonexistent, resolve_zone
 from ..errors import RomaError, ValidationError
 from ..history import ResultLog
@@ -643,6 +643,11 @@ class PanelModel:
     @property
     def running(self) -> bool:
         return self._runner.running
+
+    def outlook(self) -> BatchOutlook | None:
+        """Where a running raw reset batch stands (``BatchOutlook``: throttled, time left,
+        deadline); None when none runs. What the in-flight line adds while the gateway throttles."""
+        return self._runner.outlook()
 
     @property
     def progress(self) -> tuple[int, int]:

@@ -111,7 +111,9 @@ def _counted_button(words: str, icon: str, tooltip: str, css_class: str) -> Any:
 class ResetPanel(w.VBox):  # type: ignore[misc]
     """Reset combined tasks to a chosen instant, safely, from a notebook.
 
-    ``ResetPanel(client, *, log=None, tz="UTC")``. ``log`` is the ``ResultLog`` every attempt is
+    ``ResetPanel(client, *, log=None, tz="UTC", dry_run=True)``. ``dry_run``: the panel opens
+    with "Dry run" ticked, as every notebook's panel does — a person unticks it to send; code
+    that means to send passes ``dry_run=False``. ``log`` is the ``ResultLog`` every attempt is
     written to; by default an in-memory log against the SANDBOX and the durable
     ``ResultLog.default()`` against a real service (see ``roma_nb.panel.default_log``).
     ``tz`` is the zone the time picker starts in. ``background=False`` runs batches in the
@@ -160,10 +162,12 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         clock: Callable[[], int] | None = None,
         task_limit: int = 500,
         table_rows: int = 200,
+        dry_run: bool = True,
     ) -> None:
         self.model = PanelModel(
             client, log=log, tz=tz, retention=retention, concurrency=concurrency, clock=clock
         )
+        self.model.select(dry_run=dry_run)
         self.background = background
         self.table_rows = table_rows
         self.sink = ErrorSink()
@@ -213,6 +217,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
             layout=w.Layout(width="100%", max_width="100%", overflow="hidden"),
         )
         self.add_class("roma-reset-panel")
+        self.dry_run_box.value = self.model.dry_run
         self._wire()
         self.sink.guard("Listing the instances")(self.instance_picker.refresh)(initial=True)
         self.value = self.model.selection
@@ -656,6 +661,10 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         far (``now_ms``: the clock, real time by default). Returns the lines shown."""
         now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         waiting = in_flight(self.model.results, now) if self.model.running else []
+        outlook = self.model.outlook()
+        ahead = outlook.describe() if outlook is not None else ""
+        if ahead:  # throttled (or long): how long the rest is expected to take
+            waiting.append(f"the batch is {ahead}")
         with self._ui_lock:  # the run's end clears the line under this lock: never undo that
             if not self.model.running:
                 waiting = []
