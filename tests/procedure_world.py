@@ -265,6 +265,7 @@ class World:
         *,
         concurrency: int = 8,
         stop: StopSignal | None = None,
+        deadline: float | None = None,
     ) -> list[ResetResult]:
         assert date_from is None or isinstance(date_from, int)
         results = []

@@ -6,6 +6,7 @@ the task's state seen by the server."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -323,3 +324,28 @@ def test_options_whole_or_by_keyword_the_keywords_winning(
     with pytest.raises(ValidationError, match="concurrency"):
         _call(kind, sandbox, "rewind", targets, _date_from(sandbox), whole, concurrency=0)
     assert {c.method for c in sandbox.state.calls} == {"GET"}
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
+def test_a_throttled_reset_step_is_not_retried_past_the_rewinds_deadline(
+    roma_sandbox_factory: Callable[..., Sandbox], kind: str
+) -> None:
+    """Issue 17, item 4, inside a rewind: the gateway answers every reset 429 with a 40 s
+    Retry-After; a rewind with ``deadline=3`` does not wait it out (its reset step takes the
+    time left as ``reset_many``'s deadline), and what it stopped it starts again."""
+    sandbox = _sandbox(roma_sandbox_factory)
+    tasks = _tasks(sandbox, running=True, count=2)
+    sandbox.inject("throttle", times=None, retry_after=40, method="POST", match="/reset")
+    started = time.monotonic()
+    results = _rewind(kind, sandbox, tasks, deadline=3)
+    assert time.monotonic() - started < 30  # a bound on the test: 40 s when retried
+    resets = [r.reset for r in results]
+    assert all(r is not None for r in resets)
+    # the first 429 pauses the whole batch: a reset refused is not sent again, one not yet
+    # sent is skipped (which of the two is refused first depends on the scheduling)
+    refused = [r for r in resets if r is not None and r.outcome == "failed"]
+    assert refused and all("Not sent again" in (r.message or "") for r in refused), resets
+    assert all(r.outcome in ("failed", "skipped") for r in resets if r is not None), resets
+    assert all(r.start is not None and r.start.outcome == "success" for r in results), results
+    assert _reset_ids(sandbox) == []
+    assert [_status(sandbox, t) for t in tasks] == [1, 1]

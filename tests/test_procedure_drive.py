@@ -208,6 +208,7 @@ class AsyncWorld:
         *,
         concurrency: int = 8,
         stop: StopSignal | None = None,
+        deadline: float | None = None,
     ) -> list[ResetResult]:
         return self.world.reset_many(targets, date_from, concurrency=concurrency, stop=stop)
 

@@ -104,6 +104,7 @@ class Services(Protocol):
         *,
         concurrency: int = ...,
         stop: StopSignal | None = ...,
+        deadline: float | None = ...,
     ) -> list[ResetResult]: ...
 
     def task_monitors(self, instance_id: str) -> list[TaskMonitor]: ...
@@ -129,6 +130,7 @@ class AsyncServices(Protocol):
         *,
         concurrency: int = ...,
         stop: StopSignal | None = ...,
+        deadline: float | None = ...,
     ) -> list[ResetResult]: ...
 
     async def task_monitors(self, instance_id: str) -> list[TaskMonitor]: ...
@@ -234,6 +236,7 @@ def work_for(
             effect.date_from,
             concurrency=effect.concurrency,
             stop=effect.stop,
+            deadline=effect.deadline,
         )
         return Requests([reset], _only)
     if isinstance(effect, Sleep):

@@ -122,6 +122,10 @@ class ResetTasks:
     date_from: int | None
     concurrency: int
     stop: StopSignal
+    deadline: float | None = None
+    """Seconds left of the rewind's deadline (None: none): passed on as ``reset_many``'s
+    ``deadline``, so a throttled reset is not retried past it (the stop signal alone skips only
+    what was not sent yet)."""
 
 
 @dataclass(frozen=True, slots=True)

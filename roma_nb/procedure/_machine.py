@@ -133,6 +133,12 @@ class _Interrupt:
     def is_set(self) -> bool:
         return self.reason is not None
 
+    def time_left(self) -> float | None:
+        """Seconds until the deadline (None: no deadline), never less than a millisecond."""
+        if self._deadline_at is None:
+            return None
+        return max(self._deadline_at - self._clock.monotonic(), 0.001)
+
     @property
     def reason(self) -> str | None:
         if self._stop is not None and self._stop.is_set():
@@ -296,7 +302,11 @@ class _Machine:
             return
         targets = tuple(TaskRef(job.instance_id, job.task_id, job.task_name) for job in ready)
         results: Sequence[ResetResult] = yield ResetTasks(
-            targets, self.date_from, self.options.concurrency, self.interrupt
+            targets,
+            self.date_from,
+            self.options.concurrency,
+            self.interrupt,
+            self.interrupt.time_left(),
         )
         for index, job in enumerate(ready):
             if index < len(results):
