@@ -4,6 +4,7 @@ sentences in the status line (not as a traceback), with nothing sent."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from plan_files import check_rewound, make_plan, recent, writes
 
 from roma_nb.client import RomaClient
 from roma_nb.history import ResultLog
+from roma_nb.plans import Plan
 from roma_nb.sandbox import Sandbox
 from roma_nb.widgets import ResetPanel
 
@@ -70,3 +72,40 @@ def test_a_refused_plan_file_is_said_in_sentences_and_nothing_is_sent(
     panel.load_button.click()
     assert "Cannot read the plan file" in panel.status.value
     assert writes(roma_sandbox) == []
+
+
+def test_a_previewed_plan_is_saved_for_review_and_loads_back_as_the_same_plan(
+    panel: ResetPanel, client: RomaClient, roma_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Issue 15, item 1: a plan from the panel is written as a plan file (nothing sent); a
+    second person's panel loads exactly it."""
+    running = recent(roma_sandbox, client, running=True)
+    stopped = recent(roma_sandbox, client, running=False)
+    path = tmp_path / "from-panel.json"
+    panel.plan_path.value = str(path)
+    panel.save_button.click()  # before a preview: nothing to save, said in words
+    assert "Preview the plan first" in panel.status.value and not path.exists()
+
+    panel.select(
+        instance_id=running.instance_id,
+        task_ids=[running.task_id, stopped.task_id],
+        date_from=datetime.now(timezone.utc) - timedelta(hours=47),  # replays, within retention
+    )
+    panel.preview()
+    roma_sandbox.clear_records()
+    panel.save_button.click()
+    assert panel.errors == []
+    previewed = panel.model.previewed
+    assert previewed is not None and path.exists()
+    assert f"saved to {path}" in panel.status.value
+    saved = Plan.load(path)
+    assert saved.plan_id == previewed.plan.plan_id
+    assert [t.id for t in saved.tasks] == [running.task_id, stopped.task_id]
+    assert writes(roma_sandbox) == []
+    panel.save_button.click()  # a reviewed file is never overwritten
+    assert "already exists" in panel.status.value
+
+    reviewer = ResetPanel(client, log=ResultLog(), background=False, dry_run=False)
+    loaded = reviewer.load_plan(str(path))
+    assert loaded.plan.plan_id == saved.plan_id
+    assert reviewer.errors == []

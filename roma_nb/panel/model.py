@@ -445,6 +445,18 @@ class PanelModel:
             facts[task.id] = TaskFacts(last_run_ms=last_run, position=position)
         return facts
 
+    def save_plan(self, path: str | os.PathLike[str]) -> Path:
+        """Write the previewed plan as a plan file for a second person to review and apply
+        (``roma-nb apply``, the runbook's ``plan_file``, ``load_plan``); an existing file is
+        kept (``PlanFileError``). ``ConfirmationRequired`` before a preview; a loaded plan is
+        already a file."""
+        run = self._previewed
+        if run is None:
+            raise ConfirmationRequired("Preview the plan first: the plan file is what it shows.")
+        if run.loaded:
+            raise PanelError(f"This plan was loaded from {run.source}: that file is the plan.")
+        return run.plan.save(path)
+
     def load_plan(self, path: str | os.PathLike[str]) -> PlannedRun:
         """Make the plan file at ``path`` the previewed run, to be confirmed and run as it is
         (the selection does not change it; a new ``preview`` replaces it).

@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -197,7 +198,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
                 self.left_stopped_box,
                 w.HBox([self.procedure_choice, self.restart_choice]),
                 w.HBox([self.dry_run_box]),
-                w.HBox([self.plan_path, self.load_button]),
+                w.HBox([self.plan_path, self.load_button, self.save_button]),
                 w.HBox([self.preview_button, self.confirm_button]),
                 self.hint,
                 self.steps_html,
@@ -267,6 +268,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.load_button = classed(
             w.Button(description="Load plan", icon="folder-open"), "roma-load-plan"
         )
+        self.save_button = classed(w.Button(description="Save plan", icon="save"), "roma-save-plan")
         self.preview_button = classed(w.Button(description="Preview", icon="eye"), "roma-preview")
         self.confirm_button = classed(
             w.Button(description="Confirm…", icon="check"), "roma-confirm"
@@ -321,6 +323,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self.confirm_box.observe(guard("Confirming")(lambda _c: self._update()), "value")
         self.preview_button.on_click(guard("Preview")(lambda _b: self.preview()))
         self.load_button.on_click(guard("Loading a plan file")(lambda _b: self._load_clicked()))
+        self.save_button.on_click(guard("Saving a plan file")(lambda _b: self._save_clicked()))
         self.confirm_button.on_click(guard("Confirm")(lambda _b: self._confirm_clicked()))
         self.run_button.on_click(guard("Run")(lambda _b: self._clicked(self._confirmed_claim)))
         self.stop_button.on_click(guard("Stop")(lambda _b: self._stop_clicked()))
@@ -367,6 +370,34 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         self._show_preview(preview_frame(run, self.model.client))
         self._confirm_clicked()
         return run
+
+    def save_plan(self, path: str) -> Path:
+        """Save the previewed plan as a plan file (``PanelModel.save_plan``)."""
+        return self.model.save_plan(path)
+
+    def _save_clicked(self) -> None:
+        """Save plan clicked: the previewed plan goes to the typed path, for review."""
+        path = self.plan_path.value.strip()
+        if not path:
+            self.status.value = messages_html(
+                [("warning", "Type the path to save the previewed plan to (e.g. plan.json).")]
+            )
+            return
+        try:
+            saved = self.save_plan(path)
+        except RomaError as exc:
+            self.status.value = messages_html([("error", str(exc))])
+            return
+        plan_id = self.model.previewed.plan.plan_id if self.model.previewed else ""
+        self.status.value = messages_html(
+            [
+                (
+                    "info",
+                    f"Plan {plan_id[:16]}… saved to {saved}: have it reviewed, then apply it "
+                    "with roma-nb apply, the runbook's plan_file, or Load plan. Nothing was sent.",
+                )
+            ]
+        )
 
     def _load_clicked(self) -> None:
         """Load plan clicked: a refused file is said in sentences, never as a traceback."""
