@@ -7,6 +7,7 @@ only way out. The bounds here are the test's own clock with a wide margin, never
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -140,18 +141,41 @@ def test_a_reset_in_flight_at_the_deadline_keeps_its_outcome(roma_sandbox: Sandb
 
 
 def test_a_watch_tells_the_time_left_while_throttled(roma_sandbox: Sandbox) -> None:
-    """What the CLI and the panel show: throttled, how long is left, and the deadline."""
-    seen: list[BatchOutlook | None] = []
-    watch = BatchWatch(lambda done, total, result: seen.append(watch.outlook()))
+    """What the CLI and the panel show: throttled, how long is left, and the deadline.
+
+    Read from another thread while the batch runs, as the panel's in-flight line does (the
+    first result may arrive before the 429 or, on a loaded machine, only after the pause).
+    """
+    watch = BatchWatch()
     assert watch.outlook() is None
+    samples: list[BatchOutlook] = []
+    running = threading.Event()
+
+    def sample() -> None:
+        while running.is_set():
+            outlook = watch.outlook()
+            if outlook is not None:
+                samples.append(outlook)
+            time.sleep(0.02)
+
     with client_for(roma_sandbox) as client:
         batch = targets(client, 3)
         roma_sandbox.inject("throttle", match=batch[0][1], retry_after=3)
-        results = client.reset_many(batch, DATE_FROM, concurrency=2, progress=watch, deadline=60)
+        running.set()
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            results = client.reset_many(
+                batch, DATE_FROM, concurrency=2, progress=watch, deadline=60
+            )
+        finally:
+            running.clear()
+            sampler.join(10)
     assert [r.outcome for r in results] == ["success"] * 3
-    first = seen[0]
-    assert first is not None and first.throttled and (first.done, first.total) == (1, 3)
-    assert first.time_left is not None and first.time_left >= 1  # the 3 s pause to come
-    assert first.deadline_left is not None and not first.ends_at_deadline
+    paused = [o for o in samples if o.throttled and o.done < 3]
+    assert paused, samples  # the 3 s pause was seen
+    assert any(o.time_left is not None and o.time_left >= 1 for o in paused), paused
+    assert all(o.total == 3 and o.deadline_left is not None for o in paused)
+    assert not any(o.ends_at_deadline for o in paused)
     last = watch.outlook()
     assert last is not None and (last.done, last.time_left) == (3, 0.0)
