@@ -163,7 +163,12 @@ class TaskPicker(w.VBox):  # type: ignore[misc]
         self.info = classed(w.HTML(), "roma-task-info")
         self.selected_html = classed(w.HTML(layout=w.Layout(width="auto")), "roma-task-selected")
         self.select_shown_button = classed(
-            w.Button(description="Tick all shown", icon="check-square-o"),
+            # as wide as its label: "Tick all shown (1,250)" must not end in "…"
+            w.Button(
+                description="Tick all shown",
+                icon="check-square-o",
+                layout=w.Layout(width="auto", min_width="148px"),
+            ),
             "roma-task-select-shown",
         )
         self.clear_button = classed(
