@@ -132,6 +132,11 @@ def test_a_plan_file_is_loaded_read_only_confirmed_and_run_exactly(
         shot = tmp_path / "plan-loaded.png"
         panel.panel.screenshot(path=str(shot))
         keep_screenshot(shot, "plan-loaded.png")
+        page.locator(".roma-save-plan").click()  # clicked: a loaded plan is its file already
+        expect(status).to_contain_text("that file is the plan", timeout=STEP_MS)
+        saved_shot = tmp_path / "plan-save-refused.png"
+        panel.panel.screenshot(path=str(saved_shot))
+        keep_screenshot(saved_shot, "plan-save-refused.png")
 
         outcomes = panel.run(rows=2)
         rows = outcomes.locator("tbody tr").all_inner_texts()

@@ -375,13 +375,17 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         """Save the previewed plan as a plan file (``PanelModel.save_plan``)."""
         return self.model.save_plan(path)
 
-    def _save_clicked(self) -> None:
-        """Save plan clicked: the previewed plan goes to the typed path, for review."""
+    def _typed_path(self, asking: str) -> str | None:
+        """The plan file path typed beside Load / Save plan; None (and ``asking`` said) if empty."""
         path = self.plan_path.value.strip()
         if not path:
-            self.status.value = messages_html(
-                [("warning", "Type the path to save the previewed plan to (e.g. plan.json).")]
-            )
+            self.status.value = messages_html([("warning", asking)])
+        return path or None
+
+    def _save_clicked(self) -> None:
+        """Save plan clicked: the previewed plan goes to the typed path, for review."""
+        path = self._typed_path("Type the path to save the previewed plan to (e.g. plan.json).")
+        if path is None:
             return
         try:
             saved = self.save_plan(path)
@@ -401,11 +405,8 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
 
     def _load_clicked(self) -> None:
         """Load plan clicked: a refused file is said in sentences, never as a traceback."""
-        path = self.plan_path.value.strip()
-        if not path:
-            self.status.value = messages_html(
-                [("warning", "Type the path of a plan file (roma-nb reset/rewind … --export).")]
-            )
+        path = self._typed_path("Type the path of a plan file (roma-nb reset/rewind … --export).")
+        if path is None:
             return
         try:
             run = self.load_plan(path)
