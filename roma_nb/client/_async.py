@@ -35,7 +35,7 @@ from ._base import (
     StepLog,
 )
 from ._batch import Progress, Recorder, Target
-from ._engine import Answer, Flow, Send, Sleep, Steps, StopSignal, drive
+from ._engine import Answer, Flow, Reply, Send, Sleep, Steps, StopSignal, drive
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -77,7 +77,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         if self._batch_http is not None:
             self._batch_http.close()
 
-    async def _send(self, command: Send) -> httpx.Response:
+    async def _send(self, command: Send) -> Reply:
         """As ``_sender``'s blocking send, with ``await``."""
         response = await self._http.send(self._request(self._http, command), stream=True)
         try:
@@ -87,7 +87,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
                     answer.feed(chunk)
         finally:
             await response.aclose()
-        return answer.response()
+        return answer.reply()
 
     async def _drive(self, flow: Flow[T], executor: Executor | None = None) -> T:
         """Perform ``flow``'s commands with ``await``; history writes run on ``executor``."""

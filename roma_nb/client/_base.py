@@ -62,6 +62,7 @@ from ._engine import (
     Engine,
     Flow,
     Operation,
+    Reply,
     Send,
     StopSignal,
     decode,
@@ -109,6 +110,8 @@ outcome unknown for no reason."""
 
 JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 USER_AGENT = "roma-nb/0.1"
+
+_BODY_HEADERS = {"Content-Type": JSON_CONTENT_TYPE}
 
 INSTANCES_PAGE_LIMIT = 100
 TASKS_PAGE_LIMIT = 999
@@ -240,6 +243,11 @@ class BaseRomaClient(Generic[TransportT]):
         # expire before common servers close them.
         self._http_options: dict[str, Any] = {
             "auth": auth,
+            "headers": {
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
+                "User-Agent": USER_AGENT,
+            },
             "timeout": self.timeout,
             "verify": _default_tls() if verify in (True, None) else tls_verify(verify),
             "limits": httpx.Limits(
@@ -343,10 +351,10 @@ class BaseRomaClient(Generic[TransportT]):
             body=json.dumps(body, separators=(",", ":")).encode(),
         )
 
-    def _sender(self, http: httpx.Client) -> Callable[[Send], httpx.Response]:
+    def _sender(self, http: httpx.Client) -> Callable[[Send], Reply]:
         """Perform the engine's ``Send`` with ``http``, blocking; the body read by ``Answer``."""
 
-        def send(command: Send) -> httpx.Response:
+        def send(command: Send) -> Reply:
             response = http.send(self._request(http, command), stream=True)
             try:
                 answer = Answer(response, command)
@@ -355,26 +363,24 @@ class BaseRomaClient(Generic[TransportT]):
                         answer.feed(chunk)
             finally:
                 response.close()
-            return answer.response()
+            return answer.reply()
 
         return send
 
     def _request(self, http: httpx.Client | httpx.AsyncClient, command: Send) -> httpx.Request:
-        """The request of ``command``, its timeouts cut to the time left before its deadline."""
+        """The request of ``command``, its timeouts cut to the time left before its deadline.
+
+        The headers every request carries are the httpx client's (``_http_options``), so only
+        a body's type is added here.
+        """
         call = command.call
-        headers = {
-            "Accept": "application/json",
-            "Accept-Encoding": ACCEPT_ENCODING,
-            "User-Agent": USER_AGENT,
-        }
-        if call.body is not None:
-            headers["Content-Type"] = JSON_CONTENT_TYPE
+        timeout = Answer.timeout(self.timeout, command.deadline)
         return http.build_request(
             call.method,
             self.endpoint + call.target,
-            headers=headers,
+            headers=_BODY_HEADERS if call.body is not None else None,
             content=call.body,
-            timeout=Answer.timeout(self.timeout, command.deadline),
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             extensions={DEADLINE: command.deadline},  # our transports end the send there
         )
 
