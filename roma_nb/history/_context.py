@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from ..errors import ValidationError
 from ..models import SANDBOX_LABEL
 
 __all__ = [
@@ -127,6 +128,11 @@ class RecordContext:
     plan_id: str | None = None
 
     def __post_init__(self) -> None:
+        # Checked here, once, rather than on every row written with it.
+        for name in ("project_id", "endpoint_label", "actor", "plan_id"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"{name} must be a string, not {type(value).__name__}.")
         object.__setattr__(self, "endpoint_label", endpoint_label(self.endpoint_label))
 
     @classmethod

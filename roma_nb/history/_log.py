@@ -50,6 +50,7 @@ from ._rows import (
     process_gone,
     result_values,
     step_values,
+    stored_text,
     target_key,
 )
 from ._schema import HistoryError
@@ -57,6 +58,7 @@ from ._sql import (
     ADD_TARGET,
     ADD_WRITER,
     COMPLETE,
+    COMPLETE_IF_SAME,
     COUNT,
     FIND_TARGET,
     FIND_WRITER,
@@ -168,32 +170,44 @@ class ResultLog:
         values = result_values(result)
         row_id = int64("row_id", row_id, optional=False) or 0
         date_from = int64("date_from", result.date_from)
+        name = stored_text("task_name", result.task_name or None)
         new_targets: dict[Any, int] = {}
         # Not synced on its own: losing it to a power cut leaves the row pending, the safe side.
         with self._store.transaction(durable=False) as conn:
-            found = conn.execute(ROW_FOR_COMPLETE, (row_id,)).fetchone()
-            if found is None:
-                raise HistoryError(f"history row {row_id} does not exist; nothing was completed.")
-            instance_id, task_id, task_name, row_date_from, outcome, interrupted = found
-            if (instance_id, task_id, row_date_from) != (
-                result.instance_id,
-                result.task_id,
-                date_from,
-            ):
-                raise HistoryError(
-                    f"history row {row_id} is for task {task_id!r} of instance {instance_id!r} "
-                    f"with date_from {row_date_from!r}, not for the result given "
-                    f"({result.task_id!r}, {result.instance_id!r}, {date_from!r})."
-                )
-            if outcome != "pending" and not interrupted:
-                raise HistoryError(
-                    f"history row {row_id} is already completed ({outcome}); left as is."
-                )
-            # The answer may bring the task's name; keep the one from begin otherwise.
-            target = target_key(instance_id, task_id, result.task_name or task_name)
-            target_id = self._targets.id(conn, target, new_targets)
-            conn.execute(COMPLETE, (target_id, *values, now_us(), row_id))
+            completed_at = now_us()
+            same = (row_id, date_from, result.instance_id, result.task_id, name)
+            if not conn.execute(COMPLETE_IF_SAME, (*values, completed_at, *same)).rowcount:
+                # Nothing changed: say why, or the answer renamed the task (a new target).
+                target_id = self._renamed_target(conn, row_id, result, date_from, new_targets)
+                conn.execute(COMPLETE, (target_id, *values, completed_at, row_id))
         self._targets.known.update(new_targets)
+
+    def _renamed_target(
+        self,
+        conn: sqlite3.Connection,
+        row_id: int,
+        result: ResetResult | RewindStep,
+        date_from: int | None,
+        new_targets: dict[Any, int],
+    ) -> int:
+        """The target of row ``row_id`` completed with ``result`` under the result's task name,
+        or the ``HistoryError`` saying why the row cannot be completed with it."""
+        found = conn.execute(ROW_FOR_COMPLETE, (row_id,)).fetchone()
+        if found is None:
+            raise HistoryError(f"history row {row_id} does not exist; nothing was completed.")
+        instance_id, task_id, task_name, row_date_from, outcome, interrupted = found
+        if (instance_id, task_id, row_date_from) != (result.instance_id, result.task_id, date_from):
+            raise HistoryError(
+                f"history row {row_id} is for task {task_id!r} of instance {instance_id!r} "
+                f"with date_from {row_date_from!r}, not for the result given "
+                f"({result.task_id!r}, {result.instance_id!r}, {date_from!r})."
+            )
+        if outcome != "pending" and not interrupted:
+            raise HistoryError(
+                f"history row {row_id} is already completed ({outcome}); left as is."
+            )
+        target = target_key(instance_id, task_id, result.task_name or task_name)
+        return self._targets.id(conn, target, new_targets)
 
     def append(
         self,
@@ -299,16 +313,17 @@ class ResultLog:
         new_writers: dict[Any, int] = {}
         last: int | None = None
         with self._store.transaction() as conn:
-            params = [
-                row.params(
+            ids = [
+                (
                     self._targets.id(conn, row.target, new_targets),
                     self._writers.id(conn, row.writer, new_writers),
                 )
                 for row in rows
             ]
-            if len(params) == 1:
-                last = conn.execute(INSERT_ATTEMPT, params[0]).lastrowid
-            elif params:
+            if len(rows) == 1:
+                last = conn.execute(*rows[0].insert(*ids[0])).lastrowid
+            elif rows:
+                params = [row.params(*row_ids) for row, row_ids in zip(rows, ids, strict=True)]
                 conn.executemany(INSERT_ATTEMPT, params)
         # Only once committed: an id from a rolled-back transaction must never be reused.
         self._targets.known.update(new_targets)

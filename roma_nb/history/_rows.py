@@ -8,13 +8,15 @@ reused pid from the process that wrote a pending row, so a crash can be recognis
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
@@ -23,7 +25,7 @@ from ..models import OUTCOMES, STEPS, ResetResult, RewindStep
 from ._columns import Kind
 from ._context import RecordContext
 from ._filters import to_epoch_us
-from ._sql import ATTEMPT_WRITES, RESULT_WRITES
+from ._sql import ATTEMPT_WRITES, RESULT_WRITES, insert_attempt
 
 __all__ = [
     "NewRow",
@@ -35,6 +37,7 @@ __all__ = [
     "process_gone",
     "result_values",
     "step_values",
+    "stored_text",
     "target_key",
     "writer_token",
 ]
@@ -55,6 +58,7 @@ _process_lock = threading.Lock()
 def _after_fork_in_child() -> None:
     global _process_lock
     _process_lock = threading.Lock()  # another thread may have held it at the fork
+    _writer_key.cache_clear()  # a child is another writer
 
 
 if hasattr(os, "register_at_fork"):
@@ -73,6 +77,11 @@ class NewRow:
     def params(self, target_id: int, writer_id: int) -> list[Any]:
         """The parameters of ``_sql.INSERT_ATTEMPT``."""
         return [target_id, writer_id, *map(self.values.get, _WRITTEN)]
+
+    def insert(self, target_id: int, writer_id: int) -> tuple[str, list[Any]]:
+        """(SQL, parameters) inserting this row alone, binding no NULL (``insert_attempt``)."""
+        given = {name: value for name, value in self.values.items() if value is not None}
+        return insert_attempt(tuple(given)), [target_id, writer_id, *given.values()]
 
 
 def writer_token() -> str:
@@ -107,7 +116,8 @@ def process_gone(host: str | None, pid: int | None, token: str | None) -> bool:
 
 
 def now_us() -> int:
-    return to_epoch_us(datetime.now(timezone.utc))
+    """Now, in the integer microseconds since the epoch the history stores."""
+    return time.time_ns() // 1000
 
 
 def int64(name: str, value: object, *, optional: bool = True) -> int | None:
@@ -205,13 +215,20 @@ def target_key(instance_id: object, task_id: object, task_name: object) -> Targe
 
 
 def writer_key(context: RecordContext) -> WriterKey:
+    return _writer_key(context, os.getpid())
+
+
+@functools.lru_cache(maxsize=64)
+def _writer_key(context: RecordContext, pid: int) -> WriterKey:
+    """Made once per context and process (``RecordContext`` checked its texts): every row of a
+    batch has the same writer."""
     return (
-        text("project_id", context.project_id),
-        text("endpoint_label", context.endpoint_label),
-        text("actor", context.actor),
-        text("plan_id", context.plan_id),
+        context.project_id,
+        context.endpoint_label,
+        context.actor,
+        context.plan_id,
         socket.gethostname(),
-        os.getpid(),
+        pid,
         writer_token(),
     )
 

@@ -12,6 +12,7 @@ history, so one that has shipped is never edited.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "ADD_WRITER",
     "ATTEMPT_WRITES",
     "COMPLETE",
+    "COMPLETE_IF_SAME",
     "COUNT",
     "CREATE_META",
     "FIND_TARGET",
@@ -45,6 +47,7 @@ __all__ = [
     "WRITERS",
     "WRITER_COLUMNS",
     "Migration",
+    "insert_attempt",
     "mark_interrupted",
     "select",
 ]
@@ -209,19 +212,45 @@ RESULT_WRITES: tuple[Column, ...] = tuple(c for c in SCHEMA if c.from_result)
 """The columns ``complete`` fills from a result (``COMPLETE`` takes ``target_id``, these,
 ``completed_at_us`` and the row id)."""
 
-INSERT_ATTEMPT = (
-    f"INSERT INTO attempts (target_id, writer_id, {', '.join(c.source for c in ATTEMPT_WRITES)}) "
-    f"VALUES ({', '.join('?' * (len(ATTEMPT_WRITES) + 2))})"
+_SOURCES = {c.name: c.source for c in ATTEMPT_WRITES}
+
+
+@functools.lru_cache(maxsize=64)
+def insert_attempt(names: tuple[str, ...]) -> str:
+    """The INSERT of an ``attempts`` row giving ``target_id``, ``writer_id`` and the columns
+    ``names`` (of ``ATTEMPT_WRITES``), in that order; the others are NULL (or their default).
+
+    A single row names only the values it has: ``sqlite3`` adapts every ``None`` it binds
+    through a slow protocol lookup, a good part of a write's cost with a dozen NULL columns.
+    """
+    columns = ", ".join(_SOURCES[name] for name in names)
+    marks = ", ".join("?" * (len(names) + 2))
+    return f"INSERT INTO attempts (target_id, writer_id, {columns}) VALUES ({marks})"
+
+
+INSERT_ATTEMPT = insert_attempt(tuple(_SOURCES))
+"""The INSERT naming every column, for ``executemany`` over rows that differ."""
+_COMPLETED = (
+    f"{', '.join(f'{c.source} = ?' for c in RESULT_WRITES)}, completed_at_us = ?, interrupted = 0"
 )
+COMPLETE_IF_SAME = (
+    f"UPDATE attempts SET {_COMPLETED} "
+    "WHERE id = ? AND (outcome = 'pending' OR interrupted != 0) AND date_from_ms IS ? "
+    "AND EXISTS (SELECT 1 FROM targets AS t WHERE t.id = attempts.target_id "
+    "AND t.instance_id = ? AND t.task_id = ? AND t.task_name IS coalesce(?, t.task_name))"
+)
+"""``complete`` in one statement, when the row may be completed and the result is for its
+target, named as it is or not at all (params: ``RESULT_WRITES``, ``completed_at_us``, the row
+id, ``date_from_ms``, instance, task, name or None). It leaves ``target_id`` alone: setting it,
+even to the same value, rewrites a page of its index in every commit."""
 ROW_FOR_COMPLETE = (
     "SELECT t.instance_id, t.task_id, t.task_name, a.date_from_ms, a.outcome, a.interrupted "
     "FROM attempts AS a JOIN targets AS t ON t.id = a.target_id WHERE a.id = ?"
 )
-COMPLETE = (
-    f"UPDATE attempts SET target_id = ?, "
-    f"{', '.join(f'{c.source} = ?' for c in RESULT_WRITES)}, "
-    "completed_at_us = ?, interrupted = 0 WHERE id = ?"
-)
+"""What ``complete`` checks when ``COMPLETE_IF_SAME`` changed nothing, to say why."""
+COMPLETE = f"UPDATE attempts SET target_id = ?, {_COMPLETED} WHERE id = ?"
+"""``complete`` of a row whose task the answer renames (params: ``target_id``, as
+``COMPLETE_IF_SAME`` up to the row id)."""
 STEP_ROWS = (
     "SELECT a.id, a.step, a.outcome, t.instance_id, t.task_id, a.was_running "
     "FROM attempts AS a JOIN targets AS t ON t.id = a.target_id "

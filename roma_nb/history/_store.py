@@ -120,12 +120,16 @@ class Store:
         try:
             yield conn
         except sqlite3.Error as exc:
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            raise HistoryError(f"{self.label}: {exc}") from None
+            raise self._failed(conn, exc) from None
         finally:
             self._give_back(conn)
+
+    def _failed(self, conn: sqlite3.Connection, exc: sqlite3.Error) -> HistoryError:
+        """The ``HistoryError`` for ``exc``, once what it left half-done is rolled back."""
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        return HistoryError(f"{self.label}: {exc}")
 
     def _borrow(self) -> sqlite3.Connection:
         with self._lock:
@@ -153,7 +157,8 @@ class Store:
                 conn.close()
             else:
                 self._idle.append(conn)
-                self._available.notify()
+                if self.path is None:  # only the one-connection in-memory pool waits
+                    self._available.notify()
 
     def _check_process(self) -> None:
         """SQLite connections must not cross a fork: a child starts with fresh ones."""
@@ -173,13 +178,15 @@ class Store:
 
         IMMEDIATE takes the write lock up front, so a concurrent writer waits in ``busy_timeout``
         instead of failing half-way with "database is locked". ``durable=False``: see module doc.
+        (One generator rather than one inside ``connection``: it runs twice per attempt.)
         """
         if self.read_only:
             raise HistoryError(
                 f"{self.label} is read-only for this user: it can be read, not written."
             )
         relax = not durable and self._synchronous == "FULL"
-        with self.connection() as conn:
+        conn = self._borrow()
+        try:
             if relax:
                 conn.execute("PRAGMA synchronous = NORMAL")
             try:
@@ -194,6 +201,10 @@ class Store:
             finally:
                 if relax:
                     conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.Error as exc:
+            raise self._failed(conn, exc) from None
+        finally:
+            self._give_back(conn)
 
     def write(self, sql: str, params: Sequence[Any]) -> sqlite3.Cursor:
         """One statement in its own transaction, durable when it returns."""
