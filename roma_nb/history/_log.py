@@ -52,6 +52,7 @@ from ._rows import (
     step_values,
     stored_text,
     target_key,
+    text,
 )
 from ._schema import HistoryError
 from ._sql import (
@@ -170,12 +171,14 @@ class ResultLog:
         values = result_values(result)
         row_id = int64("row_id", row_id, optional=False) or 0
         date_from = int64("date_from", result.date_from)
+        instance_id = text("instance_id", result.instance_id, optional=False)
+        task_id = text("task_id", result.task_id, optional=False)
         name = stored_text("task_name", result.task_name or None)
+        same = (row_id, date_from, instance_id, task_id, name)
         new_targets: dict[Any, int] = {}
         # Not synced on its own: losing it to a power cut leaves the row pending, the safe side.
         with self._store.transaction(durable=False) as conn:
             completed_at = now_us()
-            same = (row_id, date_from, result.instance_id, result.task_id, name)
             if not conn.execute(COMPLETE_IF_SAME, (*values, completed_at, *same)).rowcount:
                 # Nothing changed: say why, or the answer renamed the task (a new target).
                 target_id = self._renamed_target(conn, row_id, result, date_from, new_targets)

@@ -39,6 +39,7 @@ __all__ = [
     "step_values",
     "stored_text",
     "target_key",
+    "text",
     "writer_token",
 ]
 
