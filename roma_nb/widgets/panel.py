@@ -367,6 +367,7 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         """Load a plan file (``PanelModel.load_plan``): its steps and calls are shown, and its
         confirmation opened, read-only; Run then runs exactly it."""
         run = self.model.load_plan(path)
+        self.sink.clear()  # an earlier file's refusal, the last run's notices: not this plan's
         self._show_preview(preview_frame(run, self.model.client))
         self._confirm_clicked()
         return run
