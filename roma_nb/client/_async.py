@@ -242,6 +242,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         *,
         log: StepLog | None = None,
         progress: StepProgress | None = None,
+        reset_progress: Progress | None = None,
         stop: StopSignal | None = None,
         **settings: Unpack[RewindSettings],
     ) -> list[RewindResult]:
@@ -254,6 +255,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
             args.options,
             log=args.log,
             progress=progress,
+            reset_progress=reset_progress,
             stop=stop,
         )
 

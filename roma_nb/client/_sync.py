@@ -215,6 +215,7 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         *,
         log: StepLog | None = None,
         progress: StepProgress | None = None,
+        reset_progress: Progress | None = None,
         stop: StopSignal | None = None,
         **settings: Unpack[RewindSettings],
     ) -> list[RewindResult]:
@@ -230,7 +231,9 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         ``concurrency=``, ``dry_run=True``, ``deadline=``...), the keywords winning. Times are
         seconds; ``deadline`` is an overall budget, ``stop`` a user's stop signal (what was not
         done is ``skipped``; what was stopped is still started again). Each step is written to
-        ``log`` (pending, then completed); ``progress(row)`` gets each finished step row.
+        ``log`` (pending, then completed); ``progress(row)`` gets each finished step row, and
+        ``reset_progress(done, total, result)`` each reset of the reset step (a ``BatchWatch``
+        there also tells where that batch stands, e.g. the time left while throttled).
         """
         args = self._rewind_args(targets, date_from, options, settings, log)
         return run_rewind(
@@ -240,5 +243,6 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
             args.options,
             log=args.log,
             progress=progress,
+            reset_progress=reset_progress,
             stop=stop,
         )
