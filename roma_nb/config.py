@@ -29,7 +29,6 @@ turns it off.
 
 from __future__ import annotations
 
-import configparser
 import os
 import re
 import ssl
@@ -292,6 +291,8 @@ def read_credentials_file(path: str | os.PathLike[str]) -> Profile | None:
 
     Interpolation is off: a ``%`` in a secret key is just a character.
     """
+    import configparser  # only where a file is read: not on the client's import
+
     resolved = Path(path).expanduser()
     parser = configparser.ConfigParser(interpolation=None)
     try:

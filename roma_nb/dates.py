@@ -50,12 +50,13 @@ import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from fractions import Fraction
 from functools import lru_cache
-from typing import Literal, overload
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from typing import TYPE_CHECKING, Literal, overload
 
 from .errors import ValidationError
+
+if TYPE_CHECKING:  # zoneinfo and fractions load when a zone or a duration is read, not on import
+    from fractions import Fraction
 
 __all__ = [
     "DEFAULT_RETENTION",
@@ -135,6 +136,8 @@ class InstantView:
 
 @lru_cache(maxsize=1)
 def _zone_names() -> tuple[str, ...]:
+    from zoneinfo import available_timezones
+
     return tuple(sorted(available_timezones() - _NOT_OFFERED - {"UTC"}))
 
 
@@ -177,6 +180,8 @@ def resolve_zone(tz: str | tzinfo) -> tzinfo:
     name = tz.strip()
     if not name:
         raise ValidationError("The time zone is empty; pick one, for example 'UTC'.")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -862,11 +867,15 @@ _RELATIVE_FORMS = (
 
 
 def _amount(number: str) -> Fraction:
+    from fractions import Fraction
+
     return Fraction(number.replace(",", "."))
 
 
 def _duration_ms(text: str, shown: str) -> Fraction | None:
     """The length of a duration in milliseconds (exact), or None if ``text`` is not one."""
+    from fractions import Fraction
+
     stripped = text.strip()
     iso = _ISO_DURATION.fullmatch(stripped)
     if iso is not None:
