@@ -47,12 +47,12 @@ def test_importing_the_client_does_not_load_pandas_or_ipywidgets() -> None:
 
 
 def test_importing_the_client_leaves_what_only_a_rewind_or_a_batch_needs() -> None:
-    """The rewind's procedure and the modules that only a batch, a credentials file, a zone or a
-    duration need load when they are used, not with the client: ``from roma_nb import
+    """The rewind's procedure, configuration's resolution and the modules that only a batch, a
+    zone or a duration need load when they are used, not with the client: ``from roma_nb import
     RomaClient`` is meant to cost little more than ``import httpx`` (``bench/``). Modules that
     ``httpx`` itself loads are not counted (the floor versions may load more); the async client
     needs ``asyncio``, which loads ``concurrent.futures``, but not the procedure either."""
-    lazy = ("roma_nb.procedure", "concurrent.futures", "configparser", "zoneinfo", "fractions")
+    lazy = ("roma_nb.procedure", "roma_nb.config", "concurrent.futures", "zoneinfo", "fractions")
     code = (
         "import sys, httpx; before = set(sys.modules); from roma_nb import RomaClient; "
         f"print(sorted(set({lazy!r}) & (set(sys.modules) - before))); "

@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..config import environment_label, roma_endpoint_for_region, tls_verify
 from ..dates import DateFrom, to_epoch_ms
+from ..endpoints import environment_label, roma_endpoint_for_region, tls_verify
 from ..errors import ConfigurationError, MalformedAnswer, ValidationError, clip
 from ..ids import check_id, path_segment
 from ..models import (
