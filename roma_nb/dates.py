@@ -712,13 +712,18 @@ def _datetime64(value: object, zone: tzinfo, ambiguous: Ambiguous, nonexistent: 
 
 
 def _as_ms_int(value: object, name: str) -> int:
+    number = value if type(value) is int else _integral(value, name)  # common case: no checks
+    prefix = "" if name == "date_from" else f"{name}="
+    return _check_int(number, prefix + _int_text(number))
+
+
+def _integral(value: object, name: str) -> int:
+    """``value`` as an int if it is an integral number (numpy's too), never a bool."""
     numpy = sys.modules.get("numpy")
     if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
         raise ValidationError(f"{name} must be integer milliseconds, not a bool.")
     if isinstance(value, numbers.Integral):
-        number = int(value)
-        prefix = "" if name == "date_from" else f"{name}="
-        return _check_int(number, prefix + _int_text(number))
+        return int(value)
     if isinstance(value, numbers.Number):
         raise _not_integer(value)
     raise ValidationError(f"{name} must be integer milliseconds, not {type(value).__name__}.")
@@ -758,7 +763,11 @@ class DateFrom:
     @classmethod
     def check(cls, value: object) -> DateFrom:
         """``value`` checked as ``validate_date_from`` does; raises ``ValidationError``."""
-        return value if isinstance(value, DateFrom) else cls(validate_date_from(value))
+        if isinstance(value, DateFrom):
+            return value
+        if type(value) is int:  # the common case: ``__post_init__`` makes the same checks
+            return cls(value)
+        return cls(validate_date_from(value))
 
 
 # --- presentation ----------------------------------------------------------------------------

@@ -170,7 +170,8 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         self, instance_id: str, task_id: str, date_from: object = None
     ) -> ResetResult:
         """As ``RomaClient.reset_combined_task``."""
-        return await self._run(self._op_reset(instance_id, task_id, date_from))
+        # A reset yields only the engine's own commands: it is driven as it is, no decoding layer.
+        return await self._drive(self._op_reset(instance_id, task_id, date_from))
 
     async def reset_many(
         self,

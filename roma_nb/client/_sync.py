@@ -145,7 +145,8 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         Raises ``ValidationError`` before sending for a bad id or time, ``ApiError`` when the
         service refuses, ``OutcomeUnknown`` when the request was sent but no answer came.
         """
-        return self._run(self._op_reset(instance_id, task_id, date_from))
+        # A reset yields only the engine's own commands: it is driven as it is, no decoding layer.
+        return drive(self._op_reset(instance_id, task_id, date_from), self._send)
 
     def reset_many(
         self,
