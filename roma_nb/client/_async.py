@@ -25,20 +25,21 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 
 from ..models import Instance, MonitorLog, ResetResult, RewindResult, StepResult, Task, TaskMonitor
-from ..procedure import Action, RewindOptions, RewindSettings, run_rewind_async
-from ..procedure import Progress as StepProgress
 from ._base import (
     MONITORS_PAGE_LIMIT,
     TASKS_PAGE_LIMIT,
     BaseRomaClient,
     Operation,
-    StepLog,
 )
 from ._batch import Progress, Recorder, Target
 from ._engine import Answer, Flow, Reply, Send, Sleep, Steps, StopSignal, drive
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rewind's procedure loads when a rewind or a batch start/stop runs
     from typing_extensions import Unpack
+
+    from ..procedure import Action, RewindOptions, RewindSettings
+    from ..procedure import Progress as StepProgress
+    from ._base import StepLog
 
 __all__ = ["AsyncRomaClient"]
 
@@ -247,6 +248,8 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         **settings: Unpack[RewindSettings],
     ) -> list[RewindResult]:
         """As ``RomaClient.rewind``, on the running loop (history writes on worker threads)."""
+        from ..procedure import run_rewind_async
+
         args = self._rewind_args(targets, date_from, options, settings, log)
         return await run_rewind_async(
             self,

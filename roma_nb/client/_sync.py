@@ -8,27 +8,27 @@ faster and cheaper in CPU than ``httpx.AsyncClient`` with ``gather`` (``bench/``
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from ..models import Instance, MonitorLog, ResetResult, RewindResult, StepResult, Task, TaskMonitor
-from ..procedure import Action, RewindOptions, RewindSettings, run_rewind
-from ..procedure import Progress as StepProgress
 from ._base import (
     MONITORS_PAGE_LIMIT,
     TASKS_PAGE_LIMIT,
     BaseRomaClient,
     Operation,
-    StepLog,
 )
 from ._batch import Progress, Recorder, Target
 from ._engine import StopSignal, drive
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rewind's procedure loads when a rewind or a batch start/stop runs
     from typing_extensions import Unpack
+
+    from ..procedure import Action, RewindOptions, RewindSettings
+    from ..procedure import Progress as StepProgress
+    from ._base import StepLog
 
 __all__ = ["RomaClient"]
 
@@ -171,6 +171,8 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         down (see ``Throttle``). If ``log`` cannot be written (a full disk), nothing more is
         sent and ``RecordingFailed`` carries the results so far.
         """
+        from concurrent.futures import ThreadPoolExecutor, as_completed  # on a batch, not import
+
         batch = self._batch(targets, date_from, concurrency, log, dry_run, progress, stop, deadline)
         if not batch.targets:
             return []
@@ -203,6 +205,8 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         calls = self._batch_calls(action, instance_id, task_ids)
         if len(calls) <= 1:
             return [r for c in calls for r in drive(self._flow_batch(c), self._send)]
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(len(calls), thread_name_prefix="roma-batch") as pool:
             answers = list(pool.map(lambda c: drive(self._flow_batch(c), self._send), calls))
         return [r for answer in answers for r in answer]
@@ -235,6 +239,8 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         ``reset_progress(done, total, result)`` each reset of the reset step (a ``BatchWatch``
         there also tells where that batch stands, e.g. the time left while throttled).
         """
+        from ..procedure import run_rewind
+
         args = self._rewind_args(targets, date_from, options, settings, log)
         return run_rewind(
             self,
