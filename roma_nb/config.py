@@ -3,9 +3,10 @@
 Pure resolution (nothing here opens a connection). Only ``roma_nb.connection.connect`` and the CLI
 read the environment and files, through :func:`resolve_settings`, and turn the :class:`Settings`
 into a client; the client itself takes explicit values and uses only the environment-free helpers
-here (``roma_endpoint_for_region``, ``tls_verify``, ``environment_label``). The auth classes only
-load when credentials are resolved, which keeps the client's import light. The names are those users
-of the official SDK already have (``roma-api.md`` §4) plus ours (``DESIGN.md``):
+of ``roma_nb.endpoints`` (``roma_endpoint_for_region``, ``tls_verify``, ``environment_label``, all
+re-exported here), so importing it does not load this module. The auth classes only load when
+credentials are resolved. The names are those users of the official SDK already have
+(``roma-api.md`` §4) plus ours (``DESIGN.md``):
 
 ============================  =====================================================================
 ``ROMA_NB_ENDPOINT``          endpoint URL, or ``sandbox``
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import configparser
 import os
-import re
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +42,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from .auth.masking import HIDDEN, mask_secret
+from .endpoints import (
+    REGION_ID,
+    ca_context,
+    check_region,
+    environment_label,
+    iam_endpoint_for_region,
+    region_from_endpoint,
+    roma_endpoint_for_region,
+    tls_verify,
+)
 from .errors import ConfigurationError, ValidationError
 from .ids import check_id
 
@@ -103,42 +113,13 @@ ENVIRONMENT_VARIABLES = (
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_REGION_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_PUBLIC_HOST = re.compile(r"roma\.([a-z0-9-]+)\.myhuaweicloud\.com")
-
 
 # -- regions and endpoints ----------------------------------------------------------------------
-
-
-def _check_region(region: str, source: str) -> str:
-    region = region.strip()
-    if not _REGION_ID.fullmatch(region):
-        raise ConfigurationError(
-            f"Region {region!r} (from {source}) is not a region id such as 'cn-north-4': "
-            "lower-case letters, digits and dashes."
-        )
-    return region
 
 
 def region_override_name(region: str) -> str:
     """The SDK's per-region endpoint variable, e.g. ``HUAWEICLOUD_SDK_REGION_ROMA_CN_NORTH_4``."""
     return "HUAWEICLOUD_SDK_REGION_ROMA_" + region.upper().replace("-", "_")
-
-
-def roma_endpoint_for_region(region: str) -> str:
-    """``cn-north-4`` → ``https://roma.cn-north-4.myhuaweicloud.com``."""
-    return f"https://roma.{_check_region(region, 'region=')}.myhuaweicloud.com"
-
-
-def iam_endpoint_for_region(region: str) -> str:
-    """``cn-north-4`` → ``https://iam.cn-north-4.myhuaweicloud.com``."""
-    return f"https://iam.{_check_region(region, 'region=')}.myhuaweicloud.com"
-
-
-def region_from_endpoint(endpoint: str) -> str | None:
-    """The region of a public ROMA endpoint (``roma.cn-north-4.myhuaweicloud.com``), else None."""
-    match = _PUBLIC_HOST.fullmatch(urlsplit(endpoint).hostname or "")
-    return match.group(1) if match else None
 
 
 def _check_url(url: str, source: str, example: str) -> str:
@@ -198,7 +179,7 @@ def resolve_endpoint(
         region, source = _env(env, REGION), REGION
     if region is None:
         raise ConfigurationError(_missing_message([_MISSING_ENDPOINT]))
-    region = _check_region(region, source)
+    region = check_region(region, source)
     override = _env(env, region_override_name(region))
     if override is not None:
         return _check_url(override, region_override_name(region), example)
@@ -236,32 +217,8 @@ def resolve_verify(
         return tls_verify(verify)
     bundle = _env(env, CA_BUNDLE)
     if bundle is not None:
-        return _ca_context(bundle, CA_BUNDLE)
+        return ca_context(bundle, CA_BUNDLE)
     return True
-
-
-def tls_verify(verify: bool | str | os.PathLike[str] | ssl.SSLContext) -> bool | ssl.SSLContext:
-    """An explicit ``verify`` for httpx, without looking at the environment (the client's rule).
-
-    A CA bundle path (file or directory) becomes an ``ssl.SSLContext`` trusting it, because
-    httpx no longer takes a path directly.
-    """
-    if isinstance(verify, (bool, ssl.SSLContext)):
-        return verify
-    return _ca_context(os.fspath(verify), "verify=")
-
-
-def _ca_context(path_text: str, source: str) -> ssl.SSLContext:
-    path = Path(path_text).expanduser()
-    try:
-        if path.is_dir():
-            return ssl.create_default_context(capath=str(path))
-        return ssl.create_default_context(cafile=str(path))
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigurationError(
-            f"CA bundle {str(path)!r} (from {source}) cannot be used: {exc}. "
-            "Give a PEM file or a directory of PEM certificates."
-        ) from None
 
 
 # -- the credentials file -----------------------------------------------------------------------
@@ -368,11 +325,6 @@ def _missing_message(problems: list[str]) -> str:
     )
 
 
-def environment_label(endpoint: str, project_id: str) -> str:
-    """How the environment is named to people: the host (never user info) and the project."""
-    return f"{urlsplit(endpoint).netloc.rsplit('@', 1)[-1]} / project {project_id}"
-
-
 @dataclass
 class _Resolution:
     """Accumulates findings so one error can list every problem at once."""
@@ -412,7 +364,7 @@ def _split_target(
         raise ConfigurationError("'sandbox' is started by roma_nb.connect('sandbox').")
     if "://" in text:
         return text, None
-    if _REGION_ID.fullmatch(text):
+    if REGION_ID.fullmatch(text):
         return None, text
     raise ConfigurationError(
         f"Target {target!r} is neither 'sandbox', an endpoint URL nor a region id "

@@ -50,12 +50,13 @@ import re
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from fractions import Fraction
 from functools import lru_cache
-from typing import Literal, overload
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from typing import TYPE_CHECKING, Literal, overload
 
 from .errors import ValidationError
+
+if TYPE_CHECKING:  # zoneinfo and fractions load when a zone or a duration is read, not on import
+    from fractions import Fraction
 
 __all__ = [
     "DEFAULT_RETENTION",
@@ -135,6 +136,8 @@ class InstantView:
 
 @lru_cache(maxsize=1)
 def _zone_names() -> tuple[str, ...]:
+    from zoneinfo import available_timezones
+
     return tuple(sorted(available_timezones() - _NOT_OFFERED - {"UTC"}))
 
 
@@ -177,6 +180,8 @@ def resolve_zone(tz: str | tzinfo) -> tzinfo:
     name = tz.strip()
     if not name:
         raise ValidationError("The time zone is empty; pick one, for example 'UTC'.")
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
@@ -707,13 +712,18 @@ def _datetime64(value: object, zone: tzinfo, ambiguous: Ambiguous, nonexistent: 
 
 
 def _as_ms_int(value: object, name: str) -> int:
+    number = value if type(value) is int else _integral(value, name)  # common case: no checks
+    prefix = "" if name == "date_from" else f"{name}="
+    return _check_int(number, prefix + _int_text(number))
+
+
+def _integral(value: object, name: str) -> int:
+    """``value`` as an int if it is an integral number (numpy's too), never a bool."""
     numpy = sys.modules.get("numpy")
     if isinstance(value, bool) or (numpy is not None and isinstance(value, numpy.bool_)):
         raise ValidationError(f"{name} must be integer milliseconds, not a bool.")
     if isinstance(value, numbers.Integral):
-        number = int(value)
-        prefix = "" if name == "date_from" else f"{name}="
-        return _check_int(number, prefix + _int_text(number))
+        return int(value)
     if isinstance(value, numbers.Number):
         raise _not_integer(value)
     raise ValidationError(f"{name} must be integer milliseconds, not {type(value).__name__}.")
@@ -753,7 +763,11 @@ class DateFrom:
     @classmethod
     def check(cls, value: object) -> DateFrom:
         """``value`` checked as ``validate_date_from`` does; raises ``ValidationError``."""
-        return value if isinstance(value, DateFrom) else cls(validate_date_from(value))
+        if isinstance(value, DateFrom):
+            return value
+        if type(value) is int:  # the common case: ``__post_init__`` makes the same checks
+            return cls(value)
+        return cls(validate_date_from(value))
 
 
 # --- presentation ----------------------------------------------------------------------------
@@ -835,25 +849,22 @@ _UNIT_MS = {
     "weeks": 604_800_000,
 }
 _NUMBER = r"[0-9]{1,15}(?:[.,][0-9]{1,9})?"
-_WORDS = re.compile(rf"\s*({_NUMBER})\s*([a-z]+)", re.IGNORECASE)
-_ISO_DURATION = re.compile(
-    rf"""P(?:(?P<W>{_NUMBER})W
-        |(?:(?P<Y>{_NUMBER})Y)?(?:(?P<MO>{_NUMBER})M)?(?:(?P<D>{_NUMBER})D)?
-         (?:T(?:(?P<H>{_NUMBER})H)?(?:(?P<MI>{_NUMBER})M)?(?:(?P<S>{_NUMBER})S)?)?)""",
-    re.IGNORECASE | re.VERBOSE,
-)
+# The relative-time patterns are strings that ``re`` compiles (and caches) on first use: only a
+# typed relative time needs them, and compiling them on import cost the client about 2 ms.
+_WORDS = rf"(?i)\s*({_NUMBER})\s*([a-z]+)"
+_ISO_DURATION = rf"""(?ix)P(?:(?P<W>{_NUMBER})W
+    |(?:(?P<Y>{_NUMBER})Y)?(?:(?P<MO>{_NUMBER})M)?(?:(?P<D>{_NUMBER})D)?
+     (?:T(?:(?P<H>{_NUMBER})H)?(?:(?P<MI>{_NUMBER})M)?(?:(?P<S>{_NUMBER})S)?)?)"""
 _ISO_UNIT_MS = {"W": 604_800_000, "D": 86_400_000, "H": 3_600_000, "MI": 60_000, "S": 1000}
-_RELATIVE = re.compile(
-    r"(?:(?P<now>now)\s*(?:(?P<sign>[+-])\s*(?P<after_now>.+))?"
+_RELATIVE = (
+    r"(?is)(?:(?P<now>now)\s*(?:(?P<sign>[+-])\s*(?P<after_now>.+))?"
     r"|(?P<lead>[+-])\s*(?P<signed>.+)"
-    r"|(?P<ago>.+?)\s*\bago)",
-    re.IGNORECASE | re.DOTALL,
+    r"|(?P<ago>.+?)\s*\bago)"
 )
-_DAY_WORD = re.compile(
-    r"(?P<day>today|yesterday)"
+_DAY_WORD = (
+    r"(?i)(?P<day>today|yesterday)"
     r"(?:\s+(?:at\s+)?(?P<hour>[0-9]{1,2}):(?P<minute>[0-9]{2})"
-    r"(?::(?P<second>[0-9]{2})(?:[.,](?P<fraction>[0-9]{1,6}))?)?)?",
-    re.IGNORECASE,
+    r"(?::(?P<second>[0-9]{2})(?:[.,](?P<fraction>[0-9]{1,6}))?)?)?"
 )
 _RELATIVE_FORMS = (
     "'2h ago', '90m', '-90m', '1h30m ago', 'PT2H', 'now', 'now-1d', 'today 02:00', "
@@ -862,13 +873,17 @@ _RELATIVE_FORMS = (
 
 
 def _amount(number: str) -> Fraction:
+    from fractions import Fraction
+
     return Fraction(number.replace(",", "."))
 
 
 def _duration_ms(text: str, shown: str) -> Fraction | None:
     """The length of a duration in milliseconds (exact), or None if ``text`` is not one."""
+    from fractions import Fraction
+
     stripped = text.strip()
-    iso = _ISO_DURATION.fullmatch(stripped)
+    iso = re.fullmatch(_ISO_DURATION, stripped)
     if iso is not None:
         parts = iso.groupdict()
         if parts["Y"] is not None or parts["MO"] is not None:
@@ -881,7 +896,7 @@ def _duration_ms(text: str, shown: str) -> Fraction | None:
             return None
         return sum((_amount(n) * _ISO_UNIT_MS[u] for u, n in given.items()), Fraction(0))
     total, position = Fraction(0), 0
-    for match in _WORDS.finditer(stripped):
+    for match in re.finditer(_WORDS, stripped):
         if match.start() != position:
             return None
         unit = match.group(2).lower()
@@ -964,10 +979,10 @@ def resolve_time_text(
     zone = resolve_zone(tz)
     stripped = text.strip()
     shown = _short(text)
-    day = _DAY_WORD.fullmatch(stripped)
+    day = re.fullmatch(_DAY_WORD, stripped)
     if day is not None:
         return _day_word(day, now, zone, shown, ambiguous, nonexistent)
-    relative = _RELATIVE.fullmatch(stripped)
+    relative = re.fullmatch(_RELATIVE, stripped)
     if relative is not None:
         if relative["now"] and relative["sign"] is None:
             return now

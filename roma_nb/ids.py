@@ -8,6 +8,7 @@ id like ``../x`` or ``a/b`` can never change which URL is called.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from urllib.parse import quote
 
@@ -30,7 +31,8 @@ def check_id(kind: str, value: object) -> str:
         raise ValidationError(
             f"{kind} is {len(value)} characters long; the service allows at most {MAX_ID_LENGTH}."
         )
-    for ch in value:
+    # Printable ASCII (every real id) holds no control character: skip the per-character walk.
+    for ch in "" if value.isascii() and value.isprintable() else value:
         if unicodedata.category(ch)[0] == "C":
             raise ValidationError(
                 f"{kind} {value!r} contains the control character U+{ord(ch):04X}; "
@@ -43,4 +45,13 @@ def check_id(kind: str, value: object) -> str:
 
 def path_segment(kind: str, value: object) -> str:
     """Check ``value`` and escape it as exactly one URL path segment."""
+    if type(value) is str:
+        return _segment(kind, value)
+    return quote(check_id(kind, value), safe="")
+
+
+@functools.lru_cache(maxsize=4096)
+def _segment(kind: str, value: str) -> str:
+    """``path_segment`` of a string, remembered: a batch addresses the same instance (and a
+    retry the same task) again and again. A refused id raises, and is not remembered."""
     return quote(check_id(kind, value), safe="")

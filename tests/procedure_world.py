@@ -24,7 +24,14 @@ from roma_nb.models import (
     Task,
     TaskMonitor,
 )
-from roma_nb.procedure import MAX_BATCH, BatchCall, StopSignal, TaskRef, read_batch_answer
+from roma_nb.procedure import (
+    MAX_BATCH,
+    BatchCall,
+    ResetProgress,
+    StopSignal,
+    TaskRef,
+    read_batch_answer,
+)
 from roma_nb.procedure._job import utc_from_ms
 
 BASE_MS = 1_714_528_800_000  # 2024-05-01T02:00:00Z, the fake wall clock at monotonic 0
@@ -266,13 +273,17 @@ class World:
         concurrency: int = 8,
         stop: StopSignal | None = None,
         deadline: float | None = None,
+        progress: ResetProgress | None = None,
     ) -> list[ResetResult]:
         assert date_from is None or isinstance(date_from, int)
         results = []
+        targets = list(targets)
         for instance_id, task_id in targets:
             with self._lock:
                 self._tick()
                 results.append(self._reset_one(instance_id, task_id, date_from, stop))
+            if progress is not None:
+                progress(len(results), len(targets), results[-1])
         return results
 
     def _reset_one(

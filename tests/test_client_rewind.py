@@ -172,6 +172,20 @@ def test_rewind_stops_resets_starts_and_verifies(
 
 
 @pytest.mark.parametrize("kind", CLIENTS)
+def test_the_reset_step_reports_each_reset_to_reset_progress(
+    roma_sandbox_factory: Callable[..., Sandbox], kind: str
+) -> None:
+    """``reset_progress`` hears the reset step's batch as ``reset_many``'s ``progress`` does
+    (what lets the panel say how long a throttled reset step still takes)."""
+    sandbox = _sandbox(roma_sandbox_factory)
+    tasks = [*_tasks(sandbox, running=True, count=2), *_tasks(sandbox, running=False, count=1)]
+    heard: list[tuple[int, int, str]] = []
+    _rewind(kind, sandbox, tasks, reset_progress=lambda d, n, r: heard.append((d, n, r.task_id)))
+    assert [(d, n) for d, n, _ in heard] == [(1, 3), (2, 3), (3, 3)]
+    assert sorted(t for _, _, t in heard) == sorted(t.task_id for t in tasks)
+
+
+@pytest.mark.parametrize("kind", CLIENTS)
 def test_a_refused_stop_is_not_reset_and_stays_running(
     roma_sandbox_factory: Callable[..., Sandbox], kind: str
 ) -> None:

@@ -44,3 +44,19 @@ def test_importing_the_client_does_not_load_pandas_or_ipywidgets() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_importing_the_client_leaves_what_only_a_rewind_or_a_batch_needs() -> None:
+    """The rewind's procedure, configuration's resolution and the modules that only a batch, a
+    zone or a duration need load when they are used, not with the client: ``from roma_nb import
+    RomaClient`` is meant to cost little more than ``import httpx`` (``bench/``). Modules that
+    ``httpx`` itself loads are not counted (the floor versions may load more); the async client
+    needs ``asyncio``, which loads ``concurrent.futures``, but not the procedure either."""
+    lazy = ("roma_nb.procedure", "roma_nb.config", "concurrent.futures", "zoneinfo", "fractions")
+    code = (
+        "import sys, httpx; before = set(sys.modules); from roma_nb import RomaClient; "
+        f"print(sorted(set({lazy!r}) & (set(sys.modules) - before))); "
+        "from roma_nb import AsyncRomaClient; print('roma_nb.procedure' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "False"]

@@ -19,6 +19,7 @@ from roma_nb.procedure import (
     Effect,
     ListTasks,
     Record,
+    ResetProgress,
     ResetTasks,
     RewindOptions,
     SendBatch,
@@ -209,8 +210,11 @@ class AsyncWorld:
         concurrency: int = 8,
         stop: StopSignal | None = None,
         deadline: float | None = None,
+        progress: ResetProgress | None = None,
     ) -> list[ResetResult]:
-        return self.world.reset_many(targets, date_from, concurrency=concurrency, stop=stop)
+        return self.world.reset_many(
+            targets, date_from, concurrency=concurrency, stop=stop, progress=progress
+        )
 
     async def task_monitors(self, instance_id: str) -> list[TaskMonitor]:
         return self.world.task_monitors(instance_id)

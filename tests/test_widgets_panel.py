@@ -490,15 +490,17 @@ def test_a_panel_opens_with_dry_run_ticked_and_then_sends_nothing(
     assert ResetPanel(client, background=False, dry_run=False).dry_run_box.value is False
 
 
+@pytest.mark.parametrize("procedure", ["reset", "rewind"])
 def test_the_in_flight_line_says_how_long_a_throttled_batch_still_takes(
-    client: RomaClient, roma_sandbox: Sandbox
+    client: RomaClient, roma_sandbox: Sandbox, procedure: str
 ) -> None:
     """Issue 17, item 4: while the gateway throttles a batch and no result arrives, the panel
-    says so and how long the rest is expected to take (as the CLI's progress lines do)."""
-    panel = make_panel(client, background=True, concurrency=1)
+    says so and how long the rest is expected to take (as the CLI's progress lines do); for a
+    rewind, while its reset step is throttled (its stops and starts are not)."""
+    panel = make_panel(client, procedure=procedure, background=True, concurrency=1)
     pick(panel, 3)
     panel.preview()
-    roma_sandbox.inject("throttle", times=2, retry_after=3, method="POST")
+    roma_sandbox.inject("throttle", times=2, retry_after=3, method="POST", match="/reset")
     confirm(panel)
     panel.run_button.click()
     seen: list[str] = []

@@ -74,6 +74,36 @@ def test_a_refused_plan_file_is_said_in_sentences_and_nothing_is_sent(
     assert writes(roma_sandbox) == []
 
 
+def test_a_plan_loaded_after_a_refused_file_is_shown_without_that_refusal_under_its_choices(
+    panel: ResetPanel, client: RomaClient, roma_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The refusal of an edited file stays in the output until a good file loads: below the
+    good plan's confirmation it would read as this plan's refusal (docs/plan-loaded.png)."""
+    stopped = recent(roma_sandbox, client, running=False)
+    good = tmp_path / "plan.json"
+    plan = make_plan(client, [stopped], good)
+    edited = tmp_path / "edited.json"
+    edited.write_bytes(good.read_bytes().replace(b'"now-47h"', b'"now-46h"'))
+
+    panel.plan_path.value = str(edited)
+    panel.load_button.click()
+    shown = "".join(str(out.get("text", "")) for out in panel.output.outputs)
+    assert "was changed after it was planned" in shown
+
+    panel.plan_path.value = str(good)
+    panel.load_button.click()
+    assert plan.plan_id in panel.confirmation_html.value
+    shown = "".join(str(out.get("text", "")) for out in panel.output.outputs)
+    assert "was changed after it was planned" not in shown
+    assert "loaded from" in panel.status.value
+    # The pickers above show the plan's choices: nothing there says "nothing can be sent".
+    assert panel.model.selection.instance_id == plan.instance_id
+    assert panel.model.selection.task_ids == (stopped.task_id,)
+    assert str(plan.date_from.ms) in panel.date_picker.live.value
+    assert "nothing can be sent" not in panel.date_picker.live.value
+    assert "roma-message-error" not in panel.date_picker.messages.value
+
+
 def test_a_previewed_plan_is_saved_for_review_and_loads_back_as_the_same_plan(
     panel: ResetPanel, client: RomaClient, roma_sandbox: Sandbox, tmp_path: Path
 ) -> None:

@@ -25,20 +25,21 @@ from typing import TYPE_CHECKING, TypeVar
 import httpx
 
 from ..models import Instance, MonitorLog, ResetResult, RewindResult, StepResult, Task, TaskMonitor
-from ..procedure import Action, RewindOptions, RewindSettings, run_rewind_async
-from ..procedure import Progress as StepProgress
 from ._base import (
     MONITORS_PAGE_LIMIT,
     TASKS_PAGE_LIMIT,
     BaseRomaClient,
     Operation,
-    StepLog,
 )
 from ._batch import Progress, Recorder, Target
 from ._engine import Answer, Flow, Reply, Send, Sleep, Steps, StopSignal, drive
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rewind's procedure loads when a rewind or a batch start/stop runs
     from typing_extensions import Unpack
+
+    from ..procedure import Action, RewindOptions, RewindSettings
+    from ..procedure import Progress as StepProgress
+    from ._base import StepLog
 
 __all__ = ["AsyncRomaClient"]
 
@@ -169,7 +170,8 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         self, instance_id: str, task_id: str, date_from: object = None
     ) -> ResetResult:
         """As ``RomaClient.reset_combined_task``."""
-        return await self._run(self._op_reset(instance_id, task_id, date_from))
+        # A reset yields only the engine's own commands: it is driven as it is, no decoding layer.
+        return await self._drive(self._op_reset(instance_id, task_id, date_from))
 
     async def reset_many(
         self,
@@ -241,10 +243,13 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         *,
         log: StepLog | None = None,
         progress: StepProgress | None = None,
+        reset_progress: Progress | None = None,
         stop: StopSignal | None = None,
         **settings: Unpack[RewindSettings],
     ) -> list[RewindResult]:
         """As ``RomaClient.rewind``, on the running loop (history writes on worker threads)."""
+        from ..procedure import run_rewind_async
+
         args = self._rewind_args(targets, date_from, options, settings, log)
         return await run_rewind_async(
             self,
@@ -253,6 +258,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
             args.options,
             log=args.log,
             progress=progress,
+            reset_progress=reset_progress,
             stop=stop,
         )
 

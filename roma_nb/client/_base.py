@@ -21,13 +21,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
-from ..config import environment_label, roma_endpoint_for_region, tls_verify
 from ..dates import DateFrom, to_epoch_ms
+from ..endpoints import environment_label, roma_endpoint_for_region, tls_verify
 from ..errors import ConfigurationError, MalformedAnswer, ValidationError, clip
 from ..ids import check_id, path_segment
 from ..models import (
@@ -38,16 +38,6 @@ from ..models import (
     StepResult,
     Task,
     TaskMonitor,
-)
-from ..procedure import (
-    Action,
-    BatchCall,
-    RewindOptions,
-    RewindSettings,
-    StepRecorder,
-    batch_calls,
-    batch_error_results,
-    read_batch_answer,
 )
 from ._batch import Batch, Progress, Recorder, ResetTarget, Target, resolve_targets
 from ._decoding import ACCEPT_ENCODING
@@ -71,7 +61,10 @@ from ._paging import Page, Pager, read_page
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 
-__all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation", "RewindArgs", "StepLog"]
+if TYPE_CHECKING:  # the rewind's procedure loads when a rewind or a batch start/stop runs
+    from ..procedure import Action, BatchCall, RewindOptions, RewindSettings, StepRecorder
+
+__all__ = ["DEFAULT_TIMEOUT", "BaseRomaClient", "Call", "Operation", "RewindArgs"]
 
 T = TypeVar("T")
 TransportT = TypeVar("TransportT")
@@ -120,11 +113,13 @@ MONITORS_PAGE_LIMIT = 999
 ``page_size`` is sent as 999, so the pager's idea of a full page matches the server's."""
 
 
-class StepLog(StepRecorder, Protocol):
-    """Where ``rewind`` writes its step rows (``ResultLog`` fits): a ``StepRecorder`` that can
-    stamp its rows with the project and endpoint, as reset rows are stamped."""
+if TYPE_CHECKING:  # an annotation only: defining it needs the procedure's ``StepRecorder``
 
-    def located(self, *, project_id: str | None, endpoint_label: str | None) -> StepLog: ...
+    class StepLog(StepRecorder, Protocol):
+        """Where ``rewind`` writes its step rows (``ResultLog`` fits): a ``StepRecorder`` that
+        can stamp its rows with the project and endpoint, as reset rows are stamped."""
+
+        def located(self, *, project_id: str | None, endpoint_label: str | None) -> StepLog: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,12 +338,13 @@ class BaseRomaClient(Generic[TransportT]):
         """
         ms = DateFrom.check(date_from).ms
         task = path_segment("task_id", task_id)
-        body = {"date_from": ms} if ms is not None else {}
+        # The JSON of ``{"date_from": ms}``, compact, written directly: ``ms`` is a checked int.
+        body = b"{}" if ms is None else b'{"date_from":%d}' % ms
         return Call(
             "POST",
             f"{self._instance_path(instance_id)}/multi-tasks/{task}/reset",
             f"Resetting task {task_id}",
-            body=json.dumps(body, separators=(",", ":")).encode(),
+            body=body,
         )
 
     def _sender(self, http: httpx.Client) -> Callable[[Send], Reply]:
@@ -554,6 +550,8 @@ class BaseRomaClient(Generic[TransportT]):
         self, action: Action, instance_id: str, task_ids: Sequence[str]
     ) -> tuple[BatchCall, ...]:
         """``task_ids`` in calls of at most 10 tasks, every id checked before anything is sent."""
+        from ..procedure import batch_calls
+
         check_id("instance_id", instance_id)
         if isinstance(task_ids, str):
             raise ValidationError(
@@ -576,6 +574,8 @@ class BaseRomaClient(Generic[TransportT]):
         """One batch start/stop call: a result per task, read from ``success[]`` and
         ``failure[]`` even inside a 200; a call that fails gives each of its tasks the error
         (``unknown`` when the request may have reached the service). Never raises."""
+        from ..procedure import batch_error_results, read_batch_answer
+
         at = datetime.now(timezone.utc)
         started = time.perf_counter()
         call = self._batch_request(batch)
@@ -605,6 +605,8 @@ class BaseRomaClient(Generic[TransportT]):
     ) -> RewindArgs:
         """``rewind``'s arguments checked (``ValidationError`` before anything is sent): the
         ``settings`` given as keywords override those of ``options``."""
+        from ..procedure import RewindOptions
+
         ms = DateFrom.check(date_from).ms
         if not isinstance(options, (RewindOptions, type(None))):
             raise ValidationError(f"options must be a RewindOptions, not {options!r}.")

@@ -8,27 +8,27 @@ faster and cheaper in CPU than ``httpx.AsyncClient`` with ``gather`` (``bench/``
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from ..models import Instance, MonitorLog, ResetResult, RewindResult, StepResult, Task, TaskMonitor
-from ..procedure import Action, RewindOptions, RewindSettings, run_rewind
-from ..procedure import Progress as StepProgress
 from ._base import (
     MONITORS_PAGE_LIMIT,
     TASKS_PAGE_LIMIT,
     BaseRomaClient,
     Operation,
-    StepLog,
 )
 from ._batch import Progress, Recorder, Target
 from ._engine import StopSignal, drive
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rewind's procedure loads when a rewind or a batch start/stop runs
     from typing_extensions import Unpack
+
+    from ..procedure import Action, RewindOptions, RewindSettings
+    from ..procedure import Progress as StepProgress
+    from ._base import StepLog
 
 __all__ = ["RomaClient"]
 
@@ -145,7 +145,8 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         Raises ``ValidationError`` before sending for a bad id or time, ``ApiError`` when the
         service refuses, ``OutcomeUnknown`` when the request was sent but no answer came.
         """
-        return self._run(self._op_reset(instance_id, task_id, date_from))
+        # A reset yields only the engine's own commands: it is driven as it is, no decoding layer.
+        return drive(self._op_reset(instance_id, task_id, date_from), self._send)
 
     def reset_many(
         self,
@@ -170,6 +171,8 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         down (see ``Throttle``). If ``log`` cannot be written (a full disk), nothing more is
         sent and ``RecordingFailed`` carries the results so far.
         """
+        from concurrent.futures import ThreadPoolExecutor, as_completed  # on a batch, not import
+
         batch = self._batch(targets, date_from, concurrency, log, dry_run, progress, stop, deadline)
         if not batch.targets:
             return []
@@ -202,6 +205,8 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         calls = self._batch_calls(action, instance_id, task_ids)
         if len(calls) <= 1:
             return [r for c in calls for r in drive(self._flow_batch(c), self._send)]
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(len(calls), thread_name_prefix="roma-batch") as pool:
             answers = list(pool.map(lambda c: drive(self._flow_batch(c), self._send), calls))
         return [r for answer in answers for r in answer]
@@ -214,6 +219,7 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         *,
         log: StepLog | None = None,
         progress: StepProgress | None = None,
+        reset_progress: Progress | None = None,
         stop: StopSignal | None = None,
         **settings: Unpack[RewindSettings],
     ) -> list[RewindResult]:
@@ -229,8 +235,12 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
         ``concurrency=``, ``dry_run=True``, ``deadline=``...), the keywords winning. Times are
         seconds; ``deadline`` is an overall budget, ``stop`` a user's stop signal (what was not
         done is ``skipped``; what was stopped is still started again). Each step is written to
-        ``log`` (pending, then completed); ``progress(row)`` gets each finished step row.
+        ``log`` (pending, then completed); ``progress(row)`` gets each finished step row, and
+        ``reset_progress(done, total, result)`` each reset of the reset step (a ``BatchWatch``
+        there also tells where that batch stands, e.g. the time left while throttled).
         """
+        from ..procedure import run_rewind
+
         args = self._rewind_args(targets, date_from, options, settings, log)
         return run_rewind(
             self,
@@ -239,5 +249,6 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
             args.options,
             log=args.log,
             progress=progress,
+            reset_progress=reset_progress,
             stop=stop,
         )

@@ -73,11 +73,15 @@ class BatchRunner:
         return self._running
 
     def outlook(self) -> BatchOutlook | None:
-        """Where the running raw reset batch stands (pace, throttling, time left, deadline);
-        None when none runs or before it started. Read from any thread, e.g. by the panel's
-        in-flight line while the gateway throttles the batch and no result arrives."""
+        """Where the running batch of resets stands (pace, throttling, time left, deadline): a
+        raw reset run's, or a rewind's reset step while it runs; None otherwise. Read from any
+        thread, e.g. by the panel's in-flight line while the gateway throttles the batch and no
+        result arrives."""
         watch = self._watch
-        return watch.outlook() if watch is not None and self._running else None
+        outlook = watch.outlook() if watch is not None and self._running else None
+        if outlook is None or outlook.done >= outlook.total:
+            return None  # not started, or over (a rewind goes on to its starts)
+        return outlook
 
     def claim(self, make_plan: Callable[[], PlannedRun], *, retry: bool = False) -> PlannedRun:
         """Hold the one run slot for the plan ``make_plan()`` returns (it may refuse by raising);
@@ -144,6 +148,7 @@ class BatchRunner:
             results: list[RunResult]
             if plan.rewinds:
                 self.progress = (0, planned)
+                self._watch = BatchWatch()  # the reset step's batch: its time left, throttled
                 results = list(
                     self.client.rewind(
                         plan.targets(),
@@ -154,6 +159,7 @@ class BatchRunner:
                         log=recorder,
                         dry_run=plan.dry_run,
                         progress=on_step,
+                        reset_progress=self._watch,
                         stop=signal,
                     )
                 )

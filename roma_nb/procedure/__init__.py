@@ -21,6 +21,7 @@ from ._conclude import final_state, not_done, reset_state
 from ._drive import (
     AsyncServices,
     Progress,
+    ResetProgress,
     Services,
     StepRecorder,
     SyncHandler,
@@ -84,6 +85,7 @@ __all__ = [
     "ReadMonitorLogs",
     "ReadMonitors",
     "Record",
+    "ResetProgress",
     "ResetTasks",
     "Restart",
     "RewindOptions",

@@ -52,6 +52,7 @@ __all__ = [
     "Local",
     "Progress",
     "Requests",
+    "ResetProgress",
     "Services",
     "StepRecorder",
     "SyncHandler",
@@ -69,6 +70,10 @@ R = TypeVar("R")
 S = TypeVar("S")
 
 Progress = Callable[[RewindStep], None]
+
+ResetProgress = Callable[[int, int, ResetResult], None]
+"""``reset_many``'s ``progress(done, total, result)``: what the rewind hands its reset step
+(a ``BatchWatch`` there tells where that batch stands while the gateway throttles it)."""
 """Called with each step row once it is finished (not for pending rows): progress per step."""
 
 
@@ -105,6 +110,7 @@ class Services(Protocol):
         concurrency: int = ...,
         stop: StopSignal | None = ...,
         deadline: float | None = ...,
+        progress: ResetProgress | None = ...,
     ) -> list[ResetResult]: ...
 
     def task_monitors(self, instance_id: str) -> list[TaskMonitor]: ...
@@ -131,6 +137,7 @@ class AsyncServices(Protocol):
         concurrency: int = ...,
         stop: StopSignal | None = ...,
         deadline: float | None = ...,
+        progress: ResetProgress | None = ...,
     ) -> list[ResetResult]: ...
 
     async def task_monitors(self, instance_id: str) -> list[TaskMonitor]: ...
@@ -208,7 +215,11 @@ def _only(results: list[Any]) -> Any:
 
 
 def work_for(
-    effect: Effect, services: Any, log: StepRecorder | None, progress: Progress | None
+    effect: Effect,
+    services: Any,
+    log: StepRecorder | None,
+    progress: Progress | None,
+    reset_progress: ResetProgress | None = None,
 ) -> Work:
     """What performing ``effect`` takes, against ``services`` (blocking or asyncio)."""
     if isinstance(effect, (ListTasks, ReadMonitors)):
@@ -237,6 +248,7 @@ def work_for(
             concurrency=effect.concurrency,
             stop=effect.stop,
             deadline=effect.deadline,
+            progress=reset_progress,
         )
         return Requests([reset], _only)
     if isinstance(effect, Sleep):
@@ -255,10 +267,11 @@ class Handler(Generic[S]):
     _: KW_ONLY
     log: StepRecorder | None = None
     progress: Progress | None = None
+    reset_progress: ResetProgress | None = None
     concurrency: int = 8
 
     def work(self, effect: Effect) -> Work:
-        return work_for(effect, self.services, self.log, self.progress)
+        return work_for(effect, self.services, self.log, self.progress, self.reset_progress)
 
 
 # -- blocking -----------------------------------------------------------------------------------
@@ -316,6 +329,7 @@ def run_rewind(
     *,
     log: StepRecorder | None = None,
     progress: Progress | None = None,
+    reset_progress: ResetProgress | None = None,
     stop: StopSignal | None = None,
     rewind_id: str | None = None,
     clock: Clock = SYSTEM_CLOCK,
@@ -327,6 +341,11 @@ def run_rewind(
         targets, date_from, options, rewind_id=rewind_id, clock=clock, stop=stop
     )
     handler = SyncHandler(
-        services, log=log, progress=progress, sleep=sleep, concurrency=options.concurrency
+        services,
+        log=log,
+        progress=progress,
+        reset_progress=reset_progress,
+        sleep=sleep,
+        concurrency=options.concurrency,
     )
     return drive(procedure, handler)

@@ -9,7 +9,7 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any, TypeVar
 
 from ..models import RewindResult
-from ._drive import AsyncServices, Handler, Local, Progress, StepRecorder
+from ._drive import AsyncServices, Handler, Local, Progress, ResetProgress, StepRecorder
 from ._effects import Effect, Sleep, StopSignal
 from ._machine import SYSTEM_CLOCK, Clock, Procedure, RewindTarget, rewind_procedure
 from ._plan import RewindOptions
@@ -72,6 +72,7 @@ async def run_rewind_async(
     *,
     log: StepRecorder | None = None,
     progress: Progress | None = None,
+    reset_progress: ResetProgress | None = None,
     stop: StopSignal | None = None,
     rewind_id: str | None = None,
     clock: Clock = SYSTEM_CLOCK,
@@ -83,6 +84,11 @@ async def run_rewind_async(
         targets, date_from, options, rewind_id=rewind_id, clock=clock, stop=stop
     )
     handler = AsyncHandler(
-        services, log=log, progress=progress, sleep=sleep, concurrency=options.concurrency
+        services,
+        log=log,
+        progress=progress,
+        reset_progress=reset_progress,
+        sleep=sleep,
+        concurrency=options.concurrency,
     )
     return await drive_async(procedure, handler)

@@ -24,6 +24,7 @@ Run and Retry (buttons or code) go through one path: claim a plan, show it start
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -367,9 +368,27 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         """Load a plan file (``PanelModel.load_plan``): its steps and calls are shown, and its
         confirmation opened, read-only; Run then runs exactly it."""
         run = self.model.load_plan(path)
+        self.sink.clear()  # an earlier file's refusal, the last run's notices: not this plan's
+        self._show_choices_of(run)
         self._show_preview(preview_frame(run, self.model.client))
         self._confirm_clicked()
         return run
+
+    def _show_choices_of(self, run: PlannedRun) -> None:
+        """Set the pickers to the loaded plan's choices, so nothing above contradicts it (an
+        empty date picker said "nothing can be sent" above a plan ready to run). The plan runs
+        as loaded whatever the pickers hold; a choice they cannot show (a task no longer
+        listed) leaves them as they were."""
+        plan = run.plan
+        with contextlib.suppress(RomaError):  # ``select`` changes nothing when it refuses
+            self.select(
+                instance_id=plan.instance_id,
+                task_ids=[task.id for task in plan.tasks],
+                date_from=plan.date_from.ms,
+                tz=plan.date_from.zone,
+                procedure=plan.procedure.kind,
+                restart=run.restart,
+            )
 
     def save_plan(self, path: str) -> Path:
         """Save the previewed plan as a plan file (``PanelModel.save_plan``)."""
