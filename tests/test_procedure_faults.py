@@ -341,10 +341,12 @@ def test_a_deadline_skips_what_was_not_done_but_starts_what_was_stopped(
             "Skipped: the deadline passed before it was stopped. Nothing was done."
         )
     elif deadline < 1:
+        # The stop was accepted: the rewind waits for it to land (a start sent before it would
+        # be undone by it), then skips the reset and starts the task again.
         assert world.resets == []
         assert results[0].message == (
-            "Not reset, it was started again: Skipped: the deadline passed before it reported "
-            "stopped."
+            "Not reset, it was started again: Skipped: the deadline passed before this reset "
+            "was sent."
         )
 
 

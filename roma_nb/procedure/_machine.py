@@ -261,9 +261,18 @@ class _Machine:
                 job.stop_sent = True
                 waiting.append(job)
         left = yield from self._poll(waiting, _stopped, self.options.stop_timeout, started, True)
+        if left and self.interrupt.reason is not None:
+            # The deadline (or a stop asked) cut the wait short, but a stop the service accepted
+            # may still take effect, and it would undo a start sent before it lands: the task
+            # would end stopped although "started again". So wait for it as long as without a
+            # deadline; the start that follows then comes after it, as for any stopped task.
+            rest = max(started + self.options.stop_timeout - self.clock.monotonic(), 0.0)
+            left = yield from self._poll(left, _stopped, rest, started, False)
         why = (
-            self.interrupt.reason
-            or f"it did not report stopped within {self.options.stop_timeout:g} s"
+            f"{self.interrupt.reason}, and it did not report stopped within "
+            f"{self.options.stop_timeout:g} s"
+            if self.interrupt.reason is not None
+            else f"it did not report stopped within {self.options.stop_timeout:g} s"
         )
         for job in left:
             assert job.stop is not None
@@ -274,11 +283,12 @@ class _Machine:
                 elapsed_ms=self._ms_since(started),
             )
         yield from self._complete(running, "stop")
-        if left and self.interrupt.reason is not None:
+        reason = self.interrupt.reason
+        if left and reason is not None:
             # Cut short by the deadline: the reset is what was not done.
             for job in left:
                 job.reset = self._reset_result(
-                    job, "skipped", f"Skipped: {why} before it reported stopped.", self._now()
+                    job, "skipped", f"Skipped: {reason} before it reported stopped.", self._now()
                 )
             yield from self._append([job.reset for job in left if job.reset is not None])
 
