@@ -91,7 +91,7 @@ def register(subparsers: Any) -> None:
     add_deadline_argument(
         parser,
         "what was not done by then is recorded as skipped (tasks the rewind stopped are still "
-        "started again)",
+        "started again, once their stop has landed)",
     )
     parser.add_argument(
         "--restart",

@@ -43,8 +43,10 @@ class RewindOptions:
     a poll sees a task settle at most that share of the wait late), at least ``poll_interval``
     and at most ``max_poll_interval``. ``deadline``: an overall budget from the
     start of the rewind; once spent, what was not done is ``skipped`` (tasks already stopped
-    are still started again, and their start is still confirmed). ``concurrency`` bounds the
-    requests in flight (resets, batch calls of one round, monitor reads).
+    are still started again, and their start is still confirmed; a stop the service accepted
+    is still waited for, up to ``stop_timeout``, so that the start comes after it).
+    ``concurrency`` bounds the requests in flight (resets, batch calls of one round, monitor
+    reads).
     """
 
     restart: Restart = "as_before"
