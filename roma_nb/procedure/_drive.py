@@ -70,11 +70,11 @@ R = TypeVar("R")
 S = TypeVar("S")
 
 Progress = Callable[[RewindStep], None]
+"""Called with each step row once it is finished (not for pending rows): progress per step."""
 
 ResetProgress = Callable[[int, int, ResetResult], None]
 """``reset_many``'s ``progress(done, total, result)``: what the rewind hands its reset step
 (a ``BatchWatch`` there tells where that batch stands while the gateway throttles it)."""
-"""Called with each step row once it is finished (not for pending rows): progress per step."""
 
 
 class StepRecorder(Protocol):
