@@ -153,8 +153,8 @@ class Answer:
     Both drivers stream the response (``send(..., stream=True)``) and feed each *raw* chunk
     (``iter_raw``) here; ``BoundedDecoder`` inflates it never beyond the bytes still allowed plus
     one, so a body — however well it compresses — is never held beyond ``max_bytes`` (plus one
-    raw chunk) and never read past the deadline. ``reply()`` is the answer with its
-    decompressed body, as httpx would have read it.
+    raw chunk) and never read past the deadline. ``reply()`` is the answer's status, headers and
+    decompressed body (a ``Reply``).
     """
 
     def __init__(self, response: httpx.Response, command: Send) -> None:
