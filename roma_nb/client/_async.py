@@ -55,7 +55,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     """
 
     def _open(self, transport: httpx.AsyncBaseTransport | None) -> None:
-        from ._transport import AsyncBoundedTransport  # imports httpcore: when a client opens
+        from ..transport.sockets import AsyncBoundedTransport  # imports httpcore: at open
 
         # Without a transport of the caller's, ours: it ends a send at the call's deadline.
         bounded = AsyncBoundedTransport(self._http_options) if transport is None else transport
@@ -265,7 +265,7 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
     def _blocking_http(self) -> httpx.Client:
         """The blocking httpx client a batch sends with from its threads, made on first use."""
         if self._batch_http is None:
-            from ._transport import BoundedTransport
+            from ..transport.sockets import BoundedTransport
 
             transport = BoundedTransport(self._http_options)
             self._batch_http = httpx.Client(transport=transport, **self._http_options)

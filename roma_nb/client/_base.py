@@ -39,10 +39,10 @@ from ..models import (
     Task,
     TaskMonitor,
 )
+from ..transport.body import ACCEPT_ENCODING
+from ..transport.deadline import DEADLINE, cut_timeout
 from ._batch import Batch, Progress, Recorder, ResetTarget, Target, resolve_targets
-from ._decoding import ACCEPT_ENCODING
 from ._engine import (
-    DEADLINE,
     MAX_ANSWER_BYTES,
     MAX_LIST_RECORDS,
     Answer,
@@ -370,7 +370,7 @@ class BaseRomaClient(Generic[TransportT]):
         a body's type is added here.
         """
         call = command.call
-        timeout = Answer.timeout(self.timeout, command.deadline)
+        timeout = cut_timeout(self.timeout, command.deadline)
         return http.build_request(
             call.method,
             self.endpoint + call.target,

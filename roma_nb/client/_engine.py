@@ -39,12 +39,11 @@ from ..errors import (
     api_error_from_response,
     parse_retry_after,
 )
-from ._decoding import BoundedDecoder, UnreadableEncoding
+from ..transport.body import BodyRefused, BodyTooLarge, BodyTooLate, BoundedBody
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 
 __all__ = [
-    "DEADLINE",
     "MAX_ANSWER_BYTES",
     "MAX_LIST_RECORDS",
     "Answer",
@@ -151,48 +150,39 @@ class Answer:
     """Collects an answer's body as it streams in, within the call's deadline and size cap.
 
     Both drivers stream the response (``send(..., stream=True)``) and feed each *raw* chunk
-    (``iter_raw``) here; ``BoundedDecoder`` inflates it never beyond the bytes still allowed plus
-    one, so a body — however well it compresses — is never held beyond ``max_bytes`` (plus one
-    raw chunk) and never read past the deadline. ``reply()`` is the answer's status, headers and
-    decompressed body (a ``Reply``).
+    (``iter_raw``) here; ``BoundedBody`` (``roma_nb.transport.body``) inflates it never beyond
+    the bytes still allowed plus one, so a body — however well it compresses — is never held
+    beyond ``max_bytes`` (plus one raw chunk) and never read past the deadline; its refusals are
+    worded here for the call. ``reply()`` is the answer's status, headers and decompressed body
+    (a ``Reply``).
     """
 
     def __init__(self, response: httpx.Response, command: Send) -> None:
         self._response = response
         self._command = command
-        self._chunks: list[bytes] = []
-        self._size = 0
-        # An answer built in memory (``httpx.MockTransport``, a test's transport) was read and
-        # decoded by httpx already: there is no raw stream left, only its content to check.
-        self.streaming = not response.is_stream_consumed
-        encoding = response.headers.get("content-encoding", "") if self.streaming else ""
         try:
-            self._decoder = BoundedDecoder(encoding)
-        except UnreadableEncoding as exc:
-            raise self._malformed(str(exc)) from None
-        if not self.streaming:
-            self.feed(response.content)
+            self._body = BoundedBody.of(response, command.max_bytes, command.deadline)
+        except BodyRefused as exc:
+            raise self._refusal(exc) from None
+        self.streaming = self._body.streaming
 
     def feed(self, raw: bytes) -> None:
         """One raw chunk in; ``MalformedAnswer`` beyond the cap, ``DeadlineExceeded`` past time."""
-        limit = self._command.max_bytes
         try:
-            chunk = self._decoder.decode(raw, None if limit is None else limit - self._size + 1)
-        except UnreadableEncoding as exc:
-            self._chunks.clear()
-            raise self._malformed(str(exc)) from None
-        self._size += len(chunk)
-        if limit is not None and self._size > limit:
-            self._chunks.clear()
-            raise self._malformed(
-                f"is larger than {limit:,} bytes once decompressed, so it was not read further. "
-                "A real answer is far smaller; raise max_answer_bytes on the client only if "
-                "you trust this server."
+            self._body.feed(raw)
+        except BodyRefused as exc:
+            raise self._refusal(exc) from None
+
+    def _refusal(self, exc: BodyRefused) -> MalformedAnswer | DeadlineExceeded:
+        """What the call raises for a body ``BoundedBody`` refused."""
+        if isinstance(exc, BodyTooLate):
+            return DeadlineExceeded("the call's deadline passed while its answer was arriving")
+        if isinstance(exc, BodyTooLarge):
+            return self._malformed(
+                f"{exc}, so it was not read further. A real answer is far smaller; raise "
+                "max_answer_bytes on the client only if you trust this server."
             )
-        deadline = self._command.deadline
-        if deadline is not None and time.monotonic() > deadline:
-            raise DeadlineExceeded("the call's deadline passed while its answer was arriving")
-        self._chunks.append(chunk)
+        return self._malformed(str(exc))
 
     def _malformed(self, what: str) -> MalformedAnswer:
         """The refusal of this answer: ``what`` completes "the answer (HTTP 200) …"."""
@@ -213,28 +203,7 @@ class Answer:
         """
         response = self._response
         return Reply(
-            response.status_code, response.headers, b"".join(self._chunks), len(response.history)
-        )
-
-    @staticmethod
-    def timeout(timeout: httpx.Timeout, deadline: float | None) -> httpx.Timeout | None:
-        """``timeout`` with every phase cut to the time left before ``deadline``; None when no
-        phase needs cutting (the client's own timeout then applies, and no object is built)."""
-        if deadline is None:
-            return None
-        left = max(deadline - time.monotonic(), 0.001)
-        phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
-        if all(value is not None and value <= left for value in phases):
-            return None
-
-        def cut(value: float | None) -> float:
-            return left if value is None else min(value, left)
-
-        return httpx.Timeout(
-            connect=cut(timeout.connect),
-            read=cut(timeout.read),
-            write=cut(timeout.write),
-            pool=cut(timeout.pool),
+            response.status_code, response.headers, self._body.content(), len(response.history)
         )
 
 
@@ -257,11 +226,6 @@ class Reply:
 
     def json(self) -> Any:
         return json.loads(self.content)
-
-
-DEADLINE = "roma_nb.deadline"
-"""The request extension holding the call's deadline (``time.monotonic()`` seconds, or None):
-what the clients' own transports (``_transport``) cut every socket operation to."""
 
 
 @dataclass(frozen=True, slots=True)

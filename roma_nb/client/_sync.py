@@ -46,7 +46,7 @@ class RomaClient(BaseRomaClient[httpx.BaseTransport]):
     """
 
     def _open(self, transport: httpx.BaseTransport | None) -> None:
-        from ._transport import BoundedTransport  # imports httpcore: when a client opens
+        from ..transport.sockets import BoundedTransport  # imports httpcore: at open
 
         # Without a transport of the caller's, ours: it ends a send at the call's deadline.
         if transport is None:

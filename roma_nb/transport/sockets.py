@@ -1,17 +1,18 @@
-"""The clients' own httpx transports: every socket operation of a send ends at the call's deadline.
+"""httpx transports whose every socket operation of a send ends at the call's deadline.
 
-httpx's timeouts apply to each read. ``Answer`` bounds the body a chunk at a time, but until the
-status line and headers are in, httpx does not return, and a server that sends them one byte a
-second makes every read quick and the answer endless. So the transports the clients build for
-themselves read the call's deadline from the request (extension ``DEADLINE``, set by
-``_request``) and hold it in a context variable while httpcore sends the request and reads the
-headers; the network streams under httpcore cut each connect, read and write to the time left,
-and fail as a timeout once none is left. A context variable follows the sync send (one thread)
-and the async one (one task) alike.
+httpx's timeouts apply to each read. ``BoundedBody`` bounds the body a chunk at a time, but until
+the status line and headers are in, httpx does not return, and a server that sends them one byte
+a second makes every read quick and the answer endless. So the transports the clients (and
+``PasswordAuth``'s IAM login) build for themselves read the call's deadline from the request
+(extension ``DEADLINE``) and hold it in a context variable while httpcore sends the request and
+reads the headers; the network streams under httpcore cut each connect, read and write to the
+time left, and fail as a timeout once none is left. A context variable follows the sync send (one
+thread) and the async one (one task) alike.
 
-A ``transport`` given to a client (an ASGI app, a mock) is used as given. The clients import this
-module when they open, not when ``roma_nb`` is imported: httpx itself imports httpcore only when
-its first transport is built, and a notebook's ``import roma_nb`` should not pay for it sooner.
+A ``transport`` given to a client or to ``PasswordAuth`` (an ASGI app, a mock) is used as given.
+This module is imported when a client opens or a login is made, not when ``roma_nb`` is
+imported: httpx itself imports httpcore only when its first transport is built, and a notebook's
+``import roma_nb`` should not pay for it sooner.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from ._engine import DEADLINE
+from .deadline import DEADLINE
 
 __all__ = ["DEADLINE", "AsyncBoundedTransport", "BoundedTransport"]
 
