@@ -19,6 +19,13 @@ threads (or 16 tasks) that find no token cause one login, not 16. Threads share 
 one loop, and a notebook may drive the same object from several). The login itself uses the same
 kind of client as the call: ``httpx.Client`` from ``sync_auth_flow``, ``httpx.AsyncClient`` from
 ``async_auth_flow``.
+
+Bounds: a login made inside a call is bounded like the call's own send. It carries the call's
+deadline (the request extension ``DEADLINE``), goes through the bounded transport of
+``roma_nb.transport`` (connect, write and the status line and headers end at the deadline), and
+its body is read chunk by chunk within the deadline and ``MAX_LOGIN_ANSWER_BYTES``. A login cut
+by the deadline fails that call only: the deadline is the caller's, not IAM's, so it is not kept
+as the last failure that waiting callers share (each waiter logs in within its own deadline).
 """
 
 from __future__ import annotations
@@ -48,12 +55,15 @@ from ..errors import (
     api_error_from_response,
 )
 from ..ids import check_id
+from ..transport.body import ACCEPT_ENCODING, BodyRefused, BodyTooLarge, BodyTooLate, BoundedBody
+from ..transport.deadline import DEADLINE, cut_timeout
 from .masking import HIDDEN, install_log_redaction, register_secret, require_secret
 
 __all__ = [
     "DEFAULT_LIFETIME_S",
     "EXPIRED_TOKEN_CODES",
     "GLOBAL_IAM_ENDPOINT",
+    "MAX_LOGIN_ANSWER_BYTES",
     "PasswordAuth",
     "default_iam_endpoint",
     "login_body",
@@ -68,6 +78,14 @@ EXPIRED_TOKEN_CODES = frozenset({"APIGW.0307", "APIG.0307"})
 GLOBAL_IAM_ENDPOINT = "https://iam.myhuaweicloud.com"
 DEFAULT_LIFETIME_S = 3600.0
 """Assumed when IAM's body gives no usable expiry: short enough to be safe, 0307 covers the rest."""
+
+MAX_LOGIN_ANSWER_BYTES = 4 << 20
+"""4 MiB: IAM's token answer is a few KB as asked for (``nocatalog=true``) and about 1 MB with the
+service catalog of a large account; four times that leaves room for IAM to grow while bounding
+what a broken or hostile endpoint can make a login hold."""
+
+_DEADLINE_SLACK_S = 0.05
+"""A timeout this close to the deadline was the deadline's cut (socket timeouts may wake early)."""
 
 _MARGIN_FRACTION = 0.2
 _MAX_MARGIN_S = 300.0
@@ -283,26 +301,28 @@ class PasswordAuth(httpx.Auth):
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
         request.read()
-        token = self._token_sync()
+        deadline = request.extensions.get(DEADLINE)  # the call's: a login here ends with it
+        token = self._token_sync(deadline)
         request.headers["X-Auth-Token"] = token
         response = yield request
         if response.status_code == 401 and _error_code(response.read()) in EXPIRED_TOKEN_CODES:
             self._invalidate(token)
-            request.headers["X-Auth-Token"] = self._token_sync()
+            request.headers["X-Auth-Token"] = self._token_sync(deadline)
             yield request
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         await request.aread()
-        token = await self._token_async()
+        deadline = request.extensions.get(DEADLINE)
+        token = await self._token_async(deadline)
         request.headers["X-Auth-Token"] = token
         response = yield request
         if response.status_code == 401 and _error_code(await response.aread()) in (
             EXPIRED_TOKEN_CODES
         ):
             self._invalidate(token)
-            request.headers["X-Auth-Token"] = await self._token_async()
+            request.headers["X-Auth-Token"] = await self._token_async(deadline)
             yield request
 
     # -- the cache ----------------------------------------------------------------------------
@@ -347,7 +367,7 @@ class PasswordAuth(httpx.Auth):
             self._token = None
         logger.info("IAM token was refused as expired (APIGW.0307); logging in again")
 
-    def _token_sync(self) -> str:
+    def _token_sync(self, deadline: float | None) -> str:
         token, seen = self._cached()
         if token is not None:
             return token
@@ -356,9 +376,9 @@ class PasswordAuth(httpx.Auth):
             if token is not None:
                 return token
             self._raise_recent_failure(seen)
-            return self._login_sync()
+            return self._login_sync(deadline)
 
-    async def _token_async(self) -> str:
+    async def _token_async(self, deadline: float | None) -> str:
         token, seen = self._cached()
         if token is not None:
             return token
@@ -372,11 +392,14 @@ class PasswordAuth(httpx.Auth):
             if token is not None:
                 return token
             self._raise_recent_failure(seen)
-            return await self._login_async()
+            return await self._login_async(deadline)
 
     # -- the login ----------------------------------------------------------------------------
 
-    def _login_request(self) -> tuple[str, dict[str, str], bytes]:
+    def _login_request(
+        self, http: httpx.Client | httpx.AsyncClient, deadline: float | None
+    ) -> httpx.Request:
+        """The login request, carrying the call's ``deadline`` and timeouts cut to it."""
         body = login_body(
             self._username,
             self._password,
@@ -384,46 +407,102 @@ class PasswordAuth(httpx.Auth):
             project_name=self._project_name,
             project_id=self._project_id,
         )
-        url = f"{self._iam_endpoint}/v3/auth/tokens?nocatalog=true"
-        headers = {"Content-Type": "application/json;charset=UTF-8"}
-        return url, headers, json.dumps(body).encode("utf-8")
+        timeout = cut_timeout(httpx.Timeout(self._timeout), deadline)
+        return http.build_request(
+            "POST",
+            f"{self._iam_endpoint}/v3/auth/tokens?nocatalog=true",
+            headers={
+                "Content-Type": "application/json;charset=UTF-8",
+                "Accept-Encoding": ACCEPT_ENCODING,  # what BoundedBody inflates
+            },
+            content=json.dumps(body).encode("utf-8"),
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+            extensions={DEADLINE: deadline},  # the bounded transport ends the send there
+        )
 
     def _action(self) -> str:
         host = urlsplit(self._iam_endpoint).netloc
         return f"Logging in to IAM ({host}) as user {self._username!r} of domain {self._domain!r}"
 
-    def _login_sync(self) -> str:
-        url, headers, content = self._login_request()
+    def _login_transport(self) -> httpx.BaseTransport:
+        """The caller's transport as given, else one whose sends end at the request's deadline."""
+        if self._transport is not None:
+            return self._transport
+        from ..transport.sockets import BoundedTransport  # imports httpcore: at the first login
+
+        return BoundedTransport({"verify": self._verify})
+
+    def _async_login_transport(self) -> httpx.AsyncBaseTransport:
+        if self._async_transport is not None:
+            return self._async_transport
+        from ..transport.sockets import AsyncBoundedTransport
+
+        return AsyncBoundedTransport({"verify": self._verify})
+
+    def _login_sync(self, deadline: float | None) -> str:
         started = self._clock()
         try:
-            with httpx.Client(
-                verify=self._verify, timeout=self._timeout, transport=self._transport
-            ) as client:
-                response = client.post(url, headers=headers, content=content)
-        except httpx.HTTPError as exc:
-            failure = self._transport_failure(exc)
-            self._record(failure)
-            raise failure from exc
-        return self._accept(response.status_code, response.headers, response.content, started)
+            with httpx.Client(timeout=self._timeout, transport=self._login_transport()) as http:
+                response = http.send(self._login_request(http, deadline), stream=True)
+                try:
+                    body = BoundedBody.of(response, MAX_LOGIN_ANSWER_BYTES, deadline)
+                    if body.streaming:
+                        for raw in response.iter_raw():
+                            body.feed(raw)
+                finally:
+                    response.close()
+        except (httpx.HTTPError, BodyRefused) as exc:
+            raise self._failure(exc, deadline) from exc
+        return self._accept(response.status_code, response.headers, body.content(), started)
 
-    async def _login_async(self) -> str:
-        url, headers, content = self._login_request()
+    async def _login_async(self, deadline: float | None) -> str:
         started = self._clock()
+        transport = self._async_login_transport()
         try:
-            async with httpx.AsyncClient(
-                verify=self._verify, timeout=self._timeout, transport=self._async_transport
-            ) as client:
-                response = await client.post(url, headers=headers, content=content)
-        except httpx.HTTPError as exc:
-            failure = self._transport_failure(exc)
-            self._record(failure)
-            raise failure from exc
-        return self._accept(response.status_code, response.headers, response.content, started)
+            async with httpx.AsyncClient(timeout=self._timeout, transport=transport) as http:
+                response = await http.send(self._login_request(http, deadline), stream=True)
+                try:
+                    body = BoundedBody.of(response, MAX_LOGIN_ANSWER_BYTES, deadline)
+                    if body.streaming:
+                        async for raw in response.aiter_raw():
+                            body.feed(raw)
+                finally:
+                    await response.aclose()
+        except (httpx.HTTPError, BodyRefused) as exc:
+            raise self._failure(exc, deadline) from exc
+        return self._accept(response.status_code, response.headers, body.content(), started)
 
-    def _transport_failure(self, exc: httpx.HTTPError) -> TransportError:
-        # A failed login never reached ROMA Connect, so it is a TransportError even when the IAM
-        # call timed out after sending: the caller's own request is known not to have been sent.
-        return TransportError(f"{self._action()} failed: {type(exc).__name__}: {exc}")
+    def _failure(
+        self, exc: httpx.HTTPError | BodyRefused, deadline: float | None
+    ) -> TransportError:
+        """The error a failed login raises, kept for waiting callers unless the deadline cut it.
+
+        A failed login never reached ROMA Connect, so it is a ``TransportError`` even when the
+        IAM call timed out after sending: the caller's own request is known not to have been
+        sent. Neither the password nor a token is in the message (IAM's body is never quoted).
+        """
+        late = isinstance(exc, BodyTooLate) or (
+            isinstance(exc, httpx.TimeoutException)
+            and deadline is not None
+            and time.monotonic() >= deadline - _DEADLINE_SLACK_S
+        )
+        if late:
+            # The caller's deadline, not IAM's fault: not recorded, so waiters log in themselves.
+            return TransportError(
+                f"{self._action()} failed: the call's deadline ran out during the IAM login "
+                f"({type(exc).__name__}). Nothing was sent to ROMA Connect."
+            )
+        if isinstance(exc, BodyTooLarge):
+            what = f"IAM's answer {exc}, so it was not read further (a token answer is a few KB)."
+        elif isinstance(exc, BodyRefused):
+            what = f"IAM's answer cannot be read: {exc}."
+        else:
+            what = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, BodyRefused):
+            what += " Is the IAM endpoint right?"
+        failure = TransportError(f"{self._action()} failed: {what}")
+        self._record(failure)
+        return failure
 
     def _accept(self, status_code: int, headers: httpx.Headers, body: bytes, started: float) -> str:
         """Cache the token from a login answer, or raise the error it carries."""
