@@ -2,15 +2,17 @@
 
 ``python tests/hostile_child.py URL CALL [CLIENT_OPTIONS_JSON]`` prints one JSON line:
 ``{"seconds", "max_rss_mb", "outcome", "error", "count"}``. ``CALL`` is ``reset``,
-``reset_many``, ``list_instances`` or ``list_tasks``. The peak RSS is the kernel's
-(``VmHWM``) for this program's own address space, so a test can bound memory without trusting its
-own process, which pytest and other tests share.
+``reset_many``, ``list_instances`` or ``list_tasks``; the option ``iam`` (a URL) makes the
+client log in there with ``PasswordAuth`` instead of sending a fixed token. The peak RSS is the
+kernel's (``VmHWM``) for this program's own address space, so a test can bound memory without
+trusting its own process, which pytest and other tests share.
 """
 
 from __future__ import annotations
 
 import json
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,8 +20,22 @@ from typing import Any
 
 from hostile_server import PROJECT_ID
 
-from roma_nb.auth import TokenAuth
+from roma_nb.auth import PasswordAuth, TokenAuth
 from roma_nb.client import RomaClient
+
+
+def in_child(url: str, call: str, **options: Any) -> dict[str, Any]:
+    """Run one call in a process of its own (this program); its JSON report."""
+    done = subprocess.run(
+        [sys.executable, __file__, url, call, json.dumps(options)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(done.stdout)
+    return report
 
 
 def peak_rss_mb() -> float:
@@ -42,7 +58,13 @@ def run(url: str, call: str, options: dict[str, Any]) -> dict[str, Any]:
     outcome: str | None = None
     error: str | None = None
     count: int | None = None
-    with RomaClient(url, project_id=PROJECT_ID, auth=TokenAuth("t" * 40), **options) as client:
+    iam = options.pop("iam", None)
+    auth = (
+        TokenAuth("t" * 40)
+        if iam is None
+        else PasswordAuth("alice", "pw" * 10, "domain", project_name="cn-north-4", iam_endpoint=iam)
+    )
+    with RomaClient(url, project_id=PROJECT_ID, auth=auth, **options) as client:
         try:
             if call == "reset":
                 outcome = client.reset_combined_task("i-1", "t-1", None).outcome

@@ -11,7 +11,9 @@ It speaks just enough HTTP/1.1 to answer any ROMA Connect path, badly, in one of
 * ``null-ids`` / ``missing-ids`` — list items whose id is null, or absent;
 * ``br`` / ``raw-deflate`` — a 200 in an encoding not asked for / in raw (unwrapped) deflate;
 * ``not-json`` — a 200 whose body is an HTML page (what a proxy may answer);
-* ``big-message`` — a 200 JSON body whose ``message`` is ``message_bytes`` long.
+* ``big-message`` — a 200 JSON body whose ``message`` is ``message_bytes`` long;
+* ``endless`` — an IAM-shaped 201 (an ``X-Subject-Token`` header) whose body never ends: blocks
+  of spaces as fast as the client reads them, until ``max_seconds``.
 
 Every loop is bounded: a trickle stops after ``max_seconds`` or when the server stops, and the
 server stops by itself after ``lifetime`` seconds even if a test forgets to. It never listens
@@ -127,6 +129,8 @@ def _handler(state: Hostile) -> type[BaseHTTPRequestHandler]:
                 self._send(body, headers={"Content-Encoding": "deflate"})
             elif mode == "not-json":
                 self._send(b"<html><body>OK</body></html>", headers={"Content-Type": "text/html"})
+            elif mode == "endless":
+                self._endless()
             elif mode == "big-message":
                 self._send(json.dumps({"message": "m" * state.message_bytes}).encode())
             else:
@@ -140,6 +144,23 @@ def _handler(state: Hostile) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"{")
             self.wfile.flush()
             self._dribble(b"", b" ")
+
+        def _endless(self) -> None:
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Subject-Token", "s" * 40)
+            self.send_header("Content-Length", str(10**12))
+            self.end_headers()
+            block = b" " * (64 << 10)
+            started = time.monotonic()
+            try:
+                while time.monotonic() - started < state.max_seconds:
+                    if state.stopping.is_set():
+                        break
+                    self.wfile.write(block)
+            except OSError:  # the client gave up: what the tests want
+                pass
+            self.close_connection = True
 
         def _dribble(self, start: bytes, fill: bytes) -> None:
             """``start`` one byte at a time, then ``fill`` bytes, until ``max_seconds`` or the

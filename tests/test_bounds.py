@@ -9,9 +9,6 @@ answer held a call until killed); memory is read as the peak RSS of a child proc
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hostile_child import in_child
 from hostile_server import PROJECT_ID, hostile
 
 from roma_nb.auth import TokenAuth
@@ -34,20 +32,6 @@ MARGIN = 30.0  # seconds: far above the deadlines below, far below "held forever
 
 def client(url: str, **options: Any) -> RomaClient:
     return RomaClient(url, project_id=PROJECT_ID, auth=TokenAuth("t" * 40), **options)
-
-
-def in_child(url: str, call: str, **options: Any) -> dict[str, Any]:
-    """Run one call in a process of its own; its JSON report (time, peak RSS, outcome)."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "hostile_child.py"), url, call, json.dumps(options)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=True,
-    )
-    report: dict[str, Any] = json.loads(done.stdout)
-    return report
 
 
 # -- 1. a deadline per call ----------------------------------------------------------------

@@ -51,8 +51,17 @@ def test_importing_the_client_leaves_what_only_a_rewind_or_a_batch_needs() -> No
     zone or a duration need load when they are used, not with the client: ``from roma_nb import
     RomaClient`` is meant to cost little more than ``import httpx`` (``bench/``). Modules that
     ``httpx`` itself loads are not counted (the floor versions may load more); the async client
-    needs ``asyncio``, which loads ``concurrent.futures``, but not the procedure either."""
-    lazy = ("roma_nb.procedure", "roma_nb.config", "concurrent.futures", "zoneinfo", "fractions")
+    needs ``asyncio``, which loads ``concurrent.futures``, but not the procedure either. The
+    bounded transports load httpcore: they load when a client opens, not before."""
+    lazy = (
+        "roma_nb.procedure",
+        "roma_nb.config",
+        "concurrent.futures",
+        "zoneinfo",
+        "fractions",
+        "httpcore",
+        "roma_nb.transport.sockets",
+    )
     code = (
         "import sys, httpx; before = set(sys.modules); from roma_nb import RomaClient; "
         f"print(sorted(set({lazy!r}) & (set(sys.modules) - before))); "

@@ -213,7 +213,9 @@ class PasswordAuth(httpx.Auth):
     its region, e.g. ``cn-north-4``). ``iam_endpoint`` defaults to the regional IAM when
     ``project_name`` is a region id, else the global one. ``verify`` is used for the IAM call
     (``True``, ``False`` or an ``ssl.SSLContext``); ``transport`` / ``async_transport`` replace
-    the network for the sync / async login (tests). ``clock`` is a monotonic clock (tests).
+    the network for the sync / async login (tests) and are used as given: without one, the
+    login's connect and headers end at the call's deadline (``roma_nb.transport``). ``clock`` is
+    a monotonic clock for the token's renewal (tests); deadlines are on ``time.monotonic``.
 
     When IAM refuses the credentials (a 4xx other than 408/429), this object never asks again
     and re-raises that error: repeating a wrong password would get the account locked.
