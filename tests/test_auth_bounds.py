@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Awaitable
 
 import httpx
 import pytest
 from hostile_child import in_child
-from hostile_server import PROJECT_ID, hostile
+from hostile_server import PROJECT_ID, Hostile, hostile
 
 from roma_nb.auth import PasswordAuth
 from roma_nb.client import AsyncRomaClient, RomaClient
@@ -26,7 +27,8 @@ from roma_nb.transport.deadline import DEADLINE
 
 PASSWORD = "correct horse battery staple"
 LOGIN = ("POST", "/v3/auth/tokens")
-CUT = "deadline ran out during the IAM login"
+DURING = "the call's deadline ran out during the IAM login"
+WAITING = "the call's deadline ran out while waiting for another call's IAM login"
 HEADERS_FOR_MINUTES = {"interval": 0.5, "max_seconds": 240.0}  # the status line, 2 bytes a second
 
 
@@ -34,11 +36,11 @@ def password_auth(iam: str) -> PasswordAuth:
     return PasswordAuth("alice", PASSWORD, "example", project_name="cn-north-4", iam_endpoint=iam)
 
 
-def check_cut(error: RomaError, iam: str) -> None:
+def check_cut(error: BaseException, iam: str, when: str = DURING) -> None:
     """A deadline cut of the login: a transport failure naming IAM, no secret, nothing sent."""
     message = str(error)
     assert isinstance(error, TransportError), repr(error)
-    assert CUT in message and "Nothing was sent to ROMA Connect" in message, message
+    assert when in message and "Nothing was sent to ROMA Connect" in message, message
     assert f"Logging in to IAM ({iam.removeprefix('http://')})" in message, message
     assert PASSWORD not in message
 
@@ -78,31 +80,91 @@ def test_a_deadline_cut_is_not_shared_with_callers_waiting_for_the_login() -> No
     (with a later deadline of its own) logs in itself instead of raising the first one's error.
     Kept as a shared failure, the second call would have failed at once without a login."""
     errors: dict[str, BaseException] = {}
-
-    def reset(name: str, auth: PasswordAuth, url: str, deadline: float) -> None:
-        with RomaClient(url, project_id=PROJECT_ID, auth=auth, deadline=deadline) as roma:
-            try:
-                roma.reset_combined_task("i-1", "t-1")
-            except RomaError as exc:
-                errors[name] = exc
-
     with hostile("trickle-headers", **HEADERS_FOR_MINUTES) as iam:
         auth = password_auth(iam.url)
-        first = threading.Thread(target=reset, args=("first", auth, iam.url, 3))
+        first = threading.Thread(target=reset, args=(errors, "first", auth, iam.url, 3))
         first.start()
-        for _ in range(200):  # until the first login is at IAM (the second then waits for it)
-            if iam.requests:
-                break
-            time.sleep(0.01)
-        second = threading.Thread(target=reset, args=("second", auth, iam.url, 6))
+        wait_for_a_login(iam)  # the second call then waits for the first one's login
+        second = threading.Thread(target=reset, args=(errors, "second", auth, iam.url, 6))
         second.start()
         first.join()
         second.join()
     assert iam.requests == [LOGIN, LOGIN]
     assert errors["first"] is not errors["second"]
     for error in errors.values():
-        assert isinstance(error, RomaError)
         check_cut(error, iam.url)
+
+
+@pytest.mark.timeout(40)
+def test_a_caller_waiting_for_another_calls_login_gives_up_at_its_own_deadline() -> None:
+    """The first call has no deadline: its login lasts as long as IAM trickles. The second
+    (``deadline=2``) waits for that login only until its own deadline."""
+    errors: dict[str, BaseException] = {}
+    with hostile("trickle-headers", **HEADERS_FOR_MINUTES) as iam:
+        auth = password_auth(iam.url)
+        first = threading.Thread(target=reset, args=(errors, "first", auth, iam.url, None))
+        first.start()
+        wait_for_a_login(iam)
+        reset(errors, "second", auth, iam.url, 2)
+        assert "first" not in errors  # still logging in
+    first.join()  # the server hung up on it when it stopped
+    check_cut(errors["second"], iam.url, WAITING)
+    assert iam.requests == [LOGIN]
+
+
+@pytest.mark.timeout(40)
+def test_an_async_caller_waiting_for_a_login_gives_up_at_its_deadline_and_leaves_the_lock() -> None:
+    """As above with tasks on one event loop; the first task is then cancelled, and the lock
+    it waited on is free again: a third call makes its own login (cut by its deadline)."""
+
+    async def calls(iam: Hostile) -> list[BaseException]:
+        auth = password_auth(iam.url)
+        slow = AsyncRomaClient(iam.url, project_id=PROJECT_ID, auth=auth, deadline=None)
+        quick = AsyncRomaClient(iam.url, project_id=PROJECT_ID, auth=auth, deadline=2)
+        async with slow, quick:
+            first = asyncio.create_task(slow.reset_combined_task("i-1", "t-1"))
+            while not iam.requests:
+                await asyncio.sleep(0.01)
+            waited = await failure(quick.reset_combined_task("i-1", "t-1"))
+            first.cancel()
+            logged_in = await failure(quick.reset_combined_task("i-1", "t-1"))
+            with pytest.raises(asyncio.CancelledError):
+                await first
+        return [waited, logged_in]
+
+    async def failure(call: Awaitable[object]) -> RomaError:
+        with pytest.raises(RomaError) as caught:
+            await call
+        return caught.value
+
+    with hostile("trickle-headers", **HEADERS_FOR_MINUTES) as iam:
+        waited, logged_in = asyncio.run(calls(iam))
+    check_cut(waited, iam.url, WAITING)
+    check_cut(logged_in, iam.url, DURING)
+    assert iam.requests == [LOGIN, LOGIN]
+
+
+def reset(
+    errors: dict[str, BaseException],
+    name: str,
+    auth: PasswordAuth,
+    url: str,
+    deadline: float | None,
+) -> None:
+    """One reset with ``auth``; what it raised goes in ``errors[name]``."""
+    with RomaClient(url, project_id=PROJECT_ID, auth=auth, deadline=deadline) as roma:
+        try:
+            roma.reset_combined_task("i-1", "t-1")
+        except RomaError as exc:
+            errors[name] = exc
+
+
+def wait_for_a_login(iam: Hostile) -> None:
+    """Until the hostile IAM has seen a login (a test's ordering, not an assertion on time)."""
+    for _ in range(500):
+        if iam.requests:
+            return
+        time.sleep(0.01)
 
 
 @pytest.mark.parametrize(

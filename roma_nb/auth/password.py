@@ -23,9 +23,11 @@ kind of client as the call: ``httpx.Client`` from ``sync_auth_flow``, ``httpx.As
 Bounds: a login made inside a call is bounded like the call's own send. It carries the call's
 deadline (the request extension ``DEADLINE``), goes through the bounded transport of
 ``roma_nb.transport`` (connect, write and the status line and headers end at the deadline), and
-its body is read chunk by chunk within the deadline and ``MAX_LOGIN_ANSWER_BYTES``. A login cut
-by the deadline fails that call only: the deadline is the caller's, not IAM's, so it is not kept
-as the last failure that waiting callers share (each waiter logs in within its own deadline).
+its body is read chunk by chunk within the deadline and ``MAX_LOGIN_ANSWER_BYTES``. A caller
+waiting for another caller's login waits no longer than its own deadline. A login cut by the
+deadline fails that call only: the deadline is the caller's, not IAM's, so it is not kept as the
+last failure that waiting callers share (each waiter logs in within its own deadline; the lock
+keeps those logins one at a time).
 """
 
 from __future__ import annotations
@@ -193,6 +195,35 @@ def _normalise_iam_endpoint(url: str) -> str:
             f"IAM endpoint {url!r} is not an http(s) URL, e.g. https://iam.cn-north-4.myhuaweicloud.com"
         )
     return url
+
+
+def _time_left(deadline: float | None, *, forever: float) -> float:
+    """Seconds left before ``deadline`` (0 once it passed), ``forever`` when there is none."""
+    return forever if deadline is None else max(deadline - time.monotonic(), 0.0)
+
+
+async def _acquire_before(lock: asyncio.Lock, deadline: float | None) -> bool:
+    """Acquire ``lock`` (True), or give up once ``deadline`` passes (False, the lock not held).
+
+    Not ``asyncio.wait_for(lock.acquire(), ...)``: before Python 3.12 it may acquire the lock and
+    still raise the timeout, leaving it held for ever. A waiter cancelled before it ran gives
+    its turn on to the next (``asyncio.Lock``'s own handling), so cancelling is safe; a waiter
+    that did acquire is released if we are cancelled ourselves meanwhile.
+    """
+    if deadline is None:
+        return await lock.acquire()
+    acquiring = asyncio.ensure_future(lock.acquire())
+    try:
+        await asyncio.wait({acquiring}, timeout=_time_left(deadline, forever=0.0))
+    except BaseException:
+        if acquiring.done() and not acquiring.cancelled():
+            lock.release()
+        acquiring.cancel()
+        raise
+    if acquiring.done():
+        return acquiring.result()
+    acquiring.cancel()
+    return False
 
 
 def _error_code(body: bytes) -> str | None:
@@ -373,12 +404,16 @@ class PasswordAuth(httpx.Auth):
         token, seen = self._cached()
         if token is not None:
             return token
-        with self._sync_login_lock:
+        if not self._sync_login_lock.acquire(timeout=_time_left(deadline, forever=-1)):
+            raise self._late("while waiting for another call's IAM login")
+        try:
             token, _ = self._cached()  # someone may have logged in while we waited
             if token is not None:
                 return token
             self._raise_recent_failure(seen)
             return self._login_sync(deadline)
+        finally:
+            self._sync_login_lock.release()
 
     async def _token_async(self, deadline: float | None) -> str:
         token, seen = self._cached()
@@ -389,12 +424,16 @@ class PasswordAuth(httpx.Auth):
             lock = self._async_login_locks.get(loop)
             if lock is None:
                 lock = self._async_login_locks[loop] = asyncio.Lock()
-        async with lock:
+        if not await _acquire_before(lock, deadline):
+            raise self._late("while waiting for another call's IAM login")
+        try:
             token, _ = self._cached()
             if token is not None:
                 return token
             self._raise_recent_failure(seen)
             return await self._login_async(deadline)
+        finally:
+            lock.release()
 
     # -- the login ----------------------------------------------------------------------------
 
@@ -490,10 +529,7 @@ class PasswordAuth(httpx.Auth):
         )
         if late:
             # The caller's deadline, not IAM's fault: not recorded, so waiters log in themselves.
-            return TransportError(
-                f"{self._action()} failed: the call's deadline ran out during the IAM login "
-                f"({type(exc).__name__}). Nothing was sent to ROMA Connect."
-            )
+            return self._late(f"during the IAM login ({type(exc).__name__})")
         if isinstance(exc, BodyTooLarge):
             what = f"IAM's answer {exc}, so it was not read further (a token answer is a few KB)."
         elif isinstance(exc, BodyRefused):
@@ -505,6 +541,13 @@ class PasswordAuth(httpx.Auth):
         failure = TransportError(f"{self._action()} failed: {what}")
         self._record(failure)
         return failure
+
+    def _late(self, when: str) -> TransportError:
+        """The call's deadline ran out ``when`` (during the login, waiting for another's)."""
+        return TransportError(
+            f"{self._action()} failed: the call's deadline ran out {when}. "
+            "Nothing was sent to ROMA Connect."
+        )
 
     def _accept(self, status_code: int, headers: httpx.Headers, body: bytes, started: float) -> str:
         """Cache the token from a login answer, or raise the error it carries."""
