@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from roma_nb.auth import TokenAuth
 from roma_nb.client import RomaClient
-from roma_nb.transport.body import BoundedDecoder, UnreadableEncoding
 from roma_nb.errors import MalformedAnswer
+from roma_nb.transport.body import BoundedDecoder, UnreadableEncoding
 
 PROJECT_ID = "0123456789abcdef0123456789abcdef"
 
