@@ -436,7 +436,11 @@ class _Machine:
             if job in gone:
                 continue
             call = calls[job.key]
-            said = "" if call.outcome == "success" else f" (the start call said: {call.message})"
+            said = (
+                ""
+                if call.outcome == "success"
+                else f" (the start call said: {(call.message or '').rstrip('.')})"
+            )
             late = job.late
             outcome: Outcome
             if late is None:
