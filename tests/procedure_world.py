@@ -202,10 +202,10 @@ class World:
                     attempts=4,
                 )
             if action == "start":
-                for t in live:
-                    if t.stop_waits:  # the late stop lands just after the start call
-                        t.stop_waits = False
-                        t.changes.append((now + self.stop_delay, 0))
+                for waiting in live:
+                    if waiting.stop_waits:  # the late stop lands just after the start call
+                        waiting.stop_waits = False
+                        waiting.changes.append((now + self.stop_delay, 0))
             if action == "start" and any("start_error" in t.faults for t in live):
                 raise ServerError(
                     "Server error.",
