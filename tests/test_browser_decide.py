@@ -22,7 +22,14 @@ import httpx
 import pytest
 from browser.chromium import MISSING_REASON, chromium_path, keep_screenshot
 from browser.layout import overlapping_controls, sideways_scrolling
-from browser.panel_page import FIRST_RENDER_MS, STEP_MS, PanelPage, sandbox_endpoint, sent
+from browser.panel_page import (
+    FIRST_RENDER_MS,
+    REWIND_MS,
+    STEP_MS,
+    PanelPage,
+    sandbox_endpoint,
+    sent,
+)
 from browser.servers import Server
 from playwright.sync_api import expect
 
@@ -204,3 +211,43 @@ def test_retry_unknown_shows_its_count_and_a_slow_request_its_wait(
     assert (instance_id, dropped, when_ms) in sent(sandbox)
     rows = page.locator(".roma-results-table tbody tr").all_inner_texts()
     assert dropped in rows[0] and "success" in rows[0]  # the retry, newest first
+
+
+def test_a_throttled_rewind_says_how_long_its_reset_step_still_takes(
+    page: Any, tmp_path: Path
+) -> None:
+    """A rewind of two running tasks whose resets the gateway throttles (429 with a 5 s
+    ``Retry-After``, four times): while the reset step waits, the in-flight line says the batch is
+    throttled and about how long is left; the controls still fit; then both tasks run again."""
+    panel = PanelPage(page)
+    panel.wait_until_shown()
+    sandbox = sandbox_endpoint(page)
+    instance_id = panel.choose_instance(0)
+    panel.choose_procedure(PROCEDURES["rewind"])
+    running = panel.choose_tasks(2, state="running")
+    when = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(hours=3)
+    panel.type_time(wall(when), "UTC")
+    panel.set_dry_run(False)
+    panel.preview(rows=2)
+    panel.confirm()
+    fault = {"kind": "throttle", "times": 4, "retry_after": 5, "method": "POST", "match": "/reset"}
+    httpx.post(f"{sandbox}/_sandbox/faults", json=fault, timeout=10).raise_for_status()
+    page.locator(".roma-confirm-check input[type=checkbox]").click()
+    panel.tick_warnings()
+    page.locator(".roma-run").click()
+
+    waiting = page.locator(".roma-in-flight")
+    expect(waiting).to_contain_text(
+        re.compile(r"the batch is throttled by the gateway, about \d+ s left"), timeout=STEP_MS
+    )
+    shoot(page, [".roma-status", ".roma-progress", ".roma-in-flight"],
+          tmp_path / "rewind-throttled.png")  # fmt: skip
+    fits(page)
+
+    outcomes = page.locator(".roma-outcomes-table table tbody tr")
+    expect(outcomes).to_have_count(2, timeout=REWIND_MS)
+    expect(waiting).to_have_text("")
+    for task_id in running:
+        expect(outcomes.filter(has_text=task_id)).to_contain_text(re.compile("success|unverified"))
+    when_ms = int(when.timestamp()) * 1000
+    assert sent(sandbox) == sorted((instance_id, task_id, when_ms) for task_id in running)

@@ -96,7 +96,7 @@ def test_one_row_per_task_says_what_will_happen_and_how_much_is_replayed_or_skip
     assert frame["last_run"].tolist() == ["2024-06-01 12:00:00 +08:00", "never", "never"]
     assert frame["will_happen"].tolist() == [
         "stop, reset, start again, verify; replays 2 h",
-        "reset, leave stopped; SKIPS up to 35 min of changes",
+        "reset, leave stopped; may SKIP up to 35 min of changes",
         "look first, then as a running or a stopped task; "
         "replay or skip unknown (no record of where it is)",
     ]
@@ -130,7 +130,7 @@ def test_a_plan_loaded_without_facts_says_where_its_tasks_were_when_planned() ->
     frame = task_frame(replace(plan(planned, read), source=Path("plan.json")), facts)
     assert frame["last_run"].tolist() == ["not read", "never"]
     assert frame["will_happen"].tolist() == [
-        "stop, reset, start again, verify; SKIPS up to 10 min of changes",
+        "stop, reset, start again, verify; may SKIP up to 10 min of changes",
         "stop, reset, start again, verify; replays 1 h",
     ]
     [warning] = skip_warnings(plan(planned, read), facts)

@@ -4,6 +4,7 @@ sentences in the status line (not as a traceback), with nothing sent."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from plan_files import check_rewound, make_plan, recent, writes
 
 from roma_nb.client import RomaClient
 from roma_nb.history import ResultLog
-from roma_nb.plans import Plan
+from roma_nb.plans import Plan, Position, where_tasks_are
 from roma_nb.sandbox import Sandbox
 from roma_nb.widgets import ResetPanel
 
@@ -129,8 +130,15 @@ def test_a_previewed_plan_is_saved_for_review_and_loads_back_as_the_same_plan(
     assert previewed is not None and path.exists()
     assert f"saved to {path}" in panel.status.value
     saved = Plan.load(path)
-    assert saved.plan_id == previewed.plan.plan_id
+    unplaced = tuple(replace(task, position=Position()) for task in saved.tasks)
+    assert replace(saved, tasks=unplaced) == previewed.plan  # the previewed plan, with positions
+    assert f"Plan {saved.plan_id[:16]}… saved" in panel.status.value
     assert [t.id for t in saved.tasks] == [running.task_id, stopped.task_id]
+    # Where each task was, as ``roma-nb rewind --export`` writes it, so ``apply`` can warn
+    # when a task has moved past the instant since it was planned.
+    where = where_tasks_are(client, running.instance_id, [t.id for t in saved.tasks])
+    assert [t.position for t in saved.tasks] == [where[t.id] for t in saved.tasks]
+    assert all(t.position.at_ms is not None for t in saved.tasks)
     assert writes(roma_sandbox) == []
     panel.save_button.click()  # a reviewed file is never overwritten
     assert "already exists" in panel.status.value

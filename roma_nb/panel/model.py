@@ -450,12 +450,25 @@ class PanelModel:
         (``roma-nb apply``, the runbook's ``plan_file``, ``load_plan``); an existing file is
         kept (``PlanFileError``). ``ConfirmationRequired`` before a preview; a loaded plan is
         already a file."""
-        run = self._previewed
+        return self.plan_to_save().save(path)
+
+    def plan_to_save(self) -> Plan:
+        """The plan file ``save_plan`` writes: the previewed plan with where each task was at
+        the preview, as ``roma-nb rewind --export`` writes it, so ``apply`` can warn when a
+        task has moved past the instant since it was planned. Its ``plan_id`` covers those
+        positions. (The previewed run keeps its tasks without them: positions are evidence,
+        not the work, and the run is compared with the pickers' plan before it may run.)"""
+        with self._lock:
+            run, facts = self._previewed, self._facts
         if run is None:
             raise ConfirmationRequired("Preview the plan first: the plan file is what it shows.")
         if run.loaded:
             raise PanelError(f"This plan was loaded from {run.source}: that file is the plan.")
-        return run.plan.save(path)
+        tasks = tuple(
+            replace(task, position=facts[task.id].position) if task.id in facts else task
+            for task in run.plan.tasks
+        )
+        return replace(run.plan, tasks=tasks)
 
     def load_plan(self, path: str | os.PathLike[str]) -> PlannedRun:
         """Make the plan file at ``path`` the previewed run, to be confirmed and run as it is

@@ -99,7 +99,7 @@ def _move_words(move: Move, position: Position) -> str:
     if move.direction == "replay":
         return f"replays {format_duration(move.amount_ms or 0)}"
     if move.direction == "skip":  # the evidence is a lower bound: the task may be further on
-        return f"SKIPS up to {format_duration(move.amount_ms or 0)} of changes"
+        return f"may SKIP up to {format_duration(move.amount_ms or 0)} of changes"
     return move.summary()
 
 

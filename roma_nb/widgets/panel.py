@@ -407,11 +407,12 @@ class ResetPanel(w.VBox):  # type: ignore[misc]
         if path is None:
             return
         try:
-            saved = self.save_plan(path)
+            plan = self.model.plan_to_save()
+            saved = plan.save(path)
         except RomaError as exc:
             self.status.value = messages_html([("error", str(exc))])
             return
-        plan_id = self.model.previewed.plan.plan_id if self.model.previewed else ""
+        plan_id = plan.plan_id
         self.status.value = messages_html(
             [
                 (
