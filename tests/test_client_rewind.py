@@ -264,8 +264,8 @@ def test_a_stop_that_lands_after_the_start_is_answered_with_a_second_start(
         assert all(r["outcome"] != "pending" for r in log.records())
     assert _outcomes(late) == ("unknown", None, "success", None, "failed")
     assert re.fullmatch(
-        r"Not rewound, not reset: its stop landed late \(after [\d.]+ s\); it was started "
-        r"again and is running\.",
+        r"Not rewound, not reset: its stop landed late \(seen stopped after [\d.]+ s\); it was "
+        r"started again and is running\.",
         late.message,
     ), late.message
     assert final_state(late) == "running, not reset (its stop was not confirmed in time)"

@@ -128,8 +128,8 @@ def test_a_stop_that_never_completes_is_not_reset_and_is_started_again() -> None
     assert result.stop.message == "Asked to stop, but it did not report stopped within 5 s."
     # Started (accepted as a no-op: it still runs), then watched for another stop_timeout.
     assert result.message == (
-        "Not rewound, not reset: its stop was accepted but never took effect within 10.2 s; it "
-        "is running (checked at 02:00:10 UTC)."
+        "Not rewound, not reset: its stop was accepted but was not seen to take effect within "
+        "10.2 s; it is running (checked at 02:00:10 UTC)."
     )
     assert world.resets == []
     assert [c.action for c in world.batch_calls] == ["stop", "start"]
@@ -148,9 +148,10 @@ def test_a_stop_that_never_lands_leaves_it_running_not_reset_in_both_readings(
     (result,) = rewind(world, refs, log=log)
     assert result.outcome == "failed"
     assert "LEFT STOPPED" not in result.message
+    never = "never took effect" if refused else "was not seen to take effect"
     assert words(result.message) == (
-        "Not rewound, not reset: its stop was accepted but never took effect within N s; it is "
-        "running (checked at 02:00:10 UTC)."
+        f"Not rewound, not reset: its stop was accepted but {never} within N s; it is running "
+        "(checked at 02:00:10 UTC)."
     )
     assert result.start is not None and result.start.outcome == "success"
     assert result.start.error_code == ("FDI.3023" if refused else None)
@@ -171,8 +172,8 @@ def test_a_stop_that_lands_late_is_answered_with_a_second_start(refused: bool, f
     late, other = rewind(world, refs, RewindOptions(stop_timeout=1, verify=False), log=log)
     assert (late.outcome, other.outcome) == ("failed", "success")
     assert words(late.message) == (
-        "Not rewound, not reset: its stop landed late (after N s); it was started again and "
-        "is running."
+        "Not rewound, not reset: its stop landed late (seen stopped after N s); it was started "
+        "again and is running."
     )
     assert late.start is not None and late.start.message == "Running again."
     assert [(c.action, c.task_ids) for c in world.batch_calls] == [
@@ -188,7 +189,7 @@ def test_a_stop_that_lands_late_is_answered_with_a_second_start(refused: bool, f
         ("start", "success"),
     ]
     first = next(r for r in log.rows if r.task_id == "t0" and r.step == "start")
-    assert "its stop landed late (after N s) and left it stopped; it is started again" in (
+    assert "it reported stopped N s after its stop was sent; it is started again." in (
         words(first.message)
     )
     assert left_stopped(log.rows) == []
@@ -202,9 +203,9 @@ def test_a_late_stop_and_a_second_start_that_fails_is_left_stopped_and_says_why(
     (result,) = rewind(world, refs, log=log)
     assert result.outcome == "left-stopped"
     assert words(result.message) == (
-        "LEFT STOPPED (not reset): its stop landed late (after N s) and starting it again "
-        "failed: The service refused starting the task (FDI.3026: Start failed.). Start it by "
-        "hand."
+        "LEFT STOPPED (not reset): its stop landed late (seen stopped after N s) and starting it "
+        "again failed: The service refused starting the task (FDI.3026: Start failed.). Start it "
+        "by hand."
     )
     assert [c.action for c in world.batch_calls] == ["stop", "start", "start"]
     assert [(r.task_id, r.step) for r in left_stopped(log.rows)] == [("t0", "stop")]
@@ -218,7 +219,7 @@ def test_the_deadline_does_not_cut_the_watch_for_a_late_stop() -> None:
     assert result.outcome == "skipped"
     assert words(result.message) == (
         "Not rewound, not reset (skipped: the deadline passed before it reported stopped): its "
-        "stop landed late (after N s); it was started again and is running."
+        "stop landed late (seen stopped after N s); it was started again and is running."
     )
     world.settle()
     assert world.status(("inst-0", "t0")) == 1

@@ -115,13 +115,14 @@ def _late_stop(job: Job, late: LateStop, reset: ResetResult | None) -> tuple[Rew
     outcome: RewindOutcome = "skipped" if skipped else "failed"
     if late.landed:
         return outcome, (
-            f"Not rewound, not reset{why}: its stop landed late (after {late.after} s); it was "
-            "started again and is running."
+            f"Not rewound, not reset{why}: its stop landed late (seen stopped after {late.after}"
+            " s); it was started again and is running."
         )
     asked = "accepted" if job.stop_accepted else "sent (no answer said it was accepted)"
+    never = "never took effect" if late.ran_at_start else "was not seen to take effect"
     return outcome, (
-        f"Not rewound, not reset{why}: its stop was {asked} but never took effect within "
-        f"{late.after} s; it is running (checked at {late.seen})."
+        f"Not rewound, not reset{why}: its stop was {asked} but {never} within {late.after} s; "
+        f"it is running (checked at {late.seen})."
     )
 
 
@@ -134,7 +135,7 @@ def _left_stopped(
             return f"MAY BE LEFT STOPPED (restart='never', {done}): {stop.message}"
         return f"Left stopped as asked (restart='never'), {done}; start it when ready."
     landed = (
-        f"its stop landed late (after {late.after} s) and "
+        f"its stop landed late (seen stopped after {late.after} s) and "
         if late is not None and late.landed
         else ""
     )

@@ -19,11 +19,14 @@ class LateStop:
     """What the watch after the start saw of a stop that was not confirmed in time: it
     ``landed`` (the task reported stopped) ``after_s`` seconds after the stop was sent, or, not
     landed, the task was last seen running ``after_s`` seconds after it (at ``seen_ms``, epoch
-    ms)."""
+    ms). ``ran_at_start``: the start was refused because the task still ran (``FDI.3023``), so
+    a stop never seen did not take effect; a start accepted may have put back a stop that
+    landed just before it."""
 
     landed: bool
     after_s: float
     seen_ms: int
+    ran_at_start: bool = False
 
     @property
     def after(self) -> str:

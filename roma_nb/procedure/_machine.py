@@ -422,51 +422,25 @@ class _Machine:
             if task is None:
                 gone.append(job)
                 return _running(job, task, elapsed_ms, now_ms)  # disappeared: failed
+            ran = calls[job.key].error_code == RUNNING_CODE
             if task.status == 0:
-                job.late = LateStop(landed=True, after_s=after, seen_ms=now_ms)
+                job.late = LateStop(True, after, now_ms, ran_at_start=ran)
                 landed.append(job)
                 return True
-            job.late = LateStop(False, after, now_ms) if task.status == 1 else None
+            job.late = (
+                LateStop(False, after, now_ms, ran_at_start=ran) if task.status == 1 else None
+            )
             return False
 
         began = self.clock.monotonic()
         yield from self._poll(jobs, decide, self.options.stop_timeout, began, False)
         for job in jobs:
             assert job.start is not None
-            if job in gone:
-                continue
-            call = calls[job.key]
-            said = (
-                ""
-                if call.outcome == "success"
-                else f" (the start call said: {(call.message or '').rstrip('.')})"
-            )
-            late = job.late
-            outcome: Outcome
-            if late is None:
-                outcome, message = (
-                    "unknown",
-                    (
-                        f"Not seen running{said}: its stop was not confirmed, and the task did not "
-                        f"report running within {self.options.stop_timeout:g} s after the start."
-                    ),
+            if job not in gone:
+                outcome, message = _watched(job.late, calls[job.key], self.options.stop_timeout)
+                job.start = replace(
+                    job.start, outcome=outcome, message=message, elapsed_ms=self._ms_since(began)
                 )
-            elif late.landed:
-                outcome, message = (
-                    "failed",
-                    (
-                        f"Not running{said}: its stop landed late (after {late.after} s) "
-                        "and left it stopped; it is started again."
-                    ),
-                )
-            else:
-                outcome, message = (
-                    "success",
-                    (f"Running{said}: its stop never took effect within {late.after} s."),
-                )
-            job.start = replace(
-                job.start, outcome=outcome, message=message, elapsed_ms=self._ms_since(began)
-            )
         return landed
 
     def _verify(self) -> Generator[Effect, Any, None]:
@@ -842,6 +816,25 @@ def _may_stop_late(job: Job) -> bool:
     if job.stop is None or job.stop.outcome != "unknown" or job.start is None:
         return False
     return job.start.outcome != "failed" or _refused_as_running(job)
+
+
+def _watched(late: LateStop | None, call: StepResult, timeout: float) -> tuple[Outcome, str]:
+    """The start's outcome and message once the watch is over: running (``success``), stopped
+    by the late stop (``failed``: it is started again), or never seen running (``unknown``)."""
+    said = ""
+    if call.outcome != "success":
+        said = f" (the start call said: {(call.message or '').rstrip('.')})"
+    if late is None:
+        return "unknown", (
+            f"Not seen running{said}: its stop was not confirmed, and the task did not report "
+            f"running within {timeout:g} s after the start."
+        )
+    if late.landed:
+        return "failed", (
+            f"Not running{said}: it reported stopped {late.after} s after its stop was sent; it "
+            "is started again."
+        )
+    return "success", f"Running{said}: still running {late.after} s after its stop was sent."
 
 
 def _running(job: Job, task: Task | None, elapsed_ms: float, now_ms: int) -> bool:
