@@ -213,6 +213,28 @@ def test_a_late_stop_and_a_second_start_that_fails_is_left_stopped_and_says_why(
     assert world.status(("inst-0", "t0")) == 0
 
 
+def test_a_task_not_seen_during_the_watch_may_be_left_stopped() -> None:
+    world, refs = make_world([(True, ["stop_stuck"])], refuse_running_start=True)
+
+    def broken(instance_id: str, *, combined_only: bool = True) -> list[object]:
+        if any(c.action == "start" for c in world.batch_calls):
+            from roma_nb.errors import ServerError
+
+            raise ServerError("Listing tasks failed: 502.", status_code=502)
+        return World.list_tasks(world, instance_id, combined_only=combined_only)  # type: ignore[return-value]
+
+    world.list_tasks = broken  # type: ignore[assignment,method-assign]
+    log = MemoryRecorder()
+    (result,) = rewind(world, refs, RewindOptions(stop_timeout=1), log=log)
+    assert result.outcome == "left-stopped"
+    assert result.message == (
+        "MAY BE LEFT STOPPED (not reset): Not seen running (the start call said: The service "
+        "refused starting the task (FDI.3023: One or more tasks are running.)) when the watch "
+        "ended, 1 s after the start; its stop was not confirmed. Check it and start it by hand."
+    )
+    assert [r.task_id for r in left_stopped(log.rows)] == ["t0"]
+
+
 def test_the_deadline_does_not_cut_the_watch_for_a_late_stop() -> None:
     world, refs = make_world([(True, ["stop_late"])], refuse_running_start=True)
     (result,) = rewind(world, refs, RewindOptions(stop_timeout=1, deadline=0.5))

@@ -826,8 +826,8 @@ def _watched(late: LateStop | None, call: StepResult, timeout: float) -> tuple[O
         said = f" (the start call said: {(call.message or '').rstrip('.')})"
     if late is None:
         return "unknown", (
-            f"Not seen running{said}: its stop was not confirmed, and the task did not report "
-            f"running within {timeout:g} s after the start."
+            f"Not seen running{said} when the watch ended, {timeout:g} s after the start; its "
+            "stop was not confirmed."
         )
     if late.landed:
         return "failed", (
