@@ -212,66 +212,56 @@ def _starts(sandbox: Sandbox) -> list[Any]:
     ]
 
 
-def _steps(log: ResultLog) -> list[tuple[str, str]]:
-    return [(r["step"], r["outcome"]) for r in log.records()]
+NEVER_LANDS = (
+    r"Not rewound, not reset: its stop was accepted but never took effect within [\d.]+ s; it is "
+    r"running \(checked at \d\d:\d\d:\d\d UTC\)\."
+)
+LANDS_LATE = (
+    r"Not rewound, not reset: its stop landed late \(seen stopped after [\d.]+ s\); it was "
+    r"started again and is running\."
+)
 
 
 @pytest.mark.parametrize("kind", CLIENTS)
-def test_a_stop_that_never_completes_times_out_is_not_reset_and_is_started_again(
-    roma_sandbox_factory: Callable[..., Sandbox], kind: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("fault", "starts", "words"),
+    [
+        # The start of the still running task is refused (FDI.3023): not a failure; watched
+        # for another stop_timeout, it stays running and is said to be running.
+        ("stuck_stopping", ["success"], NEVER_LANDS),
+        # The stop lands only after that refused start: the watch sees it stopped and starts
+        # it once more (a second start row), and it ends running.
+        ("late_stopping", ["failed", "success"], LANDS_LATE),
+    ],
+    ids=["never-lands", "lands-after-the-start"],
+)
+def test_a_stop_not_confirmed_in_time_is_not_reset_and_the_task_ends_running(
+    roma_sandbox_factory: Callable[..., Sandbox],
+    kind: str,
+    tmp_path: Path,
+    fault: str,
+    starts: list[str],
+    words: str,
 ) -> None:
-    """The start of the still running task is refused (FDI.3023): not a failure, the task is
-    watched for another ``stop_timeout``, stays running, and is said to be running."""
-    sandbox = _sandbox(roma_sandbox_factory)
-    [task] = _tasks(sandbox, running=True, count=1)
-    sandbox.inject("stuck_stopping", match=task.task_id)
-    with ResultLog(tmp_path / "history.sqlite") as log:
-        [result] = _rewind(kind, sandbox, [task], stop_timeout=0.6, log=log)
-        assert _steps(log) == [("look", "success"), ("stop", "unknown"), ("start", "success")]
-        assert log.left_stopped().empty
-    assert _outcomes(result) == ("unknown", None, "success", None, "failed")
-    assert re.fullmatch(
-        r"Not rewound, not reset: its stop was accepted but never took effect within [\d.]+ s; "
-        r"it is running \(checked at \d\d:\d\d:\d\d UTC\)\.",
-        result.message,
-    ), result.message
-    assert final_state(result) == "running, not reset (its stop was not confirmed in time)"
-    assert result.start is not None and result.start.error_code == "FDI.3023"
-    assert _reset_ids(sandbox) == []
-    assert len(_starts(sandbox)) == 1
-    assert _status(sandbox, task) == 1
-
-
-@pytest.mark.parametrize("kind", CLIENTS)
-def test_a_stop_that_lands_after_the_start_is_answered_with_a_second_start(
-    roma_sandbox_factory: Callable[..., Sandbox], kind: str, tmp_path: Path
-) -> None:
-    """The stop lands only after the start that the still running task refused (FDI.3023):
-    the watch sees it stopped, starts it once more, and it ends running, not reset."""
     sandbox = _sandbox(roma_sandbox_factory)
     [task, other] = _tasks(sandbox, running=True, count=2)
-    sandbox.inject("late_stopping", match=task.task_id)
+    sandbox.inject(fault, match=task.task_id)
     with ResultLog(tmp_path / "history.sqlite") as log:
         late, rewound = _rewind(kind, sandbox, [task, other], stop_timeout=1.0, log=log)
         rows = [(r["task_id"], r["step"], r["outcome"]) for r in log.records()]
         assert [(s, o) for t, s, o in rows if t == task.task_id] == [
             ("look", "success"),
             ("stop", "unknown"),
-            ("start", "failed"),  # refused: it still ran; then the stop landed
-            ("start", "success"),
+            *(("start", outcome) for outcome in starts),
         ]
+        assert all(o != "pending" for _, _, o in rows)
         assert log.left_stopped().empty
-        assert all(r["outcome"] != "pending" for r in log.records())
     assert _outcomes(late) == ("unknown", None, "success", None, "failed")
-    assert re.fullmatch(
-        r"Not rewound, not reset: its stop landed late \(seen stopped after [\d.]+ s\); it was "
-        r"started again and is running\.",
-        late.message,
-    ), late.message
+    assert re.fullmatch(words, late.message), late.message
     assert final_state(late) == "running, not reset (its stop was not confirmed in time)"
     assert _outcomes(rewound) == ("success", "success", "success", None, "success")
     assert _reset_ids(sandbox) == [other.task_id]
-    assert len(_starts(sandbox)) == 2
+    assert len(_starts(sandbox)) == len(starts)
     assert (_status(sandbox, task), _status(sandbox, other)) == (1, 1)
 
 
