@@ -416,7 +416,7 @@ def test_a_throttled_reset_says_how_long_is_left(
     result arrives (a ``Retry-After`` of 12 s holds the whole batch back)."""
     inst = instance(roma_sandbox)
     ids = [t.task_id for t in combined(roma_sandbox, running=False)[:3]]
-    roma_sandbox.inject("throttle", match=ids[0], retry_after=12)
+    roma_sandbox.inject("throttle", match=f"{ids[0]}/reset", retry_after=12)
     code, out, err = run(
         capsys,
         *("reset", inst.id, *ids, "--date-from", "1704164640000", "--yes"),

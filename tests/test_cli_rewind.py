@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from cli_shell import PYTHON_ISMS, roma_nb, shell_env
 
+from roma_nb import RomaClient, TokenAuth
 from roma_nb.cli.reset import EXIT_NOT_CONFIRMED
+from roma_nb.plans import where_tasks_are
 from roma_nb.sandbox import Sandbox
 from roma_nb.sandbox.data import TaskRow
 
@@ -46,9 +48,14 @@ def _posts(sandbox: Sandbox) -> list[Any]:
     return [c for c in sandbox.calls if c.method != "GET"]
 
 
-def _recent(sandbox: Sandbox) -> str:
-    """A date_from an hour before the sandbox's clock, inside the change-log retention."""
-    return str(sandbox.state.now() - 3_600_000)
+def _recent(sandbox: Sandbox, tasks: list[TaskRow]) -> str:
+    """A date_from that replays every one of ``tasks``: an hour before the earliest point any
+    of them is known to have read (a later one would move a task forward, and the plan would
+    need ``--force``)."""
+    with RomaClient(sandbox.url, project_id=sandbox.project_id, auth=TokenAuth("t")) as client:
+        where = where_tasks_are(client, _instance(sandbox), [t.task_id for t in tasks])
+    known = [p.at_ms for p in where.values() if p.at_ms is not None]
+    return str(min([sandbox.state.now(), *known]) - 3_600_000)
 
 
 def test_the_plan_names_each_task_its_state_and_steps_and_sends_nothing(
@@ -63,8 +70,8 @@ def test_the_plan_names_each_task_its_state_and_steps_and_sends_nothing(
     assert done.returncode == EXIT_NOT_CONFIRMED, done.stderr
     assert f"REWIND in {sandbox.url.removeprefix('http://')} / project" in done.stderr
     assert (
-        f"({running.task_id}) [running → stop, reset to 2024-05-01T02:00:00Z, start again, verify]"
-        in done.stderr
+        f"({running.task_id}) [running → stop, reset to 2024-05-01T02:00:00Z, start again, verify;"
+        " replays " in done.stderr
     )
     assert f"({stopped.task_id}) [stopped → reset to 2024-05-01T02:00:00Z, leave stopped" in (
         done.stderr
@@ -91,7 +98,7 @@ def test_yes_rewinds_and_verifies(sandbox: Sandbox, env: dict[str, str]) -> None
     tasks = [*_tasks(sandbox, running=True, count=2), *_tasks(sandbox, running=False, count=1)]
     done = roma_nb(
         "rewind", _instance(sandbox), *(t.task_id for t in tasks),
-        "--date-from", _recent(sandbox), "--yes", "--format", "json",
+        "--date-from", _recent(sandbox, tasks), "--yes", "--format", "json",
         env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -118,7 +125,7 @@ def test_a_failed_start_exits_1_and_history_lists_it_left_stopped(
     sandbox.inject("start_fails", match=bad.task_id)
     done = roma_nb(
         "rewind", _instance(sandbox), bad.task_id, good.task_id,
-        "--date-from", _recent(sandbox), "--yes", "--no-verify", "--format", "json",
+        "--date-from", _recent(sandbox, [bad, good]), "--yes", "--no-verify", "--format", "json",
         env=env,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
@@ -180,7 +187,7 @@ def test_a_throttled_rewind_stops_at_its_deadline_and_says_so(
     sandbox.set_rate_limit(2, burst=2)
     done = roma_nb(
         "rewind", _instance(sandbox), *(t.task_id for t in tasks),
-        "--date-from", _recent(sandbox), "--yes", "--no-verify", "--deadline", "2",
+        "--date-from", _recent(sandbox, tasks), "--yes", "--no-verify", "--deadline", "2",
         "--format", "json",
         env=env,
     )  # fmt: skip
@@ -199,3 +206,68 @@ def test_a_throttled_rewind_stops_at_its_deadline_and_says_so(
 
     listed = roma_nb("history", "--left-stopped", env=env)
     assert listed.returncode == 0, listed.stderr
+
+
+def _ahead(sandbox: Sandbox, task: TaskRow) -> tuple[str, int]:
+    """A date_from an hour after the point ``task`` is known to have read (still in the past),
+    and that point (epoch ms)."""
+    with RomaClient(sandbox.url, project_id=sandbox.project_id, auth=TokenAuth("t")) as client:
+        at = where_tasks_are(client, _instance(sandbox), [task.task_id])[task.task_id].at_ms
+    assert at is not None and at + 3_600_000 < sandbox.state.now()
+    return str(at + 3_600_000), at
+
+
+def test_a_move_forward_needs_force_and_says_what_would_be_lost(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    """A date_from after where a task is known to have read skips the changes in between: the
+    plan says so per task, and --yes alone sends nothing (as for a future date_from)."""
+    [task] = _tasks(sandbox, running=True, count=1)
+    ahead, _ = _ahead(sandbox, task)
+    refused = roma_nb(
+        "rewind", _instance(sandbox), task.task_id, "--date-from", ahead, "--yes", env=env
+    )
+    assert refused.returncode == EXIT_NOT_CONFIRMED, refused.stderr
+    assert "WARNING (needs --force): 1 of the 1 tasks may SKIP changes" in refused.stderr
+    assert f"({task.task_id}) [running → stop, reset to " in refused.stderr
+    assert "verify; may SKIP up to 1 h of changes]" in refused.stderr
+    assert "Nothing sent: the warning above needs --force as well as --yes." in refused.stderr
+    assert _posts(sandbox) == []
+
+    as_json = roma_nb(
+        "rewind", _instance(sandbox), task.task_id, "--date-from", ahead, "--format", "json",
+        env=env,
+    )  # fmt: skip
+    [planned] = json.loads(as_json.stdout)["tasks"]
+    assert planned["move"] == {
+        "direction": "skip",
+        "amount_ms": 3_600_000,
+        "text": "skips 1 h of changes",
+    }
+    assert planned["position"]["evidence"] == "monitor-log"
+    assert json.loads(as_json.stdout)["needs_force"] is True
+
+    forced = roma_nb(
+        "rewind", _instance(sandbox), task.task_id, "--date-from", ahead, "--yes", "--force",
+        "--no-verify", "--format", "json",
+        env=env,
+    )  # fmt: skip
+    assert forced.returncode == 0, forced.stderr
+    assert [r.task_id for r in sandbox.resets] == [task.task_id]
+
+
+def test_a_position_that_cannot_be_read_is_said_and_the_direction_is_unknown(
+    sandbox: Sandbox, env: dict[str, str]
+) -> None:
+    """The monitor API failing is no evidence either way: the plan says it could not tell, and
+    a forward move is not claimed (nor refused)."""
+    [task] = _tasks(sandbox, running=False, count=1)
+    ahead, _ = _ahead(sandbox, task)
+    sandbox.inject("server_error", times=50, method="GET", match="monitor")
+    done = roma_nb("rewind", _instance(sandbox), task.task_id, "--date-from", ahead, env=env)
+    assert done.returncode == EXIT_NOT_CONFIRMED, done.stderr
+    assert "where the tasks are now could not be read" in done.stderr
+    assert "replay or skip unknown (no record of where it is)]" in done.stderr
+    assert "needs --force" not in done.stderr
+    assert not any(word in done.stderr for word in PYTHON_ISMS)
+    assert _posts(sandbox) == []

@@ -63,8 +63,8 @@ def check_export_arguments(args: argparse.Namespace) -> None:
     if args.export is None:
         if args.allow_forward:
             raise ValidationError(
-                "--allow-forward is for --export: a plan records it. Without a plan, a future "
-                "date_from needs --force."
+                "--allow-forward is for --export: a plan file records it. Without a plan file, "
+                "a future date_from or a move forward needs --force (with --yes)."
             )
         return
     clashes = [flag for flag, given in (("--yes", args.yes), ("--dry-run", args.dry_run)) if given]

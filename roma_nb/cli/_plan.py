@@ -7,25 +7,31 @@ every task by name and id, and the instant as UTC ISO, in ``--tz`` and as the ``
 integer, with the text typed when it was relative. Its warnings come in two kinds:
 
 * warnings that **need --force** as well as ``--yes``, because sending anyway is rarely what was
-  meant: a ``date_from`` in the future (the task would skip the changes made until then) and an
+  meant: a ``date_from`` in the future (the task would skip the changes made until then), a
+  ``date_from`` after where a task is known to have read (the same loss, for that task), and an
   instance that is not RUNNING (FROZEN for arrears, ERROR, CREATING...). They are printed first.
 * the others, printed after the plan, which ``--yes`` alone accepts: a ``date_from`` older than
   the CDC log retention, no ``date_from``, tasks still running (the service may refuse them).
 
 A rewind's plan says per task its state and the steps that will run (``procedure.describe_task``),
 and in one line what the whole rewind does (``procedure.summarize``); running tasks are no
-warning there, since the rewind stops them.
+warning there, since the rewind stops them. Each task's row also says where the task is now (the
+best evidence, ``plans.where_tasks_are``) and what the reset does relative to it: "replays 3 h",
+or "may SKIP up to 1 day of changes". A move forward needs ``--force``, as a future ``date_from``
+does: the changes in between would never reach the target (``--export`` refuses it without
+``--allow-forward``; the panel asks for its own tick).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..models import Instance, Task
-    from ..plans import DateFrom, Environment, Plan, PlannedTask, Procedure
+    from ..plans import DateFrom, Environment, Plan, PlannedTask, Position, Procedure
 
 __all__ = ["PlanPreview", "PlanWarning", "preview_plan"]
 
@@ -80,6 +86,14 @@ class PlanPreview:
         return lines
 
     def _task_text(self, task: PlannedTask) -> str:
+        """The task's state (for a rewind, with the steps that will run for it), and what the
+        reset does relative to where it is now (nothing to say without a ``date_from``)."""
+        steps = self._steps(task)
+        if self.plan.date_from.ms is None:
+            return steps
+        return f"{steps}; {self.plan.move(task).row_text()}"
+
+    def _steps(self, task: PlannedTask) -> str:
         """The task's state, and for a rewind the steps that will run for it."""
         if not self.rewinds:
             return task.status
@@ -100,6 +114,19 @@ class PlanPreview:
         states = [t.was_running is True for t in self.plan.tasks]
         return summarize(states, procedure.restart, procedure.verify)
 
+    def _task_json(self, task: PlannedTask) -> dict[str, object]:
+        """One task for ``to_json``: its state, a rewind's steps, and where it is now and what
+        the reset does from there, as the plan file writes them."""
+        document = self.plan.task_document(task)
+        return {
+            "task_id": task.id,
+            "task_name": task.name,
+            "status": task.status,
+            **({"steps": self._steps(task)} if self.rewinds else {}),
+            "position": document["position"],
+            "move": document["move"],
+        }
+
     def to_json(self) -> dict[str, object]:
         """The plan for programs (``--format json`` without ``--yes``): nothing was sent."""
         plan, date_from = self.plan, self.plan.date_from
@@ -112,15 +139,7 @@ class PlanPreview:
                 "name": plan.instance_name,
                 "status": self.instance_status,
             },
-            "tasks": [
-                {
-                    "task_id": t.id,
-                    "task_name": t.name,
-                    "status": t.status,
-                    **({"steps": self._task_text(t)} if self.rewinds else {}),
-                }
-                for t in plan.tasks
-            ],
+            "tasks": [self._task_json(t) for t in plan.tasks],
             **(
                 {
                     "restart": plan.procedure.restart,
@@ -162,11 +181,15 @@ def preview_plan(
     retention: timedelta,
     expires_in: timedelta,
     now_ms: int,
+    positions: Mapping[str, Position] | None = None,
 ) -> PlanPreview:
-    """The plan of these tasks and its shell warnings. Nothing is refused here that the
-    command did not refuse before (``plans.build_plan``'s refusals are ``--export``'s)."""
+    """The plan of these tasks and its shell warnings; ``positions`` (task id → where it is
+    now) says what each reset replays or skips. Nothing is refused here
+    (``plans.build_plan``'s refusals are ``--export``'s): what would be lost needs ``--force``."""
     from ..dates import assess_date_from
     from ..plans import Plan, PlannedTask, planner_name
+
+    where = positions or {}
 
     warnings = []
     instance_warning = _instance_warning(instance)
@@ -192,7 +215,7 @@ def preview_plan(
         environment=environment,
         instance_id=instance.id,
         instance_name=instance.name or "",
-        tasks=tuple(PlannedTask.of(t) for t in tasks),
+        tasks=tuple(PlannedTask.of(t, where.get(t.task_id)) for t in tasks),
         date_from=date_from,
         procedure=procedure,
         planner=planner_name(),
@@ -201,4 +224,8 @@ def preview_plan(
         retention_ms=max(1, retention // one_ms),
         warnings=tuple(w.text for w in warnings),
     )
+    skip = None if future else plan.skip_warning()  # a future date_from is warned of already
+    if skip is not None:
+        warnings.append(PlanWarning(skip, needs_force=True))
+        plan = replace(plan, warnings=(*plan.warnings, skip))
     return PlanPreview(plan, instance.status, dry_run, tuple(warnings))

@@ -25,7 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import RecordingFailed, ValidationError
+from ..errors import RecordingFailed, RomaError, ValidationError
 from ._common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from ..client import RomaClient
     from ..history import ResultLog
     from ..models import Instance, Task
-    from ..plans import DateFrom, Procedure
+    from ..plans import DateFrom, Position, Procedure
 
 TASK_COLUMNS = (
     Column("instance_id", lambda r: r.instance_id),
@@ -154,8 +154,9 @@ def add_sending_arguments(parser: argparse.ArgumentParser, verb: str) -> None:
         parser,
         verb,
         force_help=(
-            "with --yes, send even when the plan warns of a future date_from or an instance "
-            "that is not RUNNING"
+            "with --yes, send even when the plan warns of a future date_from, a move forward "
+            "(a date_from after where a task is: changes skipped) or an instance that is not "
+            "RUNNING"
         ),
     )
     parser.add_argument(
@@ -329,7 +330,29 @@ class Command:
             retention=args.retention_days,
             expires_in=timedelta(hours=args.expires_in),
             now_ms=now_ms,
+            positions=_positions(client, instance, tasks, date_from),
         )
+
+
+def _positions(
+    client: RomaClient, instance: Instance, tasks: list[Task], date_from: DateFrom
+) -> dict[str, Position]:
+    """Where each task is now (``plans.where_tasks_are``), so the plan can say what each reset
+    replays or skips; nothing is read without a ``date_from``. A read that fails is no
+    evidence: the plan then says the direction is unknown, and a warning says why."""
+    from ..plans import where_tasks_are
+
+    if date_from.ms is None:
+        return {}
+    try:
+        return where_tasks_are(client, instance.id, (t.task_id for t in tasks))
+    except RomaError as exc:
+        print(
+            f"warning: where the tasks are now could not be read, so the plan cannot say what "
+            f"each reset replays or skips: {exc}",
+            file=sys.stderr,
+        )
+        return {}
 
 
 def run_command(command: Command, args: argparse.Namespace) -> int:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..dates import format_duration, from_epoch_ms, resolve_zone
 from ..errors import ValidationError
-from ..plans import Move, PlannedTask, Position, move_of
+from ..plans import PlannedTask, Position, move_of
 from ..procedure import plan_steps
 from .plan import PlannedRun, task_state
 
@@ -93,16 +93,6 @@ def _steps_words(plan: PlannedRun, task: PlannedTask) -> str:
     return ", ".join(words)
 
 
-def _move_words(move: Move, position: Position) -> str:
-    if move.direction == "unknown":
-        return "replay or skip unknown (no record of where it is)"
-    if move.direction == "replay":
-        return f"replays {format_duration(move.amount_ms or 0)}"
-    if move.direction == "skip":  # the evidence is a lower bound: the task may be further on
-        return f"may SKIP up to {format_duration(move.amount_ms or 0)} of changes"
-    return move.summary()
-
-
 def _known(task: PlannedTask, facts: Mapping[str, TaskFacts]) -> TaskFacts:
     """What the preview read of ``task``; without that (a plan loaded from a file), where the
     plan says the task was when it was planned (a loaded plan's last run is then "not read")."""
@@ -117,7 +107,7 @@ def task_frame(plan: PlannedRun, facts: Mapping[str, TaskFacts]) -> pd.DataFrame
     for task in plan.tasks:
         known = _known(task, facts)
         move = move_of(plan.date_from, known.position)
-        happens = f"{_steps_words(plan, task)}; {_move_words(move, known.position)}"
+        happens = f"{_steps_words(plan, task)}; {move.row_text()}"
         rows.append(
             (
                 task.name or "(no name)",
@@ -133,29 +123,11 @@ def task_frame(plan: PlannedRun, facts: Mapping[str, TaskFacts]) -> pd.DataFrame
 
 
 def skip_warnings(plan: PlannedRun, facts: Mapping[str, TaskFacts]) -> list[str]:
-    """One warning naming the tasks a reset to ``date_from`` may move *forward*: the changes in
-    between would never be read, so the target never gets them (empty when none may skip).
-
-    "May", and "up to": the evidence (``where_now``) is how far a task is known to have read at
-    least; a running task has usually read further, so the real skip can be smaller or none."""
-    skipping = [
-        (task, move)
-        for task in plan.tasks
-        for move in [move_of(plan.date_from, _known(task, facts).position)]
-        if move.forward
-    ]
-    if not skipping:
-        return []
-    named = ", ".join(
-        f"{task.name or task.id} ({format_duration(move.amount_ms or 0)})"
-        for task, move in skipping[:5]
-    )
-    more = f" and {len(skipping) - 5} more" if len(skipping) > 5 else ""
-    return [
-        f"{len(skipping)} of the {len(plan.tasks)} tasks may SKIP changes ({named}{more}): "
-        "date_from is after the last point each is known to have read, so changes in between "
-        "may never be read, and the target would never receive them."
-    ]
+    """The warning naming the tasks a reset to ``date_from`` may move *forward*
+    (``Plan.skip_warning``), with where the preview read each task to be; empty when none may
+    skip."""
+    warning = plan.plan.skip_warning({task_id: f.position for task_id, f in facts.items()})
+    return [] if warning is None else [warning]
 
 
 def _text(value: Any) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -166,6 +167,31 @@ class Plan:
     def plan_id(self) -> str:
         return content_id(self._content())
 
+    def skip_warning(self, positions: Mapping[str, Position] | None = None) -> str | None:
+        """One sentence naming the tasks a reset to ``date_from`` may move *forward*: the
+        changes in between would never be read, so the target never gets them (None when none
+        may skip). ``positions`` (task id → where it is now) wins over where the plan says a
+        task was. "May": a running task has usually read further than it is known to have."""
+        known = positions or {}
+        skipping = [
+            (task, move)
+            for task in self.tasks
+            for move in [move_of(self.date_from.ms, known.get(task.id, task.position))]
+            if move.forward
+        ]
+        if not skipping:
+            return None
+        named = ", ".join(
+            f"{task.name or task.id} ({format_duration(move.amount_ms or 0)})"
+            for task, move in skipping[:5]
+        )
+        more = f" and {len(skipping) - 5} more" if len(skipping) > 5 else ""
+        return (
+            f"{len(skipping)} of the {len(self.tasks)} tasks may SKIP changes ({named}{more}): "
+            "date_from is after the last point each is known to have read, so changes in "
+            "between may never be read, and the target would never receive them."
+        )
+
     def work(self) -> tuple[object, ...]:
         """What carrying the plan out does, and where: two plans with equal ``work`` send the
         same calls. When and by whom a plan was made, its expiry, retention and warnings are
@@ -210,11 +236,12 @@ class Plan:
                 "allow_forward": self.procedure.allow_forward,
             },
             "retention_ms": self.retention_ms,
-            "tasks": [self._task_document(task) for task in self.tasks],
+            "tasks": [self.task_document(task) for task in self.tasks],
             "warnings": list(self.warnings),
         }
 
-    def _task_document(self, task: PlannedTask) -> dict[str, Any]:
+    def task_document(self, task: PlannedTask) -> dict[str, Any]:
+        """One task as the plan file writes it: id, name, state, position and move."""
         move = self.move(task)
         at = task.position.at_ms
         return {

@@ -123,6 +123,17 @@ class Move:
             return "starts where it is: nothing replayed, nothing skipped"
         return "direction unknown"
 
+    def row_text(self) -> str:
+        """The move as a plan's row for one task says it: ``replays 6 h 12 min``, ``may SKIP
+        up to 35 min of changes``. "May", "up to": the position is how far a task is known to
+        have read at least; a running task has usually read further, so the real skip can be
+        smaller or none."""
+        if self.direction == "unknown":
+            return "replay or skip unknown (no record of where it is)"
+        if self.direction == "skip":
+            return f"may SKIP up to {format_duration(self.amount_ms or 0)} of changes"
+        return self.summary()
+
     def consequence(self) -> str:
         """What the move means for the data downstream, in a sentence."""
         if self.direction == "replay":
