@@ -3,8 +3,10 @@
 It plays the client side of ``roma_nb.procedure.Services`` (and, wrapped, ``AsyncServices``):
 tasks that stop and start after a delay, batch answers read with the real
 ``read_batch_answer``, resets that a running task refuses (``FDI.3023``, as the real service
-may), monitor logs with a new execution after each start — and per-task faults. It records
-what it was asked, so tests assert on the service side too.
+may), monitor logs with a new execution after each start — and per-task faults. A start of a
+task that still runs is accepted as a no-op, or, with ``refuse_running_start``, refused with
+``FDI.3023`` as the sandbox does (``roma-api.md`` leaves it open). It records what it was
+asked, so tests assert on the service side too.
 """
 
 from __future__ import annotations
@@ -36,10 +38,13 @@ from roma_nb.procedure._job import utc_from_ms
 
 BASE_MS = 1_714_528_800_000  # 2024-05-01T02:00:00Z, the fake wall clock at monotonic 0
 DATE_FROM = 1_714_442_400_000  # 2024-04-30T02:00:00Z
+SLOW_STOP = 1.5  # seconds after it was accepted that a "stop_slow" stop lands
 
 Fault = Literal[
     "stop_refused",  # failure entry FDI.3019 inside a 200
     "stop_stuck",  # accepted, never reports stopped
+    "stop_late",  # accepted, lands only once the task is asked to start (racing the start)
+    "stop_slow",  # accepted, lands after SLOW_STOP s (later than a stop_timeout of 1 s)
     "stop_lost",  # the stop happens, but the call's answer is lost (OutcomeUnknown)
     "stop_throttled_out",  # 429 until the retries ran out: nothing sent
     "start_refused",  # failure entry FDI.3026
@@ -85,6 +90,7 @@ class FakeTask:
     deleted: bool = False
     logs: list[MonitorLog] = field(default_factory=list)
     changes: list[tuple[float, int]] = field(default_factory=list)  # (at, new status)
+    stop_waits: bool = False  # a "stop_late" stop accepted, to land after the next start call
 
 
 class World:
@@ -99,6 +105,7 @@ class World:
         log_delay: float = 0.3,
         latency: float = 0.02,
         whole_call_not_found: bool = False,
+        refuse_running_start: bool = False,
     ) -> None:
         self.clock = FakeClock()
         self.tasks = {(t.instance_id, t.task_id): t for t in tasks}
@@ -108,6 +115,7 @@ class World:
         self.stop_delay, self.start_delay, self.log_delay = stop_delay, start_delay, log_delay
         self.latency = latency
         self.whole_call_not_found = whole_call_not_found
+        self.refuse_running_start = refuse_running_start
         self.batch_calls: list[BatchCall] = []
         self.resets: list[tuple[str, str, int | None]] = []
         self.stopped_by_us: set[tuple[str, str]] = set()
@@ -128,6 +136,13 @@ class World:
             for change in due:
                 t.status = change[1]
                 t.changes.remove(change)
+
+    def settle(self) -> None:
+        """Let every change still on its way land (an hour later): what a task ends as once
+        nobody watches it any more."""
+        with self._lock:
+            self.clock.advance(3600)
+            self._tick()
 
     def status(self, key: tuple[str, str]) -> int:
         with self._lock:
@@ -186,6 +201,11 @@ class World:
                     error_msg="The request is throttled.",
                     attempts=4,
                 )
+            if action == "start":
+                for waiting in live:
+                    if waiting.stop_waits:  # the late stop lands just after the start call
+                        waiting.stop_waits = False
+                        waiting.changes.append((now + self.stop_delay, 0))
             if action == "start" and any("start_error" in t.faults for t in live):
                 raise ServerError(
                     "Server error.",
@@ -219,13 +239,27 @@ class World:
                     success.append(tid)
                     if t.status == 1:
                         self.stopped_by_us.add((instance_id, tid))
-                        if "stop_stuck" not in t.faults:
-                            t.changes.append((now + self.stop_delay, 0))
+                        if "stop_stuck" in t.faults:
+                            pass
+                        elif "stop_late" in t.faults:
+                            t.stop_waits = True
+                        else:
+                            delay = SLOW_STOP if "stop_slow" in t.faults else self.stop_delay
+                            t.changes.append((now + delay, 0))
                     lost = lost or "stop_lost" in t.faults
                 else:
                     if "start_refused" in t.faults:
                         failure.append(
                             {"task_id": tid, "error_code": "FDI.3026", "error_msg": "Start failed."}
+                        )
+                        continue
+                    if self.refuse_running_start and t.status == 1:
+                        failure.append(
+                            {
+                                "task_id": tid,
+                                "error_code": "FDI.3023",
+                                "error_msg": "One or more tasks are running.",
+                            }
                         )
                         continue
                     success.append(tid)
@@ -404,11 +438,16 @@ def make_world(
     instances: int = 1,
     *,
     whole_call_not_found: bool = False,
+    refuse_running_start: bool = False,
 ) -> tuple[World, list[TaskRef]]:
     """Tasks ``t0``, ``t1``, … spread over ``instances``; each spec is (running, faults)."""
     tasks = [
         FakeTask(f"inst-{i % instances}", f"t{i}", running, frozenset(faults))
         for i, (running, faults) in enumerate(specs)
     ]
-    world = World(tasks, whole_call_not_found=whole_call_not_found)
+    world = World(
+        tasks,
+        whole_call_not_found=whole_call_not_found,
+        refuse_running_start=refuse_running_start,
+    )
     return world, [TaskRef(t.instance_id, t.task_id) for t in tasks]

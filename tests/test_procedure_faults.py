@@ -7,6 +7,7 @@ service is left in, and what the history says.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 import pytest
@@ -42,6 +43,11 @@ def one(faults: Iterable[str], running: bool = True) -> tuple[World, RewindResul
     (result,) = rewind(world, refs, log=log)
     assert not world.violations
     return world, result, log
+
+
+def words(message: str | None) -> str:
+    """``message`` with each number of seconds as ``N`` (they depend on the polls' spacing)."""
+    return re.sub(r"\d+(\.\d+)? s\b", "N s", message or "")
 
 
 def steps(log: MemoryRecorder) -> list[tuple[str, str]]:
@@ -119,12 +125,126 @@ def test_a_stop_that_never_completes_is_not_reset_and_is_started_again() -> None
     world, result, log = one(["stop_stuck"])
     assert result.outcome == "failed"
     assert result.stop is not None and result.stop.outcome == "unknown"
-    assert "did not report stopped within 5 s" in result.message
-    assert "it was started again" in result.message
+    assert result.stop.message == "Asked to stop, but it did not report stopped within 5 s."
+    # Started (accepted as a no-op: it still runs), then watched for another stop_timeout.
+    assert result.message == (
+        "Not rewound, not reset: its stop was accepted but was not seen to take effect within "
+        "10.2 s; it is running (checked at 02:00:10 UTC)."
+    )
     assert world.resets == []
     assert [c.action for c in world.batch_calls] == ["stop", "start"]
     assert steps(log) == [("look", "success"), ("stop", "unknown"), ("start", "success")]
     assert left_stopped(log.rows) == []
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["start-accepted", "start-refused"])
+def test_a_stop_that_never_lands_leaves_it_running_not_reset_in_both_readings(
+    refused: bool,
+) -> None:
+    """The service may refuse a start of a running task (FDI.3023) or accept it as a no-op:
+    either way the task, watched for another stop_timeout, is said to be running."""
+    world, refs = make_world([(True, ["stop_stuck"])], refuse_running_start=refused)
+    log = MemoryRecorder()
+    (result,) = rewind(world, refs, log=log)
+    assert result.outcome == "failed"
+    assert "LEFT STOPPED" not in result.message
+    never = "never took effect" if refused else "was not seen to take effect"
+    assert words(result.message) == (
+        f"Not rewound, not reset: its stop was accepted but {never} within N s; it is running "
+        "(checked at 02:00:10 UTC)."
+    )
+    assert result.start is not None and result.start.outcome == "success"
+    assert result.start.error_code == ("FDI.3023" if refused else None)
+    assert [c.action for c in world.batch_calls] == ["stop", "start"]
+    assert steps(log) == [("look", "success"), ("stop", "unknown"), ("start", "success")]
+    assert left_stopped(log.rows) == []
+    world.settle()
+    assert world.status(("inst-0", "t0")) == 1
+
+
+@pytest.mark.parametrize("refused", [False, True], ids=["start-accepted", "start-refused"])
+@pytest.mark.parametrize("fault", ["stop_late", "stop_slow"])
+def test_a_stop_that_lands_late_is_answered_with_a_second_start(refused: bool, fault: str) -> None:
+    """stop_late lands just after the start call; stop_slow 1.5 s after the stop, beyond a
+    stop_timeout of 1 s. The watch sees it stopped and starts it once more."""
+    world, refs = make_world([(True, [fault]), (True, [])], refuse_running_start=refused)
+    log = MemoryRecorder()
+    late, other = rewind(world, refs, RewindOptions(stop_timeout=1, verify=False), log=log)
+    assert (late.outcome, other.outcome) == ("failed", "success")
+    assert words(late.message) == (
+        "Not rewound, not reset: its stop landed late (seen stopped after N s); it was started "
+        "again and is running."
+    )
+    assert late.start is not None and late.start.message == "Running again."
+    assert [(c.action, c.task_ids) for c in world.batch_calls] == [
+        ("stop", ("t0", "t1")),
+        ("start", ("t0", "t1")),
+        ("start", ("t0",)),
+    ]
+    rows = [(r.step, r.outcome) for r in log.rows if r.task_id == "t0"]
+    assert rows == [
+        ("look", "success"),
+        ("stop", "unknown"),
+        ("start", "failed"),
+        ("start", "success"),
+    ]
+    first = next(r for r in log.rows if r.task_id == "t0" and r.step == "start")
+    assert "it reported stopped N s after its stop was sent; it is started again." in (
+        words(first.message)
+    )
+    assert left_stopped(log.rows) == []
+    world.settle()
+    assert world.status(("inst-0", "t0")) == world.status(("inst-0", "t1")) == 1
+
+
+def test_a_late_stop_and_a_second_start_that_fails_is_left_stopped_and_says_why() -> None:
+    world, refs = make_world([(True, ["stop_late", "start_refused"])])
+    log = MemoryRecorder()
+    (result,) = rewind(world, refs, log=log)
+    assert result.outcome == "left-stopped"
+    assert words(result.message) == (
+        "LEFT STOPPED (not reset): its stop landed late (seen stopped after N s) and starting it "
+        "again failed: The service refused starting the task (FDI.3026: Start failed.). Start it "
+        "by hand."
+    )
+    assert [c.action for c in world.batch_calls] == ["stop", "start", "start"]
+    assert [(r.task_id, r.step) for r in left_stopped(log.rows)] == [("t0", "stop")]
+    world.settle()
+    assert world.status(("inst-0", "t0")) == 0
+
+
+def test_a_task_not_seen_during_the_watch_may_be_left_stopped() -> None:
+    world, refs = make_world([(True, ["stop_stuck"])], refuse_running_start=True)
+
+    def broken(instance_id: str, *, combined_only: bool = True) -> list[object]:
+        if any(c.action == "start" for c in world.batch_calls):
+            from roma_nb.errors import ServerError
+
+            raise ServerError("Listing tasks failed: 502.", status_code=502)
+        return World.list_tasks(world, instance_id, combined_only=combined_only)  # type: ignore[return-value]
+
+    world.list_tasks = broken  # type: ignore[assignment,method-assign]
+    log = MemoryRecorder()
+    (result,) = rewind(world, refs, RewindOptions(stop_timeout=1), log=log)
+    assert result.outcome == "left-stopped"
+    assert result.message == (
+        "MAY BE LEFT STOPPED (not reset): Not seen running (the start call said: The service "
+        "refused starting the task (FDI.3023: One or more tasks are running.)) when the watch "
+        "ended, 1 s after the start; its stop was not confirmed. Check it and start it by hand."
+    )
+    assert [r.task_id for r in left_stopped(log.rows)] == ["t0"]
+
+
+def test_the_deadline_does_not_cut_the_watch_for_a_late_stop() -> None:
+    world, refs = make_world([(True, ["stop_late"])], refuse_running_start=True)
+    (result,) = rewind(world, refs, RewindOptions(stop_timeout=1, deadline=0.5))
+    assert result.outcome == "skipped"
+    assert words(result.message) == (
+        "Not rewound, not reset (skipped: the deadline passed before it reported stopped): its "
+        "stop landed late (seen stopped after N s); it was started again and is running."
+    )
+    world.settle()
+    assert world.status(("inst-0", "t0")) == 1
 
 
 def test_a_lost_stop_answer_is_settled_by_the_task_state() -> None:

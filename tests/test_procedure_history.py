@@ -110,6 +110,50 @@ def test_a_crash_between_the_stops_and_the_starts_lists_exactly_the_tasks_stoppe
     assert {r.rewind_id for r in left_stopped(log.rows)} == {"rw-kill"}
 
 
+def test_a_crash_while_watching_for_a_late_stop_lists_the_task() -> None:
+    """The start row of a task whose stop was not confirmed stays pending while the late stop
+    may still land: a crash then lists it (it may end stopped with nobody watching)."""
+    world, refs = make_world([(True, ["stop_late"]), (True, [])], refuse_running_start=True)
+    log = MemoryRecorder()
+    handler = SyncHandler(world, log=log, sleep=world.sleep)
+    options = RewindOptions(stop_timeout=1, verify=False)
+    procedure = rewind_procedure(refs, DATE_FROM, options, clock=world.clock)
+    effect = next(procedure)
+    while not (isinstance(effect, SendBatch) and effect.action == "start"):
+        effect = procedure.send(handler(effect))
+    effect = procedure.send(handler(effect))
+    while not any(
+        r.task_id == "t1" and r.step == "start" and r.outcome != "pending" for r in log.rows
+    ):
+        effect = procedure.send(handler(effect))  # t1 reports running: its row is complete
+    procedure.close()  # killed during the watch
+    assert [(r.task_id, r.step, r.outcome) for r in log.rows if r.step == "start"] == [
+        ("t0", "start", "pending"),
+        ("t1", "start", "success"),
+    ]
+    assert [r.task_id for r in left_stopped(log.rows)] == ["t0"]
+    world.settle()
+    assert world.status(("inst-0", "t0")) == 0  # the late stop landed: listed rightly
+
+
+def test_a_second_start_after_a_late_stop_is_sent_even_if_the_history_fails() -> None:
+    world, refs = make_world([(True, ["stop_late"])], refuse_running_start=True)
+    (result,) = run_rewind(
+        world,
+        refs,
+        DATE_FROM,
+        RewindOptions(stop_timeout=1, verify=False),
+        log=MemoryRecorder({"start"}),
+        clock=world.clock,
+        sleep=world.sleep,
+    )
+    assert [c.action for c in world.batch_calls] == ["stop", "start", "start"]
+    assert result.outcome == "failed" and "it was started again and is running" in result.message
+    assert "history could not be written" in result.message
+    world.settle()
+    assert world.status(("inst-0", "t0")) == 1
+
+
 def test_a_crash_during_the_stop_call_lists_the_pending_stops_as_may_be_stopped() -> None:
     world, refs = make_world([(True, []), (False, [])])
     log = MemoryRecorder()

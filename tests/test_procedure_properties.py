@@ -2,9 +2,12 @@
 
 Whatever happens: nothing raises; a task the rewind stopped runs again or is reported
 ``left-stopped`` (and only such a task is, after its start failed or with
-``restart="never"``); the history's ``left_stopped`` rule names exactly those; no task is reset
-unless it was confirmed stopped; no batch call carries more than ten tasks; a dry run sends
-nothing; ``success`` means the reset happened and the task is where the plan put it.
+``restart="never"``) — also once every change still on its way has landed (a stop that lands
+late must not leave it stopped unsaid), whether the service refuses a start of a running task
+(``FDI.3023``) or accepts it as a no-op; a task said to be running is; the history's
+``left_stopped`` rule names exactly those; no task is reset unless it was confirmed stopped; no
+batch call carries more than ten tasks; a dry run sends nothing; ``success`` means the reset
+happened and the task is where the plan put it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from hypothesis import strategies as st
 from procedure_world import DATE_FROM, FAULTS, MemoryRecorder, make_world
 
 from roma_nb.models import REWIND_OUTCOMES, left_stopped
-from roma_nb.procedure import MAX_BATCH, RESTARTS, RewindOptions, plan_steps, run_rewind
+from roma_nb.procedure import (
+    MAX_BATCH,
+    RESTARTS,
+    RewindOptions,
+    final_state,
+    plan_steps,
+    run_rewind,
+)
 
 task = st.tuples(st.booleans(), st.frozensets(st.sampled_from(FAULTS), max_size=2))
 options = st.builds(
@@ -36,14 +46,21 @@ options = st.builds(
     instances=st.integers(min_value=1, max_value=3),
     opts=options,
     whole_call_not_found=st.booleans(),
+    refuse_running_start=st.booleans(),
 )
 def test_the_rewind_keeps_its_promises(
     tasks: list[tuple[bool, frozenset[str]]],
     instances: int,
     opts: RewindOptions,
     whole_call_not_found: bool,
+    refuse_running_start: bool,
 ) -> None:
-    world, refs = make_world(tasks, instances, whole_call_not_found=whole_call_not_found)
+    world, refs = make_world(
+        tasks,
+        instances,
+        whole_call_not_found=whole_call_not_found,
+        refuse_running_start=refuse_running_start,
+    )
     log = MemoryRecorder()
     results = run_rewind(
         world, refs, DATE_FROM, opts, log=log, clock=world.clock, sleep=world.sleep
@@ -69,8 +86,22 @@ def test_the_rewind_keeps_its_promises(
         )
 
     # A task the rewind stopped runs again, or says left-stopped; only such a task says so.
+    # Also once what is still on its way has landed: a late stop is answered, not left behind.
     for key in world.stopped_by_us:
         assert world.status(key) == 1 or by_key[key].outcome == "left-stopped", by_key[key]
+    world.settle()
+    for key in world.stopped_by_us:
+        assert world.status(key) == 1 or by_key[key].outcome == "left-stopped", by_key[key]
+    # A task said to be running is (not "LEFT STOPPED" about a running task, either).
+    for key, result in by_key.items():
+        if final_state(result).startswith("running"):
+            assert world.status(key) == 1, result
+        if result.outcome == "left-stopped" and not opts.dry_run:
+            assert (
+                result.start is None
+                or world.status(key) != 1
+                or (result.start.outcome == "unknown")
+            ), result
     for key, result in by_key.items():
         if result.outcome == "left-stopped":
             assert key in world.stopped_by_us or (

@@ -436,6 +436,21 @@ def test_stuck_stopping_accepts_the_stop_but_never_stops(
     assert _state(api, roma_sandbox, task.task_id) == (1, "RUNNING")
 
 
+def test_late_stopping_lands_only_after_the_start_it_makes_refused(
+    api: httpx.Client, roma_sandbox: Sandbox
+) -> None:
+    [task] = _combined(roma_sandbox, running=True)
+    roma_sandbox.inject("late_stopping", match=task.task_id)
+    assert _batch(api, roma_sandbox, "stop", [task.task_id])["success_count"] == 1
+    roma_sandbox.advance(30 * DAY_MS)
+    assert _state(api, roma_sandbox, task.task_id) == (1, "RUNNING")
+    failure = _batch(api, roma_sandbox, "start", [task.task_id])["failure"]
+    assert [f["error_code"] for f in failure] == ["FDI.3023"], "it still runs"
+    assert _state(api, roma_sandbox, task.task_id) == (0, "CANCELLED"), "then the stop lands"
+    assert _batch(api, roma_sandbox, "start", [task.task_id])["success_count"] == 1
+    assert _state(api, roma_sandbox, task.task_id) == (1, "RUNNING")
+
+
 def test_task_faults_through_the_control_plane(roma_sandbox: Sandbox) -> None:
     [task] = _combined(roma_sandbox, running=True)
     with httpx.Client(base_url=roma_sandbox.url) as control:

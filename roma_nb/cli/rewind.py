@@ -121,7 +121,10 @@ def add_timeout_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=60.0,
         metavar="SECONDS",
-        help="how long to wait for a task to report stopped (default 60)",
+        help=(
+            "how long to wait for a task to report stopped; a stop not confirmed by then is "
+            "watched for as long again after the task is started (default 60)"
+        ),
     )
     parser.add_argument(
         "--verify-timeout",

@@ -16,10 +16,20 @@ from ..errors import ApiError, OutcomeUnknown, RomaError, ValidationError
 from ..models import Outcome, StepResult
 from ._effects import BatchCall
 
-__all__ = ["NOT_FOUND_CODES", "batch_error_results", "error_fields", "read_batch_answer"]
+__all__ = [
+    "NOT_FOUND_CODES",
+    "RUNNING_CODE",
+    "batch_error_results",
+    "error_fields",
+    "read_batch_answer",
+]
 
 NOT_FOUND_CODES = frozenset({"FDI.3021", "FDI.3081", "FDI.3180"})
 """The codes that say the task does not exist (``roma-api.md`` §2, §3)."""
+
+RUNNING_CODE = "FDI.3023"
+""""One or more tasks are running": what the sandbox (and maybe the service) answers a start
+of a task that still runs (``roma-api.md`` §2, §3)."""
 
 
 def _entry_id(entry: object) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..models import ResetResult, RewindOutcome, RewindResult, StepResult
-from ._job import Job
+from ._job import Job, LateStop
 from ._plan import Restart, describe_instant, describe_task
 
 __all__ = ["conclude", "final_state", "not_done", "reset_state"]
@@ -69,21 +69,16 @@ def _verdict(
         )
     started = start is not None and start.outcome == "success"
     if job.stop_sent and not started:
-        return "left-stopped", _left_stopped(stop, start, _reset_clause(reset, when))
+        return "left-stopped", _left_stopped(stop, start, _reset_clause(reset, when), job.late)
+    if started and job.late is not None:
+        return _late_stop(job, job.late, reset)
     again = "it was started again" if started else "it stays as it was"
     if stop is not None and stop.outcome == "skipped":
         return "skipped", f"{stop.message} Nothing was done."
     if reset is not None and reset.outcome == "skipped":
         return "skipped", f"Not reset, {again}: {reset.message}"
     if stop is not None and stop.outcome != "success":
-        # A stop asked for and never confirmed may still land after the start was accepted
-        # (the service, like the sandbox, may apply it late): say so rather than "running".
-        late = (
-            " The stop it was asked for may still take effect: check that it is running."
-            if stop.outcome == "unknown" and started
-            else ""
-        )
-        return "failed", f"Not rewound, not reset, {again}: {stop.message}{late}"
+        return "failed", f"Not rewound, not reset, {again}: {stop.message}"
     assert reset is not None  # a task confirmed stopped always gets a reset result
     if reset.outcome == "failed":
         return "failed", f"Not rewound, {again}: the reset failed: {reset.message}"
@@ -111,15 +106,46 @@ def _lower_first(text: str | None) -> str:
     return f"{text[0].lower()}{text[1:]}" if text else "not verified."
 
 
-def _left_stopped(stop: StepResult | None, start: StepResult | None, done: str) -> str:
+def _late_stop(job: Job, late: LateStop, reset: ResetResult | None) -> tuple[RewindOutcome, str]:
+    """The sentence for a task whose stop was not confirmed in time, watched after its start
+    and seen running at the end: its stop landed late and it was started again, or it never
+    took effect. ``skipped`` when the deadline (or a stop asked) skipped the reset."""
+    skipped = reset is not None and reset.outcome == "skipped"
+    why = f" ({_lower_first(reset.message).rstrip('.')})" if skipped and reset else ""
+    outcome: RewindOutcome = "skipped" if skipped else "failed"
+    if late.landed:
+        return outcome, (
+            f"Not rewound, not reset{why}: its stop landed late (seen stopped after {late.after}"
+            " s); it was started again and is running."
+        )
+    asked = "accepted" if job.stop_accepted else "sent (no answer said it was accepted)"
+    never = "never took effect" if late.ran_at_start else "was not seen to take effect"
+    return outcome, (
+        f"Not rewound, not reset{why}: its stop was {asked} but {never} within {late.after} s; "
+        f"it is running (checked at {late.seen})."
+    )
+
+
+def _left_stopped(
+    stop: StepResult | None, start: StepResult | None, done: str, late: LateStop | None
+) -> str:
     """The sentence for a task the rewind stopped and did not see running again."""
     if start is None:
         if stop is not None and stop.outcome == "unknown":
             return f"MAY BE LEFT STOPPED (restart='never', {done}): {stop.message}"
         return f"Left stopped as asked (restart='never'), {done}; start it when ready."
+    landed = (
+        f"its stop landed late (seen stopped after {late.after} s) and "
+        if late is not None and late.landed
+        else ""
+    )
     if start.outcome == "unknown":
-        return f"MAY BE LEFT STOPPED ({done}): {start.message} Check it and start it by hand."
-    return f"LEFT STOPPED ({done}): starting it again failed: {start.message} Start it by hand."
+        said = _lower_first(start.message) if landed else start.message
+        return f"MAY BE LEFT STOPPED ({done}): {landed}{said} Check it and start it by hand."
+    return (
+        f"LEFT STOPPED ({done}): {landed}starting it again failed: {start.message} Start it by "
+        "hand."
+    )
 
 
 def final_state(result: RewindResult) -> str:
@@ -134,7 +160,7 @@ def final_state(result: RewindResult) -> str:
         return "not known (not looked at)"
     if start is not None and start.outcome == "success":
         if result.stop is not None and result.stop.outcome == "unknown":
-            return "running for now (its stop was not confirmed: check it)"
+            return "running, not reset (its stop was not confirmed in time)"
         if check is None:
             return "running (not verified)"
         return {

@@ -7,17 +7,44 @@ from datetime import datetime, timezone
 
 from ..models import Outcome, ResetResult, RewindStep, StepName, StepResult, Task
 
-__all__ = ["Job", "utc_from_ms"]
+__all__ = ["Job", "LateStop", "utc_from_ms"]
 
 
 def utc_from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, timezone.utc)
 
 
+@dataclass(frozen=True, slots=True)
+class LateStop:
+    """What the watch after the start saw of a stop that was not confirmed in time: it
+    ``landed`` (the task reported stopped) ``after_s`` seconds after the stop was sent, or, not
+    landed, the task was last seen running ``after_s`` seconds after it (at ``seen_ms``, epoch
+    ms). ``ran_at_start``: the start was refused because the task still ran (``FDI.3023``), so
+    a stop never seen did not take effect; a start accepted may have put back a stop that
+    landed just before it."""
+
+    landed: bool
+    after_s: float
+    seen_ms: int
+    ran_at_start: bool = False
+
+    @property
+    def after(self) -> str:
+        """``after_s`` for a sentence: ``12``, ``1.5``, ``0.6``."""
+        return f"{round(self.after_s, 1):g}"
+
+    @property
+    def seen(self) -> str:
+        """When it was last seen, as a time of day: ``02:00:07 UTC``."""
+        return utc_from_ms(self.seen_ms).strftime("%H:%M:%S UTC")
+
+
 @dataclass
 class Job:
     """The machine's record of one target. ``stop_sent``: the rewind may have stopped it (a stop
-    accepted, or its answer lost), so it must be started again or reported left stopped.
+    accepted, or its answer lost), so it must be started again or reported left stopped;
+    ``stop_accepted``: the service's answer accepted it. ``late``: what the watch for a stop
+    not confirmed in time saw (None: not watched, or never seen since).
     ``since_ms``: when it was seen stopped; executions after that began after the restart."""
 
     index: int
@@ -32,6 +59,8 @@ class Job:
     start: StepResult | None = None
     verification: StepResult | None = None
     stop_sent: bool = False
+    stop_accepted: bool = False
+    late: LateStop | None = None
     restoring: bool = False
     since_ms: int | None = None
     rows: dict[StepName, int | None] = field(default_factory=dict)

@@ -8,11 +8,20 @@ generator: it yields the effects of ``_effects`` and receives their results, so 
 the asyncio clients drive the same decisions (``_drive``), and tests drive it with a script.
 
 Safe points, which every path ends at: a stop that is refused → not reset, nothing to undo; a
-stop not confirmed in time → not reset, started again; a reset that failed, is unknown or was
-skipped → started again if the rewind stopped it; a start that fails → ``left-stopped``. The
-deadline and the stop signal skip what was not done, but never the starts that put back what
-the rewind stopped, nor waiting for those to report running. Each step is written ahead to the
-history (``pending``, completed once confirmed).
+stop not confirmed in time → not reset, started again, and watched (below); a reset that
+failed, is unknown or was skipped → started again if the rewind stopped it; a start that fails
+→ ``left-stopped``. The deadline and the stop signal skip what was not done, but never the
+starts that put back what the rewind stopped, nor waiting for those to report running, nor the
+watch. Each step is written ahead to the history (``pending``, completed once confirmed).
+
+The watch: a stop the service accepted but that did not report stopped within
+``stop_timeout`` may still land after the task was started again, and leave it stopped with
+nobody looking. Its start either finds the task running (refused with ``FDI.3023``, as the
+sandbox does, or accepted as a no-op) or not; either way the task is then watched for another
+``stop_timeout``. If the late stop lands, the task is started once more (a second start row in
+the history) and waited for as any start; if it stays running, the stop is taken as not having
+taken effect: running, not reset. The first start row stays ``pending`` during the watch, so a
+crash then leaves the task listed by ``left_stopped``.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from ..models import (
     Task,
     TaskMonitor,
 )
-from ._answers import NOT_FOUND_CODES, batch_error_results, error_fields
+from ._answers import NOT_FOUND_CODES, RUNNING_CODE, batch_error_results, error_fields
 from ._conclude import conclude
 from ._effects import (
     Action,
@@ -53,7 +62,7 @@ from ._effects import (
     TaskRef,
     batch_calls,
 )
-from ._job import Job, utc_from_ms
+from ._job import Job, LateStop, utc_from_ms
 from ._plan import RewindOptions, describe_instant, plan_steps
 from ._verify import judge
 
@@ -170,6 +179,7 @@ class _Machine:
         self.interrupt = _Interrupt(clock, options.deadline, stop)
         self.when = describe_instant(date_from)
         self.history_error: BaseException | None = None
+        self.stop_began = 0.0  # when the round of stop calls began (monotonic)
         self.jobs = [
             Job(i, t.instance_id, t.task_id, t.task_name, problem=t.problem)
             for i, t in enumerate(targets)
@@ -254,9 +264,11 @@ class _Machine:
                 job.stop = self._not_written(job, "stop", at)
             return
         results, started = yield from self._round("stop", running)
+        self.stop_began = started
         waiting: list[Job] = []
         for job in running:
             job.stop = results[job.key]
+            job.stop_accepted = job.stop.outcome == "success"
             if job.stop.outcome != "failed":
                 job.stop_sent = True
                 waiting.append(job)
@@ -352,10 +364,34 @@ class _Machine:
             chosen = [job for job in chosen if job.restoring]
         if not chosen:
             return
-        results, started = yield from self._round("start", chosen)
-        for job in chosen:
-            job.start = results[job.key]
-        left = yield from self._poll(chosen, _running, self.options.start_timeout, started, False)
+        calls = yield from self._send_starts(chosen, first=True)
+        watched = [job for job in chosen if _may_stop_late(job)]
+        yield from self._complete([job for job in chosen if job not in watched], "start")
+        if not watched:
+            return
+        landed = yield from self._watch(watched, calls)
+        yield from self._complete(watched, "start")
+        if not landed:
+            return
+        # The late stop landed: one more round of starts, written ahead as rows of its own.
+        for job in landed:
+            job.rows.pop("start", None)
+        yield from self._begin(landed, "start", self._now())
+        yield from self._send_starts(landed, first=False)
+        yield from self._complete(landed, "start")
+
+    def _send_starts(
+        self, jobs: Sequence[Job], *, first: bool
+    ) -> Generator[Effect, Any, dict[tuple[str, str], StepResult]]:
+        """One round of starts, then the wait until they report running (``start_timeout``);
+        returns what each start call answered. In the ``first`` round, a start refused because
+        the task still runs after a stop not confirmed in time is not waited for: the watch
+        that follows (``_watch``) decides it."""
+        calls, started = yield from self._round("start", jobs)
+        for job in jobs:
+            job.start = calls[job.key]
+        waiting = [job for job in jobs if not (first and _refused_as_running(job))]
+        left = yield from self._poll(waiting, _running, self.options.start_timeout, started, False)
         for job in left:
             assert job.start is not None
             if job.start.outcome != "failed":
@@ -368,7 +404,44 @@ class _Machine:
                     ),
                     elapsed_ms=self._ms_since(started),
                 )
-        yield from self._complete(chosen, "start")
+        return calls
+
+    def _watch(
+        self, jobs: Sequence[Job], calls: Mapping[tuple[str, str], StepResult]
+    ) -> Generator[Effect, Any, list[Job]]:
+        """Watch tasks whose stop was not confirmed in time for another ``stop_timeout`` after
+        their start (``calls``: what each start call answered); return those whose stop landed
+        meanwhile (``job.start`` then says it is not running). The others are running
+        (``success``) or, not seen running, ``unknown``. Not cut by the deadline: what it
+        guards was stopped by the rewind."""
+        landed: list[Job] = []
+        gone: list[Job] = []
+
+        def decide(job: Job, task: Task | None, elapsed_ms: float, now_ms: int) -> bool:
+            after = self.clock.monotonic() - self.stop_began
+            if task is None:
+                gone.append(job)
+                return _running(job, task, elapsed_ms, now_ms)  # disappeared: failed
+            ran = calls[job.key].error_code == RUNNING_CODE
+            if task.status == 0:
+                job.late = LateStop(True, after, now_ms, ran_at_start=ran)
+                landed.append(job)
+                return True
+            job.late = (
+                LateStop(False, after, now_ms, ran_at_start=ran) if task.status == 1 else None
+            )
+            return False
+
+        began = self.clock.monotonic()
+        yield from self._poll(jobs, decide, self.options.stop_timeout, began, False)
+        for job in jobs:
+            assert job.start is not None
+            if job not in gone:
+                outcome, message = _watched(job.late, calls[job.key], self.options.stop_timeout)
+                job.start = replace(
+                    job.start, outcome=outcome, message=message, elapsed_ms=self._ms_since(began)
+                )
+        return landed
 
     def _verify(self) -> Generator[Effect, Any, None]:
         if not self.options.verify:
@@ -723,6 +796,45 @@ def _stopped(job: Job, task: Task | None, elapsed_ms: float, now_ms: int) -> boo
     job.stop = replace(job.stop, outcome="success", message=message, elapsed_ms=elapsed_ms)
     job.since_ms = now_ms
     return True
+
+
+def _refused_as_running(job: Job) -> bool:
+    """A start refused because the task still runs (``FDI.3023``), after a stop that was not
+    confirmed in time: not a failure, the late stop may land yet (``_watch``)."""
+    return (
+        job.stop is not None
+        and job.stop.outcome == "unknown"
+        and job.start is not None
+        and job.start.outcome == "failed"
+        and job.start.error_code == RUNNING_CODE
+    )
+
+
+def _may_stop_late(job: Job) -> bool:
+    """A task whose stop was not confirmed in time and whose start did not plainly fail: a late
+    stop may still leave it stopped, so it is watched (``_watch``)."""
+    if job.stop is None or job.stop.outcome != "unknown" or job.start is None:
+        return False
+    return job.start.outcome != "failed" or _refused_as_running(job)
+
+
+def _watched(late: LateStop | None, call: StepResult, timeout: float) -> tuple[Outcome, str]:
+    """The start's outcome and message once the watch is over: running (``success``), stopped
+    by the late stop (``failed``: it is started again), or never seen running (``unknown``)."""
+    said = ""
+    if call.outcome != "success":
+        said = f" (the start call said: {(call.message or '').rstrip('.')})"
+    if late is None:
+        return "unknown", (
+            f"Not seen running{said} when the watch ended, {timeout:g} s after the start; its "
+            "stop was not confirmed."
+        )
+    if late.landed:
+        return "failed", (
+            f"Not running{said}: it reported stopped {late.after} s after its stop was sent; it "
+            "is started again."
+        )
+    return "success", f"Running{said}: still running {late.after} s after its stop was sent."
 
 
 def _running(job: Job, task: Task | None, elapsed_ms: float, now_ms: int) -> bool:

@@ -37,7 +37,9 @@ class RewindOptions:
     """How a rewind runs. Times are seconds.
 
     ``stop_timeout`` / ``start_timeout``: how long to wait for a task to report stopped /
-    running after the call was accepted. ``verify_timeout``: how long after the starts to watch
+    running after the call was accepted; a task whose stop was not confirmed within
+    ``stop_timeout`` is watched for as long again after its start, for the stop landing late
+    (then it is started once more). ``verify_timeout``: how long after the starts to watch
     the monitor data for an execution that reads. The pause before each poll is
     ``poll_backoff - 1`` of the time waited so far (so the pauses grow by about that factor and
     a poll sees a task settle at most that share of the wait late), at least ``poll_interval``

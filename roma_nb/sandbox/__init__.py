@@ -17,9 +17,10 @@ Tasks live as on the real service (``lifecycle``): the batch call starts and sto
 lifecycle's clock so a test sees a delayed change without sleeping.
 
 Trouble on demand: ``sandbox.inject("throttle", match=task_id)`` (and the other kinds of
-``faults``, among them ``stop_fails``, ``start_fails`` and ``stuck_stopping`` for single tasks of a
-batch call), ``sandbox.set_latency(ms)``, ``sandbox.set_rate_limit(rps)``, ``sandbox.clear()``;
-the same over HTTP under ``/_sandbox/`` (``control``) for notebooks and other processes.
+``faults``, among them ``stop_fails``, ``start_fails``, ``stuck_stopping`` and ``late_stopping``
+for single tasks of a batch call), ``sandbox.set_latency(ms)``, ``sandbox.set_rate_limit(rps)``,
+``sandbox.clear()``; the same over HTTP under ``/_sandbox/`` (``control``) for notebooks and other
+processes.
 
 Credentials work like Huawei's gateway (``credentials``): ``X-Auth-Token`` (any token unless
 ``strict_tokens``; tokens from its IAM ``POST /v3/auth/tokens`` expire), or ``SDK-HMAC-SHA256``

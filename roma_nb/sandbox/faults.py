@@ -39,6 +39,8 @@ stop_fails          a stop is listed in ``failure[]`` inside the 200: ``FDI.3019
                     task) or ``FDI.3020`` (a TIMING task), or ``error_code`` if given
 start_fails         a start is listed in ``failure[]``: ``FDI.3026``, or ``error_code`` (3027)
 stuck_stopping      a stop is accepted (in ``success[]``) but the task never reports stopped
+late_stopping       a stop is accepted but lands late: only ``stop_delay_ms`` after the task's
+                    next start call, which, the task still running, is refused (``FDI.3023``)
 ==================  ==========================================================================
 
 ``RateLimiter`` is a token bucket (``rps`` requests per second, ``burst`` at once): over it, a
@@ -71,7 +73,7 @@ FAULT_KINDS = (
 )
 """Kinds that answer a whole request in place of the backend."""
 
-TASK_FAULT_KINDS = ("stop_fails", "start_fails", "stuck_stopping")
+TASK_FAULT_KINDS = ("stop_fails", "start_fails", "stuck_stopping", "late_stopping")
 """Kinds that act on single tasks of a batch start/stop call, not on whole requests."""
 
 # The FDI error codes each task fault may put in ``failure[]`` (the first is the default).
@@ -93,6 +95,7 @@ _PARAMS: dict[str, dict[str, Any]] = {
     "stop_fails": {"error_code": None},
     "start_fails": {"error_code": None},
     "stuck_stopping": {},
+    "late_stopping": {},
 }
 
 _ids = itertools.count(1)

@@ -49,10 +49,12 @@ class Clock:
 
 @dataclass(slots=True)
 class Pending:
-    """A start or stop accepted but not yet visible; ``due_ms`` is inf for a stuck stop."""
+    """A start or stop accepted but not yet visible; ``due_ms`` is inf for a stuck stop, and for
+    a ``late`` stop until the task's next start call."""
 
     action: Literal["start", "stop"]
     due_ms: float
+    late: bool = False
 
 
 @dataclass(slots=True)
@@ -108,9 +110,13 @@ class Lifecycle:
 
     def start(self, task: TaskRow) -> tuple[str, str] | None:
         """Accept a start (``None``) or say why not (an FDI code and message for ``failure[]``):
-        the task shows running (FDI.3023), or a ``start_fails`` fault hits it."""
+        the task shows running (FDI.3023), or a ``start_fails`` fault hits it. A ``late`` stop
+        waiting for this call lands ``stop_delay_ms`` after it."""
         life = self.life(task)
         if task.status == 1:
+            pending = life.pending
+            if pending is not None and pending.late:
+                self._schedule(task, Pending("stop", self.clock.now_ms() + self.stop_delay_ms))
             return TASKS_RUNNING
         fault = self.faults.take_for_task("start_fails", task.task_id)
         if fault is not None:
@@ -123,7 +129,8 @@ class Lifecycle:
     def stop(self, task: TaskRow) -> tuple[str, str] | None:
         """Accept a stop (``None``) or fail it: a ``stop_fails`` fault gives FDI.3019 for a
         real-time task and FDI.3020 for a scheduled one (the error-code page); after a
-        ``stuck_stopping`` fault the task never shows stopped. Stopping a stopped task is fine."""
+        ``stuck_stopping`` fault the task never shows stopped, after a ``late_stopping`` fault
+        only once a start was asked for. Stopping a stopped task is fine."""
         life = self.life(task)
         fault = self.faults.take_for_task("stop_fails", task.task_id)
         if fault is not None:
@@ -136,8 +143,11 @@ class Lifecycle:
             return None
         if life.pending is None:
             stuck = self.faults.take_for_task("stuck_stopping", task.task_id) is not None
-            due = math.inf if stuck else self.clock.now_ms() + self.stop_delay_ms
-            self._schedule(task, Pending("stop", due))
+            late = (
+                not stuck and self.faults.take_for_task("late_stopping", task.task_id) is not None
+            )
+            due = math.inf if stuck or late else self.clock.now_ms() + self.stop_delay_ms
+            self._schedule(task, Pending("stop", due, late=late))
         return None
 
     # -- single-task calls ------------------------------------------------------------------

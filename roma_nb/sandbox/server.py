@@ -141,8 +141,8 @@ class Sandbox:
 
         Kinds: throttle, unavailable, server_error, bad_gateway_html, drop, slow, task_running,
         expired_token; and per task of a batch start/stop call (``match``: the task id):
-        stop_fails, start_fails, stuck_stopping (see ``roma_nb.sandbox.faults`` for parameters
-        and what clients see).
+        stop_fails, start_fails, stuck_stopping, late_stopping (see ``roma_nb.sandbox.faults``
+        for parameters and what clients see).
         """
         return self.state.inject(kind, times=times, match=match, **params)
 

@@ -350,7 +350,7 @@ class SandboxState:
         return self._faults.take(incoming)
 
     def take_task_fault(self, kind: str, task_id: str) -> Fault | None:
-        """A queued ``stop_fails`` / ``start_fails`` / ``stuck_stopping`` hitting ``task_id``."""
+        """A queued task fault (``stop_fails``, ``stuck_stopping``...) hitting ``task_id``."""
         return self._faults.take_for_task(kind, task_id)
 
     # -- credentials --------------------------------------------------------------------------
