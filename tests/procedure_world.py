@@ -106,6 +106,7 @@ class World:
         latency: float = 0.02,
         whole_call_not_found: bool = False,
         refuse_running_start: bool = False,
+        whole_call_running: bool = False,
     ) -> None:
         self.clock = FakeClock()
         self.tasks = {(t.instance_id, t.task_id): t for t in tasks}
@@ -116,6 +117,7 @@ class World:
         self.latency = latency
         self.whole_call_not_found = whole_call_not_found
         self.refuse_running_start = refuse_running_start
+        self.whole_call_running = whole_call_running
         self.batch_calls: list[BatchCall] = []
         self.resets: list[tuple[str, str, int | None]] = []
         self.stopped_by_us: set[tuple[str, str]] = set()
@@ -206,6 +208,14 @@ class World:
                     if waiting.stop_waits:  # the late stop lands just after the start call
                         waiting.stop_waits = False
                         waiting.changes.append((now + self.stop_delay, 0))
+            if action == "start" and self.whole_call_running and any(t.status == 1 for t in live):
+                # The other reading of FDI.3023: one running task refuses the whole call.
+                raise ApiError(
+                    "One or more tasks are running.",
+                    status_code=400,
+                    error_code="FDI.3023",
+                    error_msg="One or more tasks are running.",
+                )
             if action == "start" and any("start_error" in t.faults for t in live):
                 raise ServerError(
                     "Server error.",
@@ -439,6 +449,7 @@ def make_world(
     *,
     whole_call_not_found: bool = False,
     refuse_running_start: bool = False,
+    whole_call_running: bool = False,
 ) -> tuple[World, list[TaskRef]]:
     """Tasks ``t0``, ``t1``, … spread over ``instances``; each spec is (running, faults)."""
     tasks = [
@@ -449,5 +460,6 @@ def make_world(
         tasks,
         whole_call_not_found=whole_call_not_found,
         refuse_running_start=refuse_running_start,
+        whole_call_running=whole_call_running,
     )
     return world, [TaskRef(t.instance_id, t.task_id) for t in tasks]

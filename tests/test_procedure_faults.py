@@ -381,6 +381,25 @@ def test_a_deleted_task_that_fails_its_whole_batch_call_does_not_fail_its_neighb
     assert stops == [("t0", "t1", "t2"), ("t0",), ("t1",), ("t2",)]
 
 
+def test_a_running_task_that_fails_its_whole_start_call_does_not_leave_its_neighbours_stopped() -> (
+    None
+):
+    """The other reading of FDI.3023: one task still running (its stop not confirmed in time,
+    landing only after the start call) makes the service refuse the whole start call. Each
+    task is then asked again alone: the two confirmed stopped start, the third is watched, its
+    late stop lands, and it is started once more. None is left stopped."""
+    world, refs = make_world(
+        [(True, []), (True, ["stop_late"]), (True, [])], whole_call_running=True
+    )
+    results = rewind(world, refs, RewindOptions(stop_timeout=1, verify=False))
+    assert [r.outcome for r in results] == ["success", "failed", "success"]
+    assert "its stop landed late" in results[1].message
+    starts = [c.task_ids for c in world.batch_calls if c.action == "start"]
+    assert starts == [("t0", "t1", "t2"), ("t0",), ("t1",), ("t2",), ("t1",)]
+    world.settle()
+    assert [world.status(("inst-0", t)) for t in ("t0", "t1", "t2")] == [1, 1, 1]
+
+
 def test_a_task_that_is_not_combined_or_not_settled_is_left_alone() -> None:
     world, refs = make_world([(True, ["not_combined"]), (True, ["transitional"])])
     log = MemoryRecorder()

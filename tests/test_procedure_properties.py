@@ -47,6 +47,7 @@ options = st.builds(
     opts=options,
     whole_call_not_found=st.booleans(),
     refuse_running_start=st.booleans(),
+    whole_call_running=st.booleans(),
 )
 def test_the_rewind_keeps_its_promises(
     tasks: list[tuple[bool, frozenset[str]]],
@@ -54,12 +55,14 @@ def test_the_rewind_keeps_its_promises(
     opts: RewindOptions,
     whole_call_not_found: bool,
     refuse_running_start: bool,
+    whole_call_running: bool,
 ) -> None:
     world, refs = make_world(
         tasks,
         instances,
         whole_call_not_found=whole_call_not_found,
         refuse_running_start=refuse_running_start,
+        whole_call_running=whole_call_running,
     )
     log = MemoryRecorder()
     results = run_rewind(

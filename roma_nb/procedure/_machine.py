@@ -531,9 +531,11 @@ class _Machine:
     ) -> Generator[Effect, Any, tuple[dict[tuple[str, str], StepResult], float]]:
         """One round of batch calls for ``jobs``; per task its result, and when it began.
 
-        One missing task makes the service refuse a whole call (``FDI.3021``): when every task
-        of a call came back "not found", each is asked again alone, so a task deleted since the
-        look does not fail the nine beside it.
+        One task can make the service refuse a whole call: a missing one (``FDI.3021``) and,
+        in one reading of the service, one that still runs (``FDI.3023`` "One or more tasks are
+        running", after a stop not confirmed in time). When every task of a call came back
+        with the same such code, each is asked again alone, so that one task does not fail the
+        nine beside it (and leave them stopped).
         """
         started = self.clock.monotonic()
         ids: dict[str, list[str]] = {}
@@ -544,12 +546,7 @@ class _Machine:
         again = tuple(
             BatchCall(call.instance_id, action, (task_id,))
             for call in calls
-            if len(call.task_ids) > 1
-            and all(
-                results[(call.instance_id, t)].outcome == "failed"
-                and results[(call.instance_id, t)].error_code in NOT_FOUND_CODES
-                for t in call.task_ids
-            )
+            if len(call.task_ids) > 1 and _refused_for_one(call, results)
             for task_id in call.task_ids
         )
         if again:
@@ -796,6 +793,22 @@ def _stopped(job: Job, task: Task | None, elapsed_ms: float, now_ms: int) -> boo
     job.stop = replace(job.stop, outcome="success", message=message, elapsed_ms=elapsed_ms)
     job.since_ms = now_ms
     return True
+
+
+_ONE_TASK_CODES = NOT_FOUND_CODES | {RUNNING_CODE}
+"""Codes with which one task can make the service refuse a whole batch call."""
+
+
+def _refused_for_one(call: BatchCall, results: Mapping[tuple[str, str], StepResult]) -> bool:
+    """Every task of ``call`` failed with the same code, one that a single task can cause for
+    the whole call (``_ONE_TASK_CODES``)."""
+    codes = set()
+    for task_id in call.task_ids:
+        result = results[(call.instance_id, task_id)]
+        if result.outcome != "failed" or result.error_code not in _ONE_TASK_CODES:
+            return False
+        codes.add(result.error_code if result.error_code not in NOT_FOUND_CODES else "missing")
+    return len(codes) == 1
 
 
 def _refused_as_running(job: Job) -> bool:
