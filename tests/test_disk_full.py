@@ -89,7 +89,7 @@ def test_a_disk_full_mid_batch_prints_what_is_known_and_exits_1(
         instance = client.list_instances()[0].id
         ids = [t.task_id for t in client.list_tasks(instance)[:6]]
     # The second reset takes effect at once and is answered 2 s later: time to fill the disk.
-    sandbox.inject("slow", match=ids[1], delay_s=2)
+    sandbox.inject("slow", match=f"{ids[1]}/reset", delay_s=2)  # not its monitor-log read
     history = tiny_disk / "history.sqlite"
     filled: list[Path] = []
     watcher = threading.Thread(target=fill_when_reset, args=(sandbox, ids[1], tiny_disk, filled))
