@@ -57,7 +57,14 @@ from ..errors import (
     api_error_from_response,
 )
 from ..ids import check_id
-from ..transport.body import ACCEPT_ENCODING, BodyRefused, BodyTooLarge, BodyTooLate, BoundedBody
+from ..transport.body import (
+    ACCEPT_ENCODING,
+    BodyRefused,
+    BodyTooLarge,
+    BodyTooLate,
+    aread_body,
+    read_body,
+)
 from ..transport.deadline import DEADLINE, cut_timeout
 from .masking import HIDDEN, install_log_redaction, register_secret, require_secret
 
@@ -486,15 +493,12 @@ class PasswordAuth(httpx.Auth):
             with httpx.Client(timeout=self._timeout, transport=self._login_transport()) as http:
                 response = http.send(self._login_request(http, deadline), stream=True)
                 try:
-                    body = BoundedBody.of(response, MAX_LOGIN_ANSWER_BYTES, deadline)
-                    if body.streaming:
-                        for raw in response.iter_raw():
-                            body.feed(raw)
+                    content = read_body(response, MAX_LOGIN_ANSWER_BYTES, deadline)
                 finally:
                     response.close()
         except (httpx.HTTPError, BodyRefused) as exc:
             raise self._failure(exc, deadline) from exc
-        return self._accept(response.status_code, response.headers, body.content(), started)
+        return self._accept(response.status_code, response.headers, content, started)
 
     async def _login_async(self, deadline: float | None) -> str:
         started = self._clock()
@@ -503,15 +507,12 @@ class PasswordAuth(httpx.Auth):
             async with httpx.AsyncClient(timeout=self._timeout, transport=transport) as http:
                 response = await http.send(self._login_request(http, deadline), stream=True)
                 try:
-                    body = BoundedBody.of(response, MAX_LOGIN_ANSWER_BYTES, deadline)
-                    if body.streaming:
-                        async for raw in response.aiter_raw():
-                            body.feed(raw)
+                    content = await aread_body(response, MAX_LOGIN_ANSWER_BYTES, deadline)
                 finally:
                     await response.aclose()
         except (httpx.HTTPError, BodyRefused) as exc:
             raise self._failure(exc, deadline) from exc
-        return self._accept(response.status_code, response.headers, body.content(), started)
+        return self._accept(response.status_code, response.headers, content, started)
 
     def _failure(
         self, exc: httpx.HTTPError | BodyRefused, deadline: float | None

@@ -181,20 +181,29 @@ def preview_plan(
     retention: timedelta,
     expires_in: timedelta,
     now_ms: int,
-    positions: Mapping[str, Position] | None = None,
+    positions: Mapping[str, Position] | Exception | None = None,
 ) -> PlanPreview:
     """The plan of these tasks and its shell warnings; ``positions`` (task id → where it is
-    now) says what each reset replays or skips. Nothing is refused here
-    (``plans.build_plan``'s refusals are ``--export``'s): what would be lost needs ``--force``."""
+    now, or the error that kept it from being read) says what each reset replays or skips.
+    Nothing is refused here (``plans.build_plan``'s refusals are ``--export``'s): what would be
+    lost needs ``--force``."""
     from ..dates import assess_date_from
     from ..plans import Plan, PlannedTask, planner_name
 
-    where = positions or {}
+    where = positions if isinstance(positions, Mapping) else {}
 
     warnings = []
     instance_warning = _instance_warning(instance)
     if instance_warning is not None:
         warnings.append(instance_warning)
+    if isinstance(positions, Exception):
+        warnings.append(
+            PlanWarning(
+                "where the tasks are now could not be read, so the plan cannot say what each "
+                f"reset replays or skips: {positions}",
+                needs_force=False,
+            )
+        )
     future = date_from.ms is not None and date_from.ms > now_ms
     warnings += [
         PlanWarning(text, needs_force=future)

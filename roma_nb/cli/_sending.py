@@ -336,10 +336,10 @@ class Command:
 
 def _positions(
     client: RomaClient, instance: Instance, tasks: list[Task], date_from: DateFrom
-) -> dict[str, Position]:
+) -> dict[str, Position] | RomaError:
     """Where each task is now (``plans.where_tasks_are``), so the plan can say what each reset
     replays or skips; nothing is read without a ``date_from``. A read that fails is no
-    evidence: the plan then says the direction is unknown, and a warning says why."""
+    evidence: the error is returned for the plan to say why the direction is unknown."""
     from ..plans import where_tasks_are
 
     if date_from.ms is None:
@@ -347,12 +347,7 @@ def _positions(
     try:
         return where_tasks_are(client, instance.id, (t.task_id for t in tasks))
     except RomaError as exc:
-        print(
-            f"warning: where the tasks are now could not be read, so the plan cannot say what "
-            f"each reset replays or skips: {exc}",
-            file=sys.stderr,
-        )
-        return {}
+        return exc
 
 
 def run_command(command: Command, args: argparse.Namespace) -> int:

@@ -82,13 +82,9 @@ class AsyncRomaClient(BaseRomaClient[httpx.AsyncBaseTransport]):
         """As ``_sender``'s blocking send, with ``await``."""
         response = await self._http.send(self._request(self._http, command), stream=True)
         try:
-            answer = Answer(response, command)
-            if answer.streaming:
-                async for chunk in response.aiter_raw():
-                    answer.feed(chunk)
+            return await Answer(response, command).aread()
         finally:
             await response.aclose()
-        return answer.reply()
 
     async def _drive(self, flow: Flow[T], executor: Executor | None = None) -> T:
         """Perform ``flow``'s commands with ``await``; history writes run on ``executor``."""

@@ -353,13 +353,9 @@ class BaseRomaClient(Generic[TransportT]):
         def send(command: Send) -> Reply:
             response = http.send(self._request(http, command), stream=True)
             try:
-                answer = Answer(response, command)
-                if answer.streaming:
-                    for chunk in response.iter_raw():
-                        answer.feed(chunk)
+                return Answer(response, command).read()
             finally:
                 response.close()
-            return answer.reply()
 
         return send
 

@@ -39,7 +39,7 @@ from ..errors import (
     api_error_from_response,
     parse_retry_after,
 )
-from ..transport.body import BodyRefused, BodyTooLarge, BodyTooLate, BoundedBody
+from ..transport.body import BodyRefused, BodyTooLarge, BodyTooLate, aread_body, read_body
 from ._retry import RetryPolicy
 from ._throttle import Throttle
 
@@ -147,34 +147,39 @@ class DeadlineExceeded(httpx.ReadTimeout):
 
 
 class Answer:
-    """Collects an answer's body as it streams in, within the call's deadline and size cap.
+    """Reads one answer whole, within the call's deadline and size cap, as a ``Reply``.
 
-    Both drivers stream the response (``send(..., stream=True)``) and feed each *raw* chunk
-    (``iter_raw``) here; ``BoundedBody`` (``roma_nb.transport.body``) inflates it never beyond
-    the bytes still allowed plus one, so a body — however well it compresses — is never held
-    beyond ``max_bytes`` (plus one raw chunk) and never read past the deadline; its refusals are
-    worded here for the call. ``reply()`` is the answer's status, headers and decompressed body
-    (a ``Reply``).
+    Both drivers stream the response (``send(..., stream=True)``); ``read_body`` /
+    ``aread_body`` (``roma_nb.transport.body``) take its *raw* chunks and inflate them never
+    beyond the bytes still allowed plus one, so a body — however well it compresses — is never
+    held beyond ``max_bytes`` (plus one raw chunk) and never read past the deadline. Their
+    refusals are worded here for the call: ``MalformedAnswer``, or ``DeadlineExceeded``.
     """
 
     def __init__(self, response: httpx.Response, command: Send) -> None:
         self._response = response
         self._command = command
-        try:
-            self._body = BoundedBody.of(response, command.max_bytes, command.deadline)
-        except BodyRefused as exc:
-            raise self._refusal(exc) from None
-        self.streaming = self._body.streaming
 
-    def feed(self, raw: bytes) -> None:
-        """One raw chunk in; ``MalformedAnswer`` beyond the cap, ``DeadlineExceeded`` past time."""
+    def read(self) -> Reply:
+        """The answer, read blocking (the caller closes the response)."""
+        command = self._command
         try:
-            self._body.feed(raw)
+            content = read_body(self._response, command.max_bytes, command.deadline)
         except BodyRefused as exc:
             raise self._refusal(exc) from None
+        return self._reply(content)
+
+    async def aread(self) -> Reply:
+        """The answer, read with ``await`` (the caller closes the response)."""
+        command = self._command
+        try:
+            content = await aread_body(self._response, command.max_bytes, command.deadline)
+        except BodyRefused as exc:
+            raise self._refusal(exc) from None
+        return self._reply(content)
 
     def _refusal(self, exc: BodyRefused) -> MalformedAnswer | DeadlineExceeded:
-        """What the call raises for a body ``BoundedBody`` refused."""
+        """What the call raises for a body the read refused."""
         if isinstance(exc, BodyTooLate):
             return DeadlineExceeded("the call's deadline passed while its answer was arriving")
         if isinstance(exc, BodyTooLarge):
@@ -195,16 +200,14 @@ class Answer:
             request_id=response.headers.get("x-request-id"),
         )
 
-    def reply(self) -> Reply:
+    def _reply(self, content: bytes) -> Reply:
         """The answer as the engine reads it: status, headers and the decompressed body.
 
         A small value rather than a rebuilt ``httpx.Response``: building one per call cost a
         measurable part of a reset's time in our own code (``bench/``).
         """
         response = self._response
-        return Reply(
-            response.status_code, response.headers, self._body.content(), len(response.history)
-        )
+        return Reply(response.status_code, response.headers, content, len(response.history))
 
 
 @dataclass(frozen=True, slots=True)

@@ -795,20 +795,14 @@ def _stopped(job: Job, task: Task | None, elapsed_ms: float, now_ms: int) -> boo
     return True
 
 
-_ONE_TASK_CODES = NOT_FOUND_CODES | {RUNNING_CODE}
-"""Codes with which one task can make the service refuse a whole batch call."""
-
-
 def _refused_for_one(call: BatchCall, results: Mapping[tuple[str, str], StepResult]) -> bool:
-    """Every task of ``call`` failed with the same code, one that a single task can cause for
-    the whole call (``_ONE_TASK_CODES``)."""
-    codes = set()
-    for task_id in call.task_ids:
-        result = results[(call.instance_id, task_id)]
-        if result.outcome != "failed" or result.error_code not in _ONE_TASK_CODES:
-            return False
-        codes.add(result.error_code if result.error_code not in NOT_FOUND_CODES else "missing")
-    return len(codes) == 1
+    """Every task of ``call`` failed with a code that one task can cause for the whole call:
+    each "not found", or each "running" (``FDI.3023``)."""
+    answers = [results[(call.instance_id, task_id)] for task_id in call.task_ids]
+    if any(answer.outcome != "failed" for answer in answers):
+        return False
+    codes = {answer.error_code for answer in answers}
+    return codes <= NOT_FOUND_CODES or codes == {RUNNING_CODE}
 
 
 def _refused_as_running(job: Job) -> bool:

@@ -7,9 +7,9 @@ no call ever yields more than the bytes still allowed plus one, which is how ``B
 learns the cap was crossed. The clients and the IAM login ask only for the encodings decoded here
 (``ACCEPT_ENCODING``); an answer in any other encoding is refused rather than passed on undecoded.
 
-``BoundedBody`` is the whole read: the client's ``Answer`` and ``PasswordAuth``'s login feed it
-each raw chunk and word its refusals (a ``BodyRefused``: ``UnreadableEncoding``, ``BodyTooLarge``,
-``BodyTooLate``) for their own callers.
+``read_body`` / ``aread_body`` are the whole read of a streamed response, for the clients' sends
+(``Answer``) and ``PasswordAuth``'s login alike, which word its refusals (a ``BodyRefused``:
+``UnreadableEncoding``, ``BodyTooLarge``, ``BodyTooLate``) for their own callers.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ __all__ = [
     "BoundedBody",
     "BoundedDecoder",
     "UnreadableEncoding",
+    "aread_body",
+    "read_body",
 ]
 
 ACCEPT_ENCODING = "gzip, deflate"
@@ -154,3 +156,24 @@ class BoundedBody:
     def content(self) -> bytes:
         """The body read so far, decompressed."""
         return b"".join(self._chunks)
+
+
+def read_body(response: httpx.Response, max_bytes: int | None, deadline: float | None) -> bytes:
+    """``response``'s body (sent with ``stream=True``), decompressed, read raw chunk by chunk
+    within ``max_bytes`` and ``deadline`` (``BodyRefused`` otherwise). The caller closes it."""
+    body = BoundedBody.of(response, max_bytes, deadline)
+    if body.streaming:
+        for raw in response.iter_raw():
+            body.feed(raw)
+    return body.content()
+
+
+async def aread_body(
+    response: httpx.Response, max_bytes: int | None, deadline: float | None
+) -> bytes:
+    """``read_body`` for an ``httpx.AsyncClient``'s response."""
+    body = BoundedBody.of(response, max_bytes, deadline)
+    if body.streaming:
+        async for raw in response.aiter_raw():
+            body.feed(raw)
+    return body.content()
