@@ -424,6 +424,48 @@ def test_start_stop_reset_run_and_terminate(
     assert oracle.responses == 10
 
 
+def test_a_late_stop_answers_in_the_sdks_shapes(
+    roma_sandbox: Sandbox, isolated_home: Path, oracle: Oracle
+) -> None:
+    """The ``late_stopping`` fault, read through the SDK's models: the stop is accepted (in
+    ``success``) while the task still lists running; the next start is refused in ``failure``
+    with FDI.3023 (the task runs); then the late stop lands and the task lists stopped."""
+    from huaweicloudsdkroma.v2 import (
+        BatchStartOrStopTasksRequest,
+        ListTasksRequest,
+        OperateTasksBean,
+        TaskBean,
+    )
+
+    client = _sdk_client(roma_sandbox)
+    instance_id = roma_sandbox.state.instances[0].id
+    task = next(t for t in roma_sandbox.state.combined_tasks(instance_id) if t.status == 1)
+    roma_sandbox.inject("late_stopping", match=task.task_id)
+
+    def act(action: str) -> dict[str, Any]:
+        body = OperateTasksBean(action_id=action, list=[TaskBean(task_id=task.task_id)])
+        request = BatchStartOrStopTasksRequest(instance_id, body)
+        answer: dict[str, Any] = oracle.check(client.batch_start_or_stop_tasks(request))
+        return answer
+
+    def status() -> int:
+        request = ListTasksRequest(instance_id=instance_id, task_id=task.task_id)
+        [entity] = oracle.check(client.list_tasks(request))["entities"]
+        found: int = entity["status"]
+        return found
+
+    stopped = act("stop")
+    assert (stopped["success_count"], stopped["failure_count"]) == (1, 0)
+    assert status() == 1  # accepted, not landed
+    started = act("start")
+    assert (started["success_count"], started["failure_count"]) == (0, 1)
+    assert [(f["task_id"], f["error_code"]) for f in started["failure"]] == [
+        (task.task_id, "FDI.3023")
+    ]
+    assert status() == 0  # the late stop landed after the start was refused
+    assert oracle.responses == 4
+
+
 # -- signing (the SDK as a client of our gateway) -----------------------------------------------
 
 
