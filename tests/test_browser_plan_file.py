@@ -148,3 +148,44 @@ def test_a_plan_file_is_loaded_read_only_confirmed_and_run_exactly(
         assert page_errors == []
     finally:
         context.close()
+
+
+def test_save_plan_writes_the_previewed_plan_with_where_each_task_is(
+    voila: Server, browser: Any, tmp_path: Path
+) -> None:
+    """Save plan, clicked after a preview: the status names the saved file's plan_id, nothing
+    is sent, and the file records where each task was at the preview (as ``rewind --export``
+    does), so ``apply`` can warn when a task has moved since."""
+    context = browser.new_context(timezone_id="UTC", viewport={"width": 1280, "height": 2600})
+    page = context.new_page()
+    try:
+        page.goto(f"{voila.url}/", timeout=FIRST_RENDER_MS)
+        panel = PanelPage(page)
+        panel.wait_until_shown()
+        sandbox = sandbox_endpoint(page)
+        panel.choose_instance(0)
+        task_ids = panel.choose_tasks(2, state="running")
+        panel.type_time("2024-05-01T02:00", "UTC")
+        panel.preview(rows=2)
+        path = tmp_path / "from-the-panel.json"
+        field = page.locator(".roma-plan-path input")
+        field.click()
+        field.fill(str(path))
+        page.locator(".roma-save-plan").click()
+        status = page.locator(".roma-status")
+        expect(status).to_contain_text(f"saved to {path}", timeout=STEP_MS)
+        saved = Plan.load(path)
+        expect(status).to_contain_text(f"Plan {saved.plan_id[:16]}…")
+        assert [t.id for t in saved.tasks] == task_ids
+        assert all(t.position.at_ms is not None for t in saved.tasks)
+        assert all(saved.move(t).direction == "replay" for t in saved.tasks)
+        assert sent(sandbox) == [] and batch_actions(sandbox) == []
+        for width in (900, 1400):
+            page.set_viewport_size({"width": width, "height": 2600})
+            assert overlapping_controls(page) == [], f"at {width} px"
+        page.set_viewport_size({"width": 1280, "height": 2600})
+        shot = tmp_path / "plan-saved.png"
+        panel.panel.screenshot(path=str(shot))
+        keep_screenshot(shot, "plan-saved.png")
+    finally:
+        context.close()
