@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from roma_nb.auth import AkSkAuth
@@ -98,16 +98,26 @@ def _official(case: Case, raw_path: str) -> tuple[str, str]:
     return str(signed.header_params["Authorization"]), str(signed.uri)
 
 
+_PERCENT_IN_A_VALUE = Case(  # found by the floor run: httpx 0.27's params= left "%aa" unescaped
+    "GET", "roma.cn-north-4.myhuaweicloud.com", [""], False, [("limit", "%aa")], None,
+    "20000101T000000Z", None, None, b"", "0" * 20, "0" * 40,
+)  # fmt: skip
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases)
+@example(_PERCENT_IN_A_VALUE)
 def test_aksk_matches_the_official_signer(case: Case) -> None:
     path = "/" + "/".join(quote(segment, safe="") for segment in case.segments)
     if case.trailing_slash:
         path += "/"
+    # The query is written as the client writes it (``Call.target``), not by httpx's
+    # ``params=``: httpx before 0.28 sends a ``%`` in a value unescaped (``%aa`` stays ``%aa``),
+    # which is another request than the one the SDK is given.
+    query = "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in case.query)
     request = httpx.Request(
         case.method,
-        f"https://{case.host}{path}",
-        params=tuple(case.query),
+        f"https://{case.host}{path}" + (f"?{query}" if query else ""),
         headers=case.headers(),
         content=case.body,
     )
